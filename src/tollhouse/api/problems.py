@@ -1,0 +1,115 @@
+"""X API v2 error bodies (RFC 7807 `Problem` objects with X's `type` URIs).
+
+Domain code raises `TollhouseError`s; this module is the one place that turns them into an HTTP
+status and a body. Nothing here includes tokens, hashes or stack traces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from tollhouse.errors import TollhouseError
+
+PROBLEMS = "https://api.twitter.com/2/problems/"
+
+
+class ApiProblem(TollhouseError):
+    """A refusal that is already an HTTP answer: a status, a Problem body and extra headers."""
+
+    def __init__(
+        self, status: int, body: dict[str, Any], headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(body.get("detail") or body.get("title") or "problem")
+        self.status = status
+        self.body = body
+        self.headers = dict(headers or {})
+
+
+def invalid_request(
+    message: str, parameters: Mapping[str, Sequence[str]] | None = None
+) -> ApiProblem:
+    """400 `invalid-request`, X's answer to a bad parameter or query."""
+    error: dict[str, Any] = {"parameters": {k: list(v) for k, v in (parameters or {}).items()}}
+    error["message"] = message
+    return ApiProblem(
+        400,
+        {
+            "errors": [error],
+            "title": "Invalid Request",
+            "detail": "One or more parameters to your request was invalid.",
+            "type": PROBLEMS + "invalid-request",
+        },
+    )
+
+
+def unauthorized() -> ApiProblem:
+    return ApiProblem(
+        401,
+        {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"},
+    )
+
+
+def not_found_route() -> ApiProblem:
+    return ApiProblem(
+        404, {"title": "Not Found", "type": "about:blank", "status": 404, "detail": "Not Found"}
+    )
+
+
+def method_not_allowed() -> ApiProblem:
+    return ApiProblem(
+        405,
+        {
+            "title": "Method Not Allowed",
+            "type": "about:blank",
+            "status": 405,
+            "detail": "Method Not Allowed",
+        },
+    )
+
+
+def service_unavailable(detail: str) -> ApiProblem:
+    return ApiProblem(
+        503,
+        {"title": "Service Unavailable", "type": "about:blank", "status": 503, "detail": detail},
+    )
+
+
+def internal_error() -> ApiProblem:
+    return ApiProblem(
+        500,
+        {
+            "title": "Internal Server Error",
+            "type": "about:blank",
+            "status": 500,
+            "detail": "Something went wrong on our side; the request id identifies it.",
+        },
+    )
+
+
+def resource_error(
+    kind: str,
+    resource_type: str,
+    parameter: str,
+    value: str,
+    detail: str,
+) -> dict[str, Any]:
+    """A partial error object inside a 200 lookup response (`errors` beside `data`).
+
+    kind is the X problem slug: resource-not-found, not-authorized-for-resource,
+    resource-unavailable.
+    """
+    titles = {
+        "resource-not-found": "Not Found Error",
+        "not-authorized-for-resource": "Authorization Error",
+        "resource-unavailable": "Forbidden",
+    }
+    return {
+        "value": value,
+        "detail": detail,
+        "title": titles[kind],
+        "resource_type": resource_type,
+        "parameter": parameter,
+        "resource_id": value,
+        "type": PROBLEMS + kind,
+    }

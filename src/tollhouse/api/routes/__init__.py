@@ -1,0 +1,11 @@
+"""Route registration: X API v2 routes under /2/, admin under /admin/v1/."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+
+def register_routes(app: FastAPI) -> None:
+    from tollhouse.api.routes import health
+
+    app.include_router(health.router)

@@ -1,0 +1,22 @@
+"""What the app holds for its lifetime (engine, settings, backends), built once at start-up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+from starlette.requests import Request
+
+from tollhouse.settings import Settings
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    engine: Engine
+
+
+def app_state(request: Request) -> AppState:
+    """The AppState of the app serving `request`."""
+    state: AppState = request.app.state.tollhouse
+    return state

@@ -1,0 +1,38 @@
+"""What every command shares: settings, the engine, console output and error exits."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, NoReturn
+
+import orjson
+import typer
+from rich.console import Console
+from sqlalchemy.engine import Engine
+
+from tollhouse.db import create_engine
+from tollhouse.errors import TollhouseError
+from tollhouse.settings import Settings, get_settings
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def settings() -> Settings:
+    try:
+        return get_settings()
+    except TollhouseError as exc:
+        fail(str(exc))
+
+
+def open_engine(database_url: str | None = None) -> Engine:
+    return create_engine(database_url or settings().database_url)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err_console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code)
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")

@@ -1,0 +1,68 @@
+"""SQL store: one engine per process, SQLite by default, PostgreSQL (psycopg 3) in production.
+
+Every domain declares its tables on `metadata`; Alembic migrations (`tollhouse.migrations`) are
+the only thing that creates or changes them in a real database.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import create_engine as sa_create_engine
+from sqlalchemy.pool import NullPool
+
+# Stable constraint names so that migrations are the same on SQLite and PostgreSQL.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def normalise_url(url: str) -> str:
+    """Accept `postgresql://` as shorthand for the psycopg 3 driver."""
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def create_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine tuned for Tollhouse: WAL SQLite with foreign keys, or pooled PostgreSQL."""
+    url = normalise_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
+        if parsed.database in (None, "", ":memory:"):
+            kwargs.setdefault("poolclass", NullPool)
+        engine = sa_create_engine(url, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 20)
+    return sa_create_engine(url, **kwargs)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers run beside the single writer; NORMAL sync is durable across process
+    # crashes (only an OS crash can lose the last transactions), which is what WAL is for.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA cache_size=-65536")
+    cursor.close()

@@ -1,0 +1,93 @@
+"""One typed settings object, read once.
+
+Sources, later ones winning: defaults, `tollhouse.toml` (or the file named by
+`TOLLHOUSE_CONFIG`), environment variables prefixed `TOLLHOUSE_`. Bad values fail loudly at
+start-up; default secrets are refused outside development.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from tollhouse.errors import ConfigurationError
+
+DEFAULT_ADMIN_TOKEN = "dev-admin-token"
+
+
+class Settings(BaseSettings):
+    """Everything configurable about a Tollhouse process."""
+
+    model_config = SettingsConfigDict(env_prefix="TOLLHOUSE_", extra="forbid")
+
+    environment: Literal["development", "production"] = "development"
+    database_url: str = "sqlite:///./tollhouse.db"
+    limits_url: str = "memory://"
+    bus_url: str = "memory://"
+    admin_token: str = DEFAULT_ADMIN_TOKEN
+    # Longest search query / stream rule a plan may allow unless the plan says otherwise.
+    max_query_length: int = 512
+    # SQL statements issued for one API request are cut off after this many milliseconds so that
+    # no query can hang the server.
+    query_timeout_ms: int = 2000
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://")):
+            raise ValueError("database_url must be sqlite:///PATH or postgresql+psycopg://…")
+        return value
+
+    @field_validator("limits_url", "bus_url")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        if not value.startswith(("memory://", "redis://", "rediss://")):
+            raise ValueError("must be memory:// or redis://host:port/db")
+        return value
+
+    @model_validator(mode="after")
+    def _no_default_secrets_in_production(self) -> Settings:
+        if self.environment != "development" and self.admin_token in ("", DEFAULT_ADMIN_TOKEN):
+            raise ValueError(
+                "TOLLHOUSE_ADMIN_TOKEN must be set to a secret of your own outside development"
+            )
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = Path(os.environ.get("TOLLHOUSE_CONFIG", "tollhouse.toml"))
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_path.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        return tuple(sources)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment and config file; raise ConfigurationError if bad."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from exc
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()

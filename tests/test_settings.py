@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import pytest
+
+from tollhouse.errors import ConfigurationError
+from tollhouse.settings import DEFAULT_ADMIN_TOKEN, load_settings
+
+
+def test_defaults_are_embedded_sqlite_and_memory() -> None:
+    s = load_settings()
+    assert s.database_url.startswith("sqlite:///")
+    assert s.limits_url == "memory://"
+
+
+def test_env_prefix_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOLLHOUSE_LIMITS_URL", "redis://127.0.0.1:6379/0")
+    assert load_settings().limits_url == "redis://127.0.0.1:6379/0"
+
+
+def test_toml_file_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "tollhouse.toml"
+    path.write_text('database_url = "sqlite:///x.db"\n')
+    monkeypatch.setenv("TOLLHOUSE_CONFIG", str(path))
+    assert load_settings().database_url == "sqlite:///x.db"
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"database_url": "mysql://x"},
+        {"limits_url": "memcached://x"},
+        {"environment": "production"},
+        {"environment": "production", "admin_token": DEFAULT_ADMIN_TOKEN},
+    ],
+)
+def test_bad_settings_fail_loudly(overrides: dict[str, str]) -> None:
+    with pytest.raises(ConfigurationError):
+        load_settings(**overrides)
+
+
+def test_production_accepts_own_secret() -> None:
+    s = load_settings(environment="production", admin_token="a-real-secret-0123456789")
+    assert s.environment == "production"
