@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     # SQL statements issued for one API request are cut off after this many milliseconds so that
     # no query can hang the server.
     query_timeout_ms: int = 2000
+    # Metering (task F): `strict` answers only after the usage event is fsynced to the spool,
+    # `fast` risks at most the last 100 ms of events on a crash, `off` records nothing.
+    metering_mode: Literal["strict", "fast", "off"] = "strict"
+    # Local durable spool (one segment file per server process); shared by processes on a host.
+    spool_dir: Path = Path("./spool")
+    raw_event_retention_days: int = 400
 
     @field_validator("database_url")
     @classmethod
