@@ -10,7 +10,11 @@ def all_metadata() -> MetaData:
     import tollhouse.corpus.models  # noqa: F401
     from tollhouse.db import metadata
 
-    for module in ("tollhouse.access.models", "tollhouse.metering.models"):
+    for module in (
+        "tollhouse.access.models",
+        "tollhouse.metering.models",
+        "tollhouse.streams.models",
+    ):
         try:
             __import__(module)
         except ModuleNotFoundError:

@@ -1,0 +1,110 @@
+"""The multi-process bus on Redis pub/sub, and connection slots as Redis keys with a TTL.
+
+Every gateway process subscribes to one channel; Redis delivers each published message once to
+each subscriber, so each process sees each event once and delivers it to its own connections.
+A subscriber that falls far behind is cut off by Redis' pub/sub output-buffer limit; the reader
+then resubscribes (events in between are lost to that process, as on X a reconnect loses them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+
+import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from tollhouse.streams.bus import EventHandler
+from tollhouse.streams.events import Event, decode, encode
+
+log = logging.getLogger("tollhouse.streams")
+
+# Compare-and-delete / compare-and-extend, so that a process never frees or extends a slot that
+# expired and was taken by another process.
+_RELEASE = (
+    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+)
+_REFRESH = (
+    "if redis.call('get', KEYS[1]) == ARGV[1] then "
+    "return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
+)
+
+
+class RedisBus:
+    """Publishes to `{prefix}stream-events`; one reader task per process feeds the handler."""
+
+    def __init__(self, url: str, prefix: str) -> None:
+        self._url = url
+        self.channel = f"{prefix}stream-events"
+        self._client: aioredis.Redis = aioredis.Redis.from_url(url)
+        self._reader: asyncio.Task[None] | None = None
+
+    async def start(self, handler: EventHandler) -> None:
+        pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+        # Subscribed before start() returns: nothing published after start-up is missed.
+        await pubsub.subscribe(self.channel)
+        self._reader = asyncio.create_task(self._read(pubsub, handler), name="stream-bus-reader")
+
+    async def _read(self, pubsub: aioredis.client.PubSub, handler: EventHandler) -> None:
+        while True:
+            try:
+                message = await pubsub.get_message(timeout=1.0)
+            except (RedisConnectionError, OSError) as exc:
+                log.warning("stream bus: lost Redis (%s); resubscribing", exc)
+                await asyncio.sleep(0.5)
+                try:
+                    await pubsub.reset()
+                    await pubsub.subscribe(self.channel)
+                except (RedisConnectionError, OSError):
+                    pass
+                continue
+            if message is None or message.get("type") != "message":
+                continue
+            try:
+                event = decode(message["data"])
+            except (ValueError, KeyError, TypeError):
+                log.warning("stream bus: ignoring a message that is not an event")
+                continue
+            try:
+                await handler(event)
+            except Exception:  # one bad event must not stop delivery of the rest
+                log.exception("stream bus: handler failed")
+
+    async def publish(self, events: Sequence[Event]) -> None:
+        if not events:
+            return
+        async with self._client.pipeline(transaction=False) as pipe:
+            for event in events:
+                pipe.publish(self.channel, encode(event))
+            await pipe.execute()
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reader
+        await self._client.aclose()
+
+
+class RedisSlots:
+    """Slot `key` is the Redis key `{prefix}stream-slot:{key}` holding the holder's token."""
+
+    def __init__(self, url: str, prefix: str) -> None:
+        self._client: aioredis.Redis = aioredis.Redis.from_url(url)
+        self._prefix = f"{prefix}stream-slot:"
+
+    async def claim(self, key: str, token: str, ttl: float) -> bool:
+        done = await self._client.set(self._prefix + key, token, nx=True, px=int(ttl * 1000))
+        return bool(done)
+
+    async def refresh(self, key: str, token: str, ttl: float) -> bool:
+        done = await self._client.eval(_REFRESH, 1, self._prefix + key, token, int(ttl * 1000))
+        return bool(done)
+
+    async def release(self, key: str, token: str) -> None:
+        await self._client.eval(_RELEASE, 1, self._prefix + key, token)
+
+    async def close(self) -> None:
+        await self._client.aclose()
