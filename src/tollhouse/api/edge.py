@@ -1,16 +1,115 @@
 """The edge pipeline: the one place every `/2/` request passes through.
 
-Order (filled in by the access, limits and metering issues): authenticate → organisation and app
-active → agreement accepted → endpoint in plan → rate window and monthly cap → handler → count
-delivered posts → meter. It is a pure ASGI middleware: nothing per request that can be done once.
+    1. authenticate          bearer token → key (format + checksum first, then the cache)
+    2. org and app active    } decided when the key entry was loaded; the entry carries
+    3. agreement accepted    } the refusal, so these are one attribute read
+    4. endpoint in plan      precompiled `match_endpoint`, then a frozenset lookup
+    5. limits admit          (task E: rate windows and monthly cap, before the handler)
+    6. handler
+    7. after the handler     (task F/E: count `scope["tollhouse.delivered"]`, meter the request)
+
+It is pure ASGI: per request there is a header scan, a dict lookup, one SHA-256 and a
+constant-time compare; no ORM, no database (misses load once, off the event loop), no logging on
+success. Refusals are X Problem bodies: 401 `Unauthorized`, 403 `client-forbidden` + reason.
 """
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+import hmac
+import time
+from typing import Any
+
+import anyio.to_thread
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tollhouse.access.context import RequestContext
+from tollhouse.access.directory import MISSING, KeyDirectory, KeyEntry, Refusal
+from tollhouse.access.keys import hash_token, parse_token
+from tollhouse.access.revocation import redis_url_of
+from tollhouse.api import problems
+from tollhouse.api.endpoints import Endpoint, match_endpoint
 
 # Key under which the request context (org, app, key, plan) is put in the ASGI scope.
 CONTEXT_KEY = "tollhouse.context"
+# The matched Endpoint (or None for a /2/ path that is no known endpoint).
+ENDPOINT_KEY = "tollhouse.endpoint"
+# Post ids a handler delivered (set by the handler, read after it by limits and metering).
+DELIVERED_KEY = "tollhouse.delivered"
+# Extra response headers steps want on the response (e.g. x-rate-limit-*): list of (bytes, bytes).
+RESPONSE_HEADERS_KEY = "tollhouse.response_headers"
+
+_BEARER = b"bearer "
+_DIRECTORY_ATTR = "tollhouse_directory"
+
+
+def _problem_message(problem: problems.ApiProblem) -> tuple[Message, Message]:
+    body = orjson.dumps(problem.body)
+    headers = [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    headers += [(k.lower().encode(), v.encode()) for k, v in problem.headers.items()]
+    return (
+        {"type": "http.response.start", "status": problem.status, "headers": headers},
+        {"type": "http.response.body", "body": body},
+    )
+
+
+_UNAUTHORIZED = _problem_message(problems.unauthorized())
+
+
+def _refusal_problem(refusal: Refusal) -> problems.ApiProblem:
+    if refusal is Refusal.AGREEMENT_NOT_ACCEPTED:
+        return problems.client_forbidden(
+            "agreement-not-accepted",
+            "Your organisation has not accepted the current developer agreement.",
+        )
+    if refusal is Refusal.APP_SUSPENDED:
+        return problems.client_forbidden("client-suspended", "This app is suspended.")
+    if refusal is Refusal.ORG_TERMINATED:
+        return problems.client_forbidden(
+            "client-terminated", "Your organisation's access has been terminated."
+        )
+    return problems.client_forbidden("client-suspended", "Your organisation is suspended.")
+
+
+_REFUSALS = {refusal: _problem_message(_refusal_problem(refusal)) for refusal in Refusal}
+
+
+def _not_enrolled(context: RequestContext, endpoint: Endpoint) -> tuple[Message, Message]:
+    return _problem_message(
+        problems.client_forbidden(
+            "client-not-enrolled",
+            f"Your plan ({context.plan.name}) does not include {endpoint.label}.",
+            required_enrollment="a plan that includes " + endpoint.template,
+        )
+    )
+
+
+def directory_for(app: Any) -> KeyDirectory:
+    """The app's key directory, created (and its change watcher started) on first use."""
+    directory: KeyDirectory | None = getattr(app.state, _DIRECTORY_ATTR, None)
+    if directory is None:
+        state = app.state.tollhouse
+        directory = KeyDirectory(state.engine)
+        directory.watch(redis_url_of(state.settings), state.settings.database_url)
+        setattr(app.state, _DIRECTORY_ATTR, directory)
+    return directory
+
+
+def bearer_token(scope: Scope) -> str | None:
+    """The bearer token of the request's Authorization header, or None."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            if value[:7].lower() != _BEARER:
+                return None
+            try:
+                token: str = value[7:].strip().decode("ascii")
+                return token
+            except UnicodeDecodeError:
+                return None
+    return None
 
 
 class EdgeMiddleware:
@@ -18,11 +117,81 @@ class EdgeMiddleware:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._directory: KeyDirectory | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/2/"):
+            if scope["type"] == "lifespan":
+                await self.app(scope, self._on_shutdown(receive), send)
+                return
             await self.app(scope, receive, send)
             return
-        # Until the access issue lands any bearer token is accepted.
-        scope[CONTEXT_KEY] = None
-        await self.app(scope, receive, send)
+
+        # 1. authenticate: malformed and mistyped tokens never reach the cache.
+        token = bearer_token(scope)
+        key_id = parse_token(token) if token is not None else None
+        if key_id is None or token is None:
+            await _reply(send, _UNAUTHORIZED)
+            return
+        directory = self._directory or self._bind(scope)
+        entry = directory.get(key_id)
+        if entry is MISSING:
+            entry = await anyio.to_thread.run_sync(directory.load, key_id)
+        if not isinstance(entry, KeyEntry) or not _genuine(token, entry):
+            await _reply(send, _UNAUTHORIZED)
+            return
+        # 2.-3. organisation and app active, agreement accepted (decided at load time).
+        if entry.refusal is not None:
+            await _reply(send, _REFUSALS[entry.refusal])
+            return
+        context = entry.context
+        # 4. endpoint in plan. Unknown /2/ paths go on to the router, which answers 404.
+        endpoint = match_endpoint(scope["method"], scope["path"])
+        if endpoint is not None and endpoint.template not in context.plan.endpoints:
+            await _reply(send, _not_enrolled(context, endpoint))
+            return
+        scope[CONTEXT_KEY] = context
+        scope[ENDPOINT_KEY] = endpoint
+
+        # 5. limits admit (task E): decide here, before the handler; on refusal reply and return.
+        #    Headers for the response go in scope[RESPONSE_HEADERS_KEY].
+
+        # 6. handler (extra headers from the steps above are added to its response)
+        extra = scope.get(RESPONSE_HEADERS_KEY)
+        await self.app(scope, receive, send if not extra else _with_headers(send, extra))
+
+        # 7. after the handler (tasks E/F): scope.get(DELIVERED_KEY) holds the delivered post
+        #    ids; count them against the monthly cap and meter the request here.
+
+    def _bind(self, scope: Scope) -> KeyDirectory:
+        self._directory = directory_for(scope["app"])
+        return self._directory
+
+    def _on_shutdown(self, receive: Receive) -> Receive:
+        async def wrapped() -> Message:
+            message = await receive()
+            if message["type"] == "lifespan.shutdown" and self._directory is not None:
+                self._directory.close()
+            return message
+
+        return wrapped
+
+
+def _genuine(token: str, entry: KeyEntry) -> bool:
+    if not hmac.compare_digest(hash_token(token), entry.token_hash):
+        return False
+    return entry.not_after is None or time.time() < entry.not_after
+
+
+def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", ()), *extra]
+        await send(message)
+
+    return wrapped
+
+
+async def _reply(send: Send, messages: tuple[Message, Message]) -> None:
+    await send(messages[0])
+    await send(messages[1])

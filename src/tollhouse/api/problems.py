@@ -113,3 +113,20 @@ def resource_error(
         "resource_id": value,
         "type": PROBLEMS + kind,
     }
+
+
+def client_forbidden(
+    reason: str, detail: str, required_enrollment: str | None = None
+) -> ApiProblem:
+    """403 `client-forbidden` with X's `reason` (e.g. `client-not-enrolled`)."""
+    body: dict[str, Any] = {
+        "title": "Client Forbidden",
+        "detail": detail,
+        "reason": reason,
+        "type": PROBLEMS + "client-forbidden",
+        "status": 403,
+    }
+    if required_enrollment is not None:
+        body["required_enrollment"] = required_enrollment
+        body["registration_url"] = "/admin/v1/plans"
+    return ApiProblem(403, body)

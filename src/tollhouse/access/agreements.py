@@ -1,0 +1,64 @@
+"""Developer agreement versions: the text plus machine-readable terms compliance can check."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from tollhouse.errors import InvalidInput
+
+GovernmentUse = Literal["forbidden", "declared_and_approved", "allowed"]
+
+
+class AgreementTerms(BaseModel):
+    """The machine-readable part of an agreement version."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    prohibited_uses: tuple[str, ...] = ()
+    redistribution_post_ids_per_30_days: int = Field(ge=0)
+    deletion_deadline_hours: int = Field(ge=1)
+    government_use: GovernmentUse = "declared_and_approved"
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementDraft:
+    version: str
+    text: str
+    terms: AgreementTerms
+
+
+def parse_agreement(text: str) -> AgreementDraft:
+    """Parse an agreement TOML (`version`, `text`, `[terms]`); InvalidInput names what is wrong."""
+    try:
+        data: dict[str, Any] = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidInput(f"agreement file is not valid TOML: {exc}") from exc
+    version, body = data.get("version"), data.get("text")
+    if not isinstance(version, str) or not version.strip() or len(version) > 40:
+        raise InvalidInput("agreement needs a `version` string of 1-40 characters")
+    if not isinstance(body, str) or not body.strip():
+        raise InvalidInput("agreement needs a non-empty `text`")
+    try:
+        terms = AgreementTerms.model_validate(data.get("terms", {}))
+    except ValidationError as exc:
+        raise InvalidInput(f"agreement terms are invalid: {exc}") from exc
+    return AgreementDraft(version.strip(), body.strip(), terms)
+
+
+def load_agreement(path: Path) -> AgreementDraft:
+    try:
+        return parse_agreement(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def default_agreement() -> AgreementDraft:
+    """The agreement shipped with Tollhouse (`agreement.toml` beside this module)."""
+    text = resources.files("tollhouse.access").joinpath("agreement.toml").read_text("utf-8")
+    return parse_agreement(text)

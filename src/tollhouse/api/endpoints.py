@@ -1,0 +1,73 @@
+"""The X API v2 endpoints Tollhouse serves, as templates, and a precompiled matcher.
+
+Templates (e.g. `/2/tweets/:id`) are the names plans, rate limits, metering and OpenAPI use for an
+endpoint. `match_endpoint` runs on every request, so it is a dict lookup for static paths and one
+precompiled regex per parameterised shape, tried only when the dict misses.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One method + path template. `metered` is False where no posts are delivered."""
+
+    method: str
+    template: str
+    metered: bool = True
+
+    @property
+    def label(self) -> str:
+        return f"{self.method} {self.template}"
+
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint("GET", "/2/tweets"),
+    Endpoint("GET", "/2/tweets/:id"),
+    Endpoint("GET", "/2/tweets/search/recent"),
+    Endpoint("GET", "/2/tweets/search/all"),
+    Endpoint("GET", "/2/tweets/counts/recent"),
+    Endpoint("GET", "/2/tweets/counts/all"),
+    Endpoint("GET", "/2/users/:id/tweets"),
+    Endpoint("GET", "/2/users/:id/mentions"),
+    Endpoint("GET", "/2/users/:id"),
+    Endpoint("GET", "/2/users"),
+    Endpoint("GET", "/2/users/by/username/:username"),
+    Endpoint("GET", "/2/users/by"),
+    Endpoint("GET", "/2/usage/tweets", metered=False),
+    Endpoint("GET", "/2/tweets/search/stream"),
+    Endpoint("GET", "/2/tweets/search/stream/rules", metered=False),
+    Endpoint("POST", "/2/tweets/search/stream/rules", metered=False),
+    Endpoint("GET", "/2/tweets/sample/stream"),
+)
+
+# Every template a plan may name (GET and POST of the rules endpoint share one template).
+TEMPLATES: frozenset[str] = frozenset(e.template for e in ENDPOINTS)
+
+_STATIC: dict[tuple[str, str], Endpoint] = {
+    (e.method, e.template): e for e in ENDPOINTS if ":" not in e.template
+}
+# Parameterised shapes, most specific first; a parameter is one path segment.
+_DYNAMIC: tuple[tuple[str, re.Pattern[str], Endpoint], ...] = tuple(
+    (e.method, re.compile("^" + re.sub(r":\w+", "[^/]+", e.template) + "$"), e)
+    for e in sorted(
+        (e for e in ENDPOINTS if ":" in e.template),
+        key=lambda e: (-e.template.count("/"), e.template),
+    )
+)
+
+
+def match_endpoint(method: str, path: str) -> Endpoint | None:
+    """The endpoint serving `method path`, or None if the path is not an API v2 endpoint."""
+    if len(path) > 1 and path[-1] == "/":
+        path = path[:-1]
+    found = _STATIC.get((method, path))
+    if found is not None:
+        return found
+    for m, pattern, endpoint in _DYNAMIC:
+        if m == method and pattern.match(path):
+            return endpoint
+    return None
