@@ -1,0 +1,166 @@
+"""What the posts and users handlers share: running corpus work off the event loop under a
+deadline, turning a page of post rows into X's envelope, lookup error objects, and the OpenAPI
+description of hand-parsed parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from tollhouse.api import pagination, problems
+from tollhouse.api.params import Rendering
+from tollhouse.api.render import P_ID, envelope, post_includes, post_renderer
+from tollhouse.api.state import app_state
+from tollhouse.corpus import search
+from tollhouse.corpus.search import Record
+
+T = TypeVar("T")
+
+DELIVERED_KEY = "tollhouse.delivered"
+
+
+def query_params(request: Request) -> dict[str, str]:
+    """The query string as a plain dict (a repeated parameter: the last value wins)."""
+    return dict(request.query_params)
+
+
+async def run_corpus(request: Request, work: Callable[[Connection], T]) -> T:
+    """Run `work` in the threadpool on a connection bounded by settings.query_timeout_ms.
+
+    A statement cut off at the deadline becomes a 503 Problem.
+    """
+    state = app_state(request)
+    try:
+        return await run_in_threadpool(
+            search.run_bounded, state.engine, state.settings.query_timeout_ms, work
+        )
+    except search.QueryTimedOut:
+        raise problems.service_unavailable(
+            "The query took too long and was cancelled; narrow it (fewer OR terms, a shorter "
+            "time range) and retry."
+        ) from None
+
+
+def max_query_length(request: Request) -> int:
+    """The longest query this caller may send: its plan's limit, else the settings default."""
+    context = request.scope.get("tollhouse.context")
+    plan = getattr(context, "plan", None)
+    limit = getattr(plan, "max_query_length", None)
+    if isinstance(limit, int):
+        return limit
+    return app_state(request).settings.max_query_length
+
+
+def post_page(
+    conn: Connection,
+    rows: Sequence[Record],
+    window: search.Window,
+    how: Rendering,
+    *,
+    previous_tokens: bool,
+) -> tuple[dict[str, Any], list[int]]:
+    """The envelope for one page of post rows (limit + 1 rows fetched) and the delivered ids.
+
+    `previous_tokens`: timelines also say how to page back towards newer posts.
+    """
+    more = len(rows) > window.limit
+    page = rows[: window.limit]
+    if window.direction == "previous" and window.after_id is not None and more:
+        # The extra row is the newest one here: the page is the oldest `limit` rows.
+        page = rows[1:]
+    meta: dict[str, Any] = {"result_count": len(page)}
+    if not page:
+        return envelope(None, meta=meta), []
+    render = post_renderer(how.tweet_fields)
+    data = [render(row) for row in page]
+    newest, oldest = page[0][P_ID], page[-1][P_ID]
+    meta = {"newest_id": str(newest), "oldest_id": str(oldest), "result_count": len(page)}
+    going_back = window.direction == "previous" and window.after_id is not None
+    if more or going_back:
+        meta["next_token"] = pagination.encode("next", oldest)
+    if previous_tokens and (window.after_id is not None) and (not going_back or more):
+        meta["previous_token"] = pagination.encode("previous", newest)
+    includes, errors, included_ids = post_includes(conn, page, how)
+    delivered = [row[P_ID] for row in page] + included_ids
+    return envelope(data, includes, errors, meta), delivered
+
+
+_DETAILS = {
+    ("tweet", "not-found"): "Could not find tweet with {param}: [{value}].",
+    (
+        "tweet",
+        "protected",
+    ): "Sorry, you are not authorized to see the Tweet with {param}: [{value}].",
+    ("tweet", "unavailable"): "Sorry, the Tweet with {param}: [{value}] is unavailable.",
+    ("user", "not-found"): "Could not find user with {param}: [{value}].",
+    ("user", "protected"): "Sorry, you are not authorized to see the user with {param}: [{value}].",
+    ("user", "unavailable"): "User has been suspended: [{value}].",
+}
+_KINDS = {
+    "not-found": "resource-not-found",
+    "protected": "not-authorized-for-resource",
+    "unavailable": "resource-unavailable",
+}
+
+
+def missing_errors(
+    resource_type: str, parameter: str, missing: Mapping[Any, search.Missing]
+) -> list[dict[str, Any]]:
+    """X's partial error objects for lookups that found nothing servable."""
+    return [
+        problems.resource_error(
+            _KINDS[reason],
+            resource_type,
+            parameter,
+            str(value),
+            _DETAILS[(resource_type, reason)].format(param=parameter, value=value),
+        )
+        for value, reason in missing.items()
+    ]
+
+
+_DESCRIPTIONS = {
+    "ids": "Comma-separated ids (1 to 100).",
+    "usernames": "Comma-separated usernames (1 to 100).",
+    "id": "The id.",
+    "username": "The username.",
+    "query": "A search query in the X search language (operators from:, to:, lang:, #, @, …).",
+    "start_time": "Oldest time (inclusive), RFC 3339, e.g. 2024-01-01T00:00:00Z.",
+    "end_time": "Newest time (exclusive), RFC 3339.",
+    "since_id": "Only posts with an id greater than this.",
+    "until_id": "Only posts with an id less than this.",
+    "max_results": "Page size.",
+    "next_token": "Opaque token from meta.next_token.",
+    "pagination_token": "Opaque token from meta.next_token or meta.previous_token.",
+    "sort_order": "recency or relevancy (relevancy currently orders by recency too).",
+    "granularity": "minute, hour (default) or day.",
+    "exclude": "Comma-separated: replies, retweets.",
+    "expansions": "Comma-separated expansions (author_id, referenced_tweets.id, …).",
+}
+
+
+def openapi(names: Sequence[str], path_params: int = 0) -> dict[str, Any]:
+    """`openapi_extra` describing hand-parsed parameters (the first `path_params` are in the
+    path)."""
+    parameters = []
+    for index, name in enumerate(names):
+        in_path = index < path_params
+        parameters.append(
+            {
+                "name": name,
+                "in": "path" if in_path else "query",
+                "required": in_path or name in ("ids", "usernames", "query"),
+                "schema": {"type": "string"},
+                "description": _DESCRIPTIONS.get(name, f"Comma-separated `{name}` names."),
+            }
+        )
+    return {"parameters": parameters}
+
+
+def set_delivered(request: Request, ids: list[int]) -> None:
+    """Tell the edge which posts this response delivers (data and includes.tweets)."""
+    request.scope[DELIVERED_KEY] = ids

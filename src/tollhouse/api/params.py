@@ -1,0 +1,485 @@
+"""Parsing X API v2 query parameters into typed values, with X's own 400 messages.
+
+Parameters are parsed by hand rather than declared on the handlers because X rejects unknown
+parameters and names every bad value in a fixed wording that clients (and people) recognise;
+the tables below are the valid X names, so that twarc2's long field lists are accepted even
+where Tollhouse has nothing to return for a name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from tollhouse.api import pagination
+from tollhouse.api.problems import ApiProblem, invalid_request
+
+TWEET_FIELDS: tuple[str, ...] = (
+    "article",
+    "attachments",
+    "author_id",
+    "card_uri",
+    "community_id",
+    "context_annotations",
+    "conversation_id",
+    "created_at",
+    "display_text_range",
+    "edit_controls",
+    "edit_history_tweet_ids",
+    "entities",
+    "geo",
+    "id",
+    "in_reply_to_user_id",
+    "lang",
+    "media_metadata",
+    "non_public_metrics",
+    "note_tweet",
+    "organic_metrics",
+    "possibly_sensitive",
+    "promoted_metrics",
+    "public_metrics",
+    "referenced_tweets",
+    "reply_settings",
+    "scopes",
+    "source",
+    "text",
+    "withheld",
+)
+USER_FIELDS: tuple[str, ...] = (
+    "affiliation",
+    "connection_status",
+    "created_at",
+    "description",
+    "entities",
+    "id",
+    "is_identity_verified",
+    "location",
+    "most_recent_tweet_id",
+    "name",
+    "parody",
+    "pinned_tweet_id",
+    "profile_banner_url",
+    "profile_image_url",
+    "protected",
+    "public_metrics",
+    "receives_your_dm",
+    "subscription",
+    "subscription_type",
+    "url",
+    "username",
+    "verified",
+    "verified_followers_count",
+    "verified_type",
+    "withheld",
+)
+MEDIA_FIELDS: tuple[str, ...] = (
+    "alt_text",
+    "duration_ms",
+    "height",
+    "media_key",
+    "non_public_metrics",
+    "organic_metrics",
+    "preview_image_url",
+    "promoted_metrics",
+    "public_metrics",
+    "type",
+    "url",
+    "variants",
+    "width",
+)
+POLL_FIELDS: tuple[str, ...] = (
+    "duration_minutes",
+    "end_datetime",
+    "id",
+    "options",
+    "voting_status",
+)
+PLACE_FIELDS: tuple[str, ...] = (
+    "contained_within",
+    "country",
+    "country_code",
+    "full_name",
+    "geo",
+    "id",
+    "name",
+    "place_type",
+)
+SEARCH_COUNT_FIELDS: tuple[str, ...] = ("end", "start", "tweet_count")
+TWEET_EXPANSIONS: tuple[str, ...] = (
+    "article.cover_media",
+    "article.media_entities",
+    "attachments.media_keys",
+    "attachments.media_source_tweet",
+    "attachments.poll_ids",
+    "author_id",
+    "edit_history_tweet_ids",
+    "entities.mentions.username",
+    "entities.note.mentions.username",
+    "geo.place_id",
+    "in_reply_to_user_id",
+    "referenced_tweets.id",
+    "referenced_tweets.id.attachments.media_keys",
+    "referenced_tweets.id.author_id",
+)
+USER_EXPANSIONS: tuple[str, ...] = (
+    "affiliation.user_id",
+    "most_recent_tweet_id",
+    "pinned_tweet_id",
+)
+
+LIST_PARAMS: Mapping[str, tuple[str, ...]] = {
+    "tweet.fields": TWEET_FIELDS,
+    "user.fields": USER_FIELDS,
+    "media.fields": MEDIA_FIELDS,
+    "poll.fields": POLL_FIELDS,
+    "place.fields": PLACE_FIELDS,
+    "search_count.fields": SEARCH_COUNT_FIELDS,
+}
+_VALID: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in LIST_PARAMS.items()}
+
+# The parameters each endpoint accepts, in X's order (used in the "is not one of" message).
+_FIELDS = ("tweet.fields", "media.fields", "poll.fields", "place.fields", "user.fields")
+_TIME = ("start_time", "end_time", "since_id", "until_id")
+TWEETS_LOOKUP = ("ids", "expansions", *_FIELDS)
+TWEET_BY_ID = ("id", "expansions", *_FIELDS)
+SEARCH = (
+    "query",
+    *_TIME,
+    "max_results",
+    "next_token",
+    "pagination_token",
+    "sort_order",
+    "expansions",
+    *_FIELDS,
+)
+COUNTS = ("query", *_TIME, "granularity", "next_token", "pagination_token", "search_count.fields")
+USER_TWEETS = (
+    "id",
+    *_TIME,
+    "max_results",
+    "pagination_token",
+    "exclude",
+    "expansions",
+    *_FIELDS,
+)
+USER_MENTIONS = tuple(p for p in USER_TWEETS if p != "exclude")
+USERS_LOOKUP = ("ids", "expansions", "tweet.fields", "user.fields")
+USERS_BY = ("usernames", "expansions", "tweet.fields", "user.fields")
+USER_BY_ID = ("id", "expansions", "tweet.fields", "user.fields")
+USER_BY_USERNAME = ("username", "expansions", "tweet.fields", "user.fields")
+
+_ID = re.compile(r"^[0-9]{1,19}$")
+_USERNAME = re.compile(r"^[A-Za-z0-9_]{1,50}$")
+_MAX_INT64 = (1 << 63) - 1
+# X's archive starts here; full-archive bounds before it are refused.
+ARCHIVE_START = datetime(2006, 3, 21, 0, 0, 1, tzinfo=UTC)
+GRANULARITIES = ("minute", "hour", "day")
+
+
+def check_known(params: Mapping[str, str], allowed: Sequence[str], path_params: int = 0) -> None:
+    """Refuse any parameter the endpoint does not take (X answers unknown parameters with 400).
+
+    `allowed` lists path parameters first (`path_params` of them): they are named in the message
+    but may not appear in the query string.
+    """
+    query_allowed = set(allowed[path_params:])
+    unknown = [name for name in params if name not in query_allowed]
+    if unknown:
+        names = ",".join(unknown)
+        raise invalid_request(
+            f"The query parameter [{names}] is not one of [{','.join(allowed)}]",
+            {name: [params[name]] for name in unknown},
+        )
+
+
+def _split(value: str) -> list[str]:
+    return [part for part in value.split(",") if part != ""]
+
+
+def field_list(params: Mapping[str, str], name: str) -> frozenset[str]:
+    """The requested names of one `*.fields` parameter; each must be a valid X name."""
+    raw = params.get(name)
+    if raw is None:
+        return frozenset()
+    values = _split(raw)
+    valid = _VALID[name]
+    for value in values:
+        if value not in valid:
+            raise invalid_request(
+                f"The `{name}` query parameter value [{value}] is not one of "
+                f"[{','.join(LIST_PARAMS[name])}]",
+                {name: [raw]},
+            )
+    return frozenset(values)
+
+
+def expansion_list(params: Mapping[str, str], valid: Sequence[str]) -> frozenset[str]:
+    """The requested expansions; each must be one of `valid` (X's names for the endpoint)."""
+    raw = params.get("expansions")
+    if raw is None:
+        return frozenset()
+    values = _split(raw)
+    for value in values:
+        if value not in valid:
+            raise invalid_request(
+                f"The `expansions` query parameter value [{value}] is not one of "
+                f"[{','.join(valid)}]",
+                {"expansions": [raw]},
+            )
+    return frozenset(values)
+
+
+def parse_id(value: str, name: str) -> int:
+    """A snowflake id given as decimal digits (X: up to 19 of them)."""
+    if not _ID.match(value) or int(value) > _MAX_INT64:
+        raise invalid_request(
+            f"The `{name}` query parameter value [{value}] does not match ^[0-9]{{1,19}}$",
+            {name: [value]},
+        )
+    return int(value)
+
+
+def _bounded_list(params: Mapping[str, str], name: str, lo: int, hi: int) -> list[str]:
+    raw = params.get(name)
+    if raw is None:
+        raise invalid_request(f"The `{name}` query parameter can not be empty", {name: [""]})
+    values = _split(raw)
+    if not lo <= len(values) <= hi:
+        raise invalid_request(
+            f"The number of values in the `{name}` query parameter list [{len(values)}] is not "
+            f"between {lo} and {hi}",
+            {name: [raw]},
+        )
+    return values
+
+
+def id_list(params: Mapping[str, str], name: str = "ids", limit: int = 100) -> list[int]:
+    """1 to `limit` comma-separated ids, duplicates dropped, in the order given."""
+    ids = [parse_id(v, name) for v in _bounded_list(params, name, 1, limit)]
+    return list(dict.fromkeys(ids))
+
+
+def parse_username(value: str, name: str) -> str:
+    if not _USERNAME.match(value):
+        raise invalid_request(
+            f"The `{name}` query parameter value [{value}] does not match ^[A-Za-z0-9_]{{1,15}}$",
+            {name: [value]},
+        )
+    return value
+
+
+def username_list(params: Mapping[str, str], limit: int = 100) -> list[str]:
+    """1 to `limit` comma-separated usernames, duplicates (case-insensitive) dropped."""
+    names = [parse_username(v, "usernames") for v in _bounded_list(params, "usernames", 1, limit)]
+    seen: dict[str, str] = {}
+    for name in names:
+        seen.setdefault(name.lower(), name)
+    return list(seen.values())
+
+
+def max_results(params: Mapping[str, str], lo: int, hi: int, default: int) -> int:
+    """`max_results` within X's bounds for the endpoint."""
+    raw = params.get("max_results")
+    if raw is None:
+        return default
+    if not re.fullmatch(r"-?[0-9]{1,9}", raw):
+        raise invalid_request(
+            f"The `max_results` query parameter value [{raw}] is not a valid integer",
+            {"max_results": [raw]},
+        )
+    value = int(raw)
+    if not lo <= value <= hi:
+        raise invalid_request(
+            f"The `max_results` query parameter value [{raw}] is not between {lo} and {hi}",
+            {"max_results": [raw]},
+        )
+    return value
+
+
+def parse_time(params: Mapping[str, str], name: str) -> datetime | None:
+    """An RFC 3339 timestamp (`2024-01-01T00:00:00Z`, fractions and offsets allowed), as UTC."""
+    raw = params.get(name)
+    if raw is None:
+        return None
+    try:
+        if not re.fullmatch(
+            r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})", raw
+        ):
+            raise ValueError(raw)
+        text = raw[:-1] + "+00:00" if raw.endswith("Z") else raw
+        # Python parses at most microseconds; X accepts (and ignores) nanoseconds.
+        text = re.sub(r"(\.\d{6})\d+", r"\1", text)
+        moment = datetime.fromisoformat(text).astimezone(UTC)
+    except ValueError:
+        raise invalid_request(
+            f"Invalid '{name}':'{raw}'. '{name}' must be a valid RFC 3339 date-time "
+            "(YYYY-MM-DDTHH:mm:ssZ)",
+            {name: [raw]},
+        ) from None
+    return moment
+
+
+def one_of(params: Mapping[str, str], name: str, choices: Iterable[str], default: str) -> str:
+    raw = params.get(name)
+    if raw is None:
+        return default
+    options = tuple(choices)
+    if raw not in options:
+        raise invalid_request(
+            f"The `{name}` query parameter value [{raw}] is not one of [{','.join(options)}]",
+            {name: [raw]},
+        )
+    return raw
+
+
+def exclude_list(params: Mapping[str, str]) -> frozenset[str]:
+    raw = params.get("exclude")
+    if raw is None:
+        return frozenset()
+    values = _split(raw)
+    for value in values:
+        if value not in ("replies", "retweets"):
+            raise invalid_request(
+                f"The `exclude` query parameter value [{value}] is not one of [replies,retweets]",
+                {"exclude": [raw]},
+            )
+    return frozenset(values)
+
+
+@dataclass(frozen=True, slots=True)
+class Rendering:
+    """What to put in each object and in `includes`."""
+
+    tweet_fields: frozenset[str]
+    user_fields: frozenset[str]
+    expansions: frozenset[str]
+
+
+def rendering(params: Mapping[str, str], expansions: Sequence[str]) -> Rendering:
+    """Parse every `*.fields` parameter present (all must be valid) and the expansions."""
+    for name in ("media.fields", "poll.fields", "place.fields"):
+        field_list(params, name)
+    return Rendering(
+        tweet_fields=field_list(params, "tweet.fields"),
+        user_fields=field_list(params, "user.fields"),
+        expansions=expansion_list(params, expansions),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class IdWindow:
+    """Half-open id bounds [lowest, highest) of a search or timeline, from every time/id bound."""
+
+    lowest: int
+    highest: int
+    start_time: datetime | None
+    end_time: datetime | None
+
+
+def id_window(
+    params: Mapping[str, str],
+    *,
+    earliest: datetime | None,
+    default_start: datetime | None,
+    now: datetime,
+) -> IdWindow:
+    """Turn since_id/until_id/start_time/end_time into id bounds on the primary key.
+
+    start_time is inclusive and end_time exclusive (X's convention); since_id and until_id are
+    exclusive. `earliest` is the oldest start_time the endpoint allows (7 days ago for recent
+    search), `default_start` the start used when none is given.
+    """
+    from tollhouse.corpus.ids import highest_id_before, lowest_id_at
+
+    start = parse_time(params, "start_time")
+    end = parse_time(params, "end_time")
+    since_id = parse_id(params["since_id"], "since_id") if "since_id" in params else None
+    until_id = parse_id(params["until_id"], "until_id") if "until_id" in params else None
+    if start is not None:
+        floor = earliest or ARCHIVE_START
+        if start < floor:
+            raise invalid_request(
+                f"Invalid 'start_time':'{params['start_time']}'. 'start_time' must be on or "
+                f"after {format_time(floor)}",
+                {"start_time": [params["start_time"]]},
+            )
+    if end is not None:
+        if end > now - timedelta(seconds=10):
+            raise invalid_request(
+                f"Invalid 'end_time':'{params['end_time']}'. 'end_time' must be a minimum of 10 "
+                "seconds prior to the request time.",
+                {"end_time": [params["end_time"]]},
+            )
+        if start is not None and end <= start:
+            raise invalid_request(
+                f"Invalid 'end_time':'{params['end_time']}'. 'end_time' must be on or after "
+                "'start_time'",
+                {"end_time": [params["end_time"]], "start_time": [params["start_time"]]},
+            )
+    if start is None and since_id is None:
+        start = default_start
+    lowest = 0
+    highest = _MAX_INT64
+    if start is not None:
+        lowest = max(lowest, lowest_id_at(start))
+    if end is not None:
+        highest = min(highest, highest_id_before(end) + 1)
+    if since_id is not None:
+        lowest = max(lowest, since_id + 1)
+    if until_id is not None:
+        highest = min(highest, until_id)
+    return IdWindow(lowest=lowest, highest=highest, start_time=start, end_time=end)
+
+
+def page_token(params: Mapping[str, str], *names: str) -> pagination.PageToken | None:
+    """The pagination token from the first of `names` present; a bad token is a 400."""
+    for name in names:
+        raw = params.get(name)
+        if raw is not None:
+            try:
+                return pagination.decode(raw)
+            except ValueError:
+                raise invalid_request(
+                    f"The `{name}` query parameter value [{raw}] is not a valid pagination token",
+                    {name: [raw]},
+                ) from None
+    return None
+
+
+def format_time(moment: datetime) -> str:
+    """X's timestamp format: `2024-01-01T00:00:00.000Z`."""
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def require_query(params: Mapping[str, str]) -> str:
+    """The `query` parameter, present and non-empty (its length is the parser's to check)."""
+    raw = params.get("query")
+    if raw is None or raw.strip() == "":
+        raise invalid_request("The `query` query parameter can not be empty", {"query": [""]})
+    return raw
+
+
+__all__ = [
+    "ApiProblem",
+    "IdWindow",
+    "Rendering",
+    "check_known",
+    "exclude_list",
+    "expansion_list",
+    "field_list",
+    "format_time",
+    "id_list",
+    "id_window",
+    "max_results",
+    "one_of",
+    "page_token",
+    "parse_id",
+    "parse_time",
+    "parse_username",
+    "rendering",
+    "require_query",
+    "username_list",
+]

@@ -1,0 +1,232 @@
+"""X API v2 posts endpoints: lookup, recent and full-archive search, counts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy import ColumnElement, Connection
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tollhouse.api import params as p
+from tollhouse.api.pages import (
+    missing_errors,
+    openapi,
+    post_page,
+    query_params,
+    run_corpus,
+    set_delivered,
+)
+from tollhouse.api.problems import invalid_request
+from tollhouse.api.render import envelope, now_utc, post_includes, post_renderer
+from tollhouse.api.responses import JSONResponse
+from tollhouse.corpus import search
+from tollhouse.corpus.ids import created_at_of, lowest_id_at
+
+router = APIRouter(tags=["posts"])
+
+RECENT_DAYS = 7
+ARCHIVE_DEFAULT_DAYS = 30
+# Counts come back in one page; this bounds its size (X pages counts instead).
+MAX_BUCKETS = 50_000
+_BUCKET_MS = {"minute": 60_000, "hour": 3_600_000, "day": 86_400_000}
+
+
+@router.get(
+    "/2/tweets",
+    summary="Look up posts by id",
+    description="Up to 100 posts by id; ids that cannot be served come back in `errors`.",
+    openapi_extra=openapi(p.TWEETS_LOOKUP),
+)
+async def tweets_lookup(request: Request) -> Response:
+    args = query_params(request)
+    p.check_known(args, p.TWEETS_LOOKUP)
+    ids = p.id_list(args)
+    return await _lookup(request, args, ids, "ids", single=False)
+
+
+@router.get(
+    "/2/tweets/search/recent",
+    summary="Search posts from the last 7 days",
+    openapi_extra=openapi(p.SEARCH),
+)
+async def search_recent(request: Request) -> Response:
+    now = now_utc()
+    week_ago = now - timedelta(days=RECENT_DAYS)
+    return await _search(request, now, earliest=week_ago, default_start=week_ago, max_hi=100)
+
+
+@router.get(
+    "/2/tweets/search/all",
+    summary="Search the full archive of posts",
+    openapi_extra=openapi(p.SEARCH),
+)
+async def search_all(request: Request) -> Response:
+    now = now_utc()
+    default_start = now - timedelta(days=ARCHIVE_DEFAULT_DAYS)
+    return await _search(request, now, earliest=None, default_start=default_start, max_hi=500)
+
+
+@router.get(
+    "/2/tweets/counts/recent",
+    summary="Count posts matching a query over the last 7 days",
+    openapi_extra=openapi(p.COUNTS),
+)
+async def counts_recent(request: Request) -> Response:
+    now = now_utc()
+    week_ago = now - timedelta(days=RECENT_DAYS)
+    return await _counts(request, now, earliest=week_ago, default_start=week_ago)
+
+
+@router.get(
+    "/2/tweets/counts/all",
+    summary="Count posts matching a query over the full archive",
+    openapi_extra=openapi(p.COUNTS),
+)
+async def counts_all(request: Request) -> Response:
+    now = now_utc()
+    default_start = now - timedelta(days=ARCHIVE_DEFAULT_DAYS)
+    return await _counts(request, now, earliest=None, default_start=default_start)
+
+
+@router.get(
+    "/2/tweets/{id}",
+    summary="Look up one post by id",
+    openapi_extra=openapi(p.TWEET_BY_ID, path_params=1),
+)
+async def tweet_by_id(request: Request) -> Response:
+    args = query_params(request)
+    p.check_known(args, p.TWEET_BY_ID, path_params=1)
+    post_id = p.parse_id(request.path_params["id"], "id")
+    return await _lookup(request, args, [post_id], "id", single=True)
+
+
+async def _lookup(
+    request: Request, args: dict[str, str], ids: list[int], parameter: str, *, single: bool
+) -> Response:
+    how = p.rendering(args, p.TWEET_EXPANSIONS)
+
+    def work(conn: Connection) -> tuple[dict[str, Any], list[int]]:
+        found, missing = search.lookup_posts(conn, ids)
+        rows = [found[i] for i in ids if i in found]
+        errors = missing_errors("tweet", parameter, missing)
+        if not rows:
+            return envelope(None, errors=errors), []
+        render = post_renderer(how.tweet_fields)
+        data: Any = [render(row) for row in rows]
+        if single:
+            data = data[0]
+        includes, include_errors, included = post_includes(conn, rows, how)
+        delivered = [row[0] for row in rows] + included
+        return envelope(data, includes, errors + include_errors), delivered
+
+    body, delivered = await run_corpus(request, work)
+    set_delivered(request, delivered)
+    return JSONResponse(body)
+
+
+def _compile_query(request: Request, args: dict[str, str], dialect: str) -> ColumnElement[bool]:
+    """Parse and compile `query`; a syntax error is a 400 naming the position."""
+    from tollhouse.api.pages import max_query_length
+    from tollhouse.corpus.query import QuerySyntaxError, parse
+    from tollhouse.corpus.query.sql import compile_where
+
+    limit = max_query_length(request)
+    text = p.require_query(args)
+    try:
+        node = parse(text, max_length=limit)
+    except QuerySyntaxError as exc:
+        raise invalid_request(
+            f"There were errors processing your request: {exc.message}",
+            {"query": [text]},
+        ) from None
+    return compile_where(node, dialect)
+
+
+async def _search(
+    request: Request,
+    now: datetime,
+    *,
+    earliest: datetime | None,
+    default_start: datetime,
+    max_hi: int,
+) -> Response:
+    args = query_params(request)
+    p.check_known(args, p.SEARCH)
+    limit = p.max_results(args, 10, max_hi, default=10)
+    # relevancy is accepted for compatibility; results are ordered by recency either way.
+    p.one_of(args, "sort_order", ("recency", "relevancy"), "recency")
+    how = p.rendering(args, p.TWEET_EXPANSIONS)
+    bounds = p.id_window(args, earliest=earliest, default_start=default_start, now=now)
+    token = p.page_token(args, "next_token", "pagination_token")
+    dialect = request.app.state.tollhouse.engine.dialect.name
+    where = _compile_query(request, args, dialect)
+    window = search.Window(
+        lowest=bounds.lowest,
+        highest=bounds.highest,
+        limit=limit,
+        direction=token.direction if token else "next",
+        after_id=token.id if token else None,
+    )
+
+    def work(conn: Connection) -> tuple[dict[str, Any], list[int]]:
+        rows = search.search_posts(conn, where, window)
+        return post_page(conn, rows, window, how, previous_tokens=False)
+
+    body, delivered = await run_corpus(request, work)
+    set_delivered(request, delivered)
+    return JSONResponse(body)
+
+
+async def _counts(
+    request: Request, now: datetime, *, earliest: datetime | None, default_start: datetime
+) -> Response:
+    args = query_params(request)
+    p.check_known(args, p.COUNTS)
+    granularity = p.one_of(args, "granularity", p.GRANULARITIES, "hour")
+    p.field_list(args, "search_count.fields")
+    bounds = p.id_window(args, earliest=earliest, default_start=default_start, now=now)
+    p.page_token(args, "next_token", "pagination_token")
+    dialect = request.app.state.tollhouse.engine.dialect.name
+    where = _compile_query(request, args, dialect)
+    bucket_ms = _BUCKET_MS[granularity]
+    start = bounds.start_time or created_at_of(bounds.lowest)
+    end = bounds.end_time or (
+        now if bounds.highest > lowest_id_at(now) else created_at_of(bounds.highest)
+    )
+    if (end - start).total_seconds() * 1000 / bucket_ms > MAX_BUCKETS:
+        raise invalid_request(
+            f"The requested range holds more than {MAX_BUCKETS} `{granularity}` buckets; "
+            "narrow `start_time`/`end_time` or use a coarser `granularity`",
+            {"granularity": [granularity]},
+        )
+
+    def work(conn: Connection) -> dict[int, int]:
+        return search.count_posts(conn, where, bounds.lowest, bounds.highest, bucket_ms)
+
+    counts = await run_corpus(request, work)
+    data = list(_buckets(start, end, bucket_ms, counts))
+    total = sum(item["tweet_count"] for item in data)
+    return JSONResponse({"data": data, "meta": {"total_tweet_count": total}})
+
+
+def _buckets(start: datetime, end: datetime, bucket_ms: int, counts: dict[int, int]) -> Any:
+    """X's count buckets: aligned to the granularity, the first and last clipped to
+    [start, end), oldest first, empty buckets included with a zero count."""
+    start_ms = int(start.timestamp() * 1000)
+    end_ms = int(end.timestamp() * 1000)
+    cursor = start_ms - start_ms % bucket_ms
+    while cursor < end_ms:
+        nxt = cursor + bucket_ms
+        yield {
+            "end": p.format_time(_from_ms(min(nxt, end_ms))),
+            "start": p.format_time(_from_ms(max(cursor, start_ms))),
+            "tweet_count": counts.get(cursor, 0),
+        }
+        cursor = nxt
+
+
+def _from_ms(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)

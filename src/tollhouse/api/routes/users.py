@@ -1,0 +1,153 @@
+"""X API v2 users endpoints: lookups by id and username, and the posts and mentions timelines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy import Connection
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tollhouse.api import params as p
+from tollhouse.api.pages import (
+    missing_errors,
+    openapi,
+    post_page,
+    query_params,
+    run_corpus,
+    set_delivered,
+)
+from tollhouse.api.render import U_ID, U_PROTECTED, U_USERNAME, envelope, now_utc, user_renderer
+from tollhouse.api.responses import JSONResponse
+from tollhouse.corpus import search
+
+router = APIRouter(tags=["users"])
+
+
+async def _users(
+    request: Request,
+    args: dict[str, str],
+    *,
+    ids: list[int] | None = None,
+    usernames: list[str] | None = None,
+    parameter: str,
+    single: bool,
+) -> Response:
+    how = p.rendering(args, p.USER_EXPANSIONS)
+
+    def work(conn: Connection) -> dict[str, Any]:
+        rows, missing = search.lookup_users(conn, ids or (), usernames or ())
+        errors = missing_errors("user", parameter, missing)
+        if not rows:
+            return envelope(None, errors=errors)
+        render = user_renderer(how.user_fields)
+        data: Any = [render(row) for row in rows]
+        return envelope(data[0] if single else data, errors=errors)
+
+    body = await run_corpus(request, work)
+    return JSONResponse(body)
+
+
+# Fixed paths first: /2/users/by must not be read as /2/users/{id}.
+@router.get(
+    "/2/users/by",
+    summary="Look up users by username",
+    openapi_extra=openapi(p.USERS_BY),
+)
+async def users_by_usernames(request: Request) -> Response:
+    args = query_params(request)
+    p.check_known(args, p.USERS_BY)
+    names = p.username_list(args)
+    return await _users(request, args, usernames=names, parameter="usernames", single=False)
+
+
+@router.get(
+    "/2/users/by/username/{username}",
+    summary="Look up one user by username",
+    openapi_extra=openapi(p.USER_BY_USERNAME, path_params=1),
+)
+async def user_by_username(request: Request) -> Response:
+    args = query_params(request)
+    p.check_known(args, p.USER_BY_USERNAME, path_params=1)
+    name = p.parse_username(request.path_params["username"], "username")
+    return await _users(request, args, usernames=[name], parameter="username", single=True)
+
+
+@router.get(
+    "/2/users",
+    summary="Look up users by id",
+    openapi_extra=openapi(p.USERS_LOOKUP),
+)
+async def users_lookup(request: Request) -> Response:
+    args = query_params(request)
+    p.check_known(args, p.USERS_LOOKUP)
+    ids = p.id_list(args)
+    return await _users(request, args, ids=ids, parameter="ids", single=False)
+
+
+@router.get(
+    "/2/users/{id}",
+    summary="Look up one user by id",
+    openapi_extra=openapi(p.USER_BY_ID, path_params=1),
+)
+async def user_by_id(request: Request) -> Response:
+    args = query_params(request)
+    p.check_known(args, p.USER_BY_ID, path_params=1)
+    user_id = p.parse_id(request.path_params["id"], "id")
+    return await _users(request, args, ids=[user_id], parameter="id", single=True)
+
+
+@router.get(
+    "/2/users/{id}/tweets",
+    summary="A user's posts, newest first",
+    openapi_extra=openapi(p.USER_TWEETS, path_params=1),
+)
+async def user_tweets(request: Request) -> Response:
+    return await _timeline(request, mentions=False)
+
+
+@router.get(
+    "/2/users/{id}/mentions",
+    summary="Posts mentioning a user, newest first",
+    openapi_extra=openapi(p.USER_MENTIONS, path_params=1),
+)
+async def user_mentions(request: Request) -> Response:
+    return await _timeline(request, mentions=True)
+
+
+async def _timeline(request: Request, *, mentions: bool) -> Response:
+    args = query_params(request)
+    allowed = p.USER_MENTIONS if mentions else p.USER_TWEETS
+    p.check_known(args, allowed, path_params=1)
+    user_id = p.parse_id(request.path_params["id"], "id")
+    limit = p.max_results(args, 5, 100, default=10)
+    exclude = frozenset() if mentions else p.exclude_list(args)
+    how = p.rendering(args, p.TWEET_EXPANSIONS)
+    bounds = p.id_window(args, earliest=None, default_start=None, now=now_utc())
+    token = p.page_token(args, "pagination_token")
+    window = search.Window(
+        lowest=bounds.lowest,
+        highest=bounds.highest,
+        limit=limit,
+        direction=token.direction if token else "next",
+        after_id=token.id if token else None,
+    )
+
+    def work(conn: Connection) -> tuple[dict[str, Any], list[int]]:
+        found, missing = search.lookup_users(conn, ids=[user_id])
+        if missing:
+            return envelope(None, errors=missing_errors("user", "id", missing)), []
+        user = found[0]
+        if user[U_PROTECTED]:
+            hidden = missing_errors("user", "id", {user[U_ID]: "protected"})
+            return envelope(None, errors=hidden), []
+        if mentions:
+            rows = search.mention_posts(conn, user[U_USERNAME], window)
+        else:
+            rows = search.user_posts(conn, user_id, window, exclude)
+        return post_page(conn, rows, window, how, previous_tokens=True)
+
+    body, delivered = await run_corpus(request, work)
+    set_delivered(request, delivered)
+    return JSONResponse(body)

@@ -1,0 +1,340 @@
+"""Reading the corpus: lookups, searches, timelines and counts, returning plain rows.
+
+Every post query is a range scan on the primary key (time bounds are id bounds, see
+`corpus.ids`) ordered by id, newest first, and carries the visibility filter: deleted or
+withheld posts and posts of deleted, suspended, withheld or protected users are never returned.
+Lookups also say *why* an id is missing, so the API can give X's error objects.
+
+Statements run under a deadline (`bounded`) so that no query can hang a server thread.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Literal, TypeAlias, TypeVar
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    and_,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    true,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+
+from tollhouse.corpus.ids import X_EPOCH_MS
+from tollhouse.corpus.models import ContentState, post_facets, posts, users
+from tollhouse.errors import TollhouseError
+
+ACTIVE = ContentState.ACTIVE.value
+
+# Column order of every post row returned here (render code indexes rows by these positions).
+POST_COLUMNS = (
+    posts.c.id,
+    posts.c.author_id,
+    posts.c.text,
+    posts.c.created_at,
+    posts.c.lang,
+    posts.c.conversation_id,
+    posts.c.in_reply_to_user_id,
+    posts.c.replied_to_id,
+    posts.c.retweeted_id,
+    posts.c.quoted_id,
+    posts.c.entities,
+    posts.c.retweet_count,
+    posts.c.reply_count,
+    posts.c.like_count,
+    posts.c.quote_count,
+    posts.c.bookmark_count,
+    posts.c.impression_count,
+    posts.c.possibly_sensitive,
+    posts.c.source,
+    posts.c.withheld,
+)
+USER_COLUMNS = (
+    users.c.id,
+    users.c.username,
+    users.c.name,
+    users.c.description,
+    users.c.location,
+    users.c.url,
+    users.c.profile_image_url,
+    users.c.created_at,
+    users.c.verified,
+    users.c.protected,
+    users.c.followers_count,
+    users.c.following_count,
+    users.c.tweet_count,
+    users.c.listed_count,
+    users.c.withheld,
+    users.c.state,
+)
+
+# One result row (positions as in POST_COLUMNS / USER_COLUMNS).
+Record: TypeAlias = Row[*tuple[Any, ...]]
+Direction = Literal["next", "previous"]
+Missing = Literal["not-found", "protected", "unavailable"]
+T = TypeVar("T")
+
+
+class QueryTimedOut(TollhouseError):
+    """A statement ran past the deadline and was cancelled."""
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Half-open id bounds [lowest, highest) and the page to return inside them.
+
+    `after_id`/`direction` come from a pagination token: `next` continues below `after_id`
+    (older), `previous` above it (newer). Rows always come back newest first.
+    """
+
+    lowest: int
+    highest: int
+    limit: int
+    direction: Direction = "next"
+    after_id: int | None = None
+
+
+def _author_hidden() -> ColumnElement[bool]:
+    hidden_user = (
+        select(literal(1))
+        .where(users.c.id == posts.c.author_id)
+        .where(or_(users.c.state != ACTIVE, users.c.protected == true()))
+    )
+    return ~exists(hidden_user)
+
+
+def visible() -> ColumnElement[bool]:
+    """Posts that may be served: active, by an author who is active and not protected.
+
+    Written as a correlated NOT EXISTS on the users primary key (not NOT IN over all hidden
+    users) so that a page of 100 posts costs 100 index probes whatever the size of `users`.
+    """
+    return and_(posts.c.state == ACTIVE, _author_hidden())
+
+
+def _bounds(window: Window, id_column: Any) -> list[ColumnElement[bool]]:
+    lowest, highest = window.lowest, window.highest
+    if window.after_id is not None:
+        if window.direction == "next":
+            highest = min(highest, window.after_id)
+        else:
+            lowest = max(lowest, window.after_id + 1)
+    return [id_column >= lowest, id_column < highest]
+
+
+def _page(conn: Connection, stmt: Any, window: Window, id_column: Any) -> list[Record]:
+    if window.direction == "previous" and window.after_id is not None:
+        rows = list(conn.execute(stmt.order_by(id_column.asc()).limit(window.limit + 1)))
+        # One extra row tells whether there is a page beyond; keep the newest `limit` closest
+        # to the token, newest first.
+        return rows[::-1] if len(rows) <= window.limit else rows[window.limit :: -1]
+    return list(conn.execute(stmt.order_by(id_column.desc()).limit(window.limit + 1)))
+
+
+def search_posts(conn: Connection, where: ColumnElement[bool], window: Window) -> list[Record]:
+    """Visible posts matching `where` inside the window, newest first, up to limit + 1 rows
+    (the extra row only signals that another page exists)."""
+    stmt = select(*POST_COLUMNS).where(where, visible(), *_bounds(window, posts.c.id))
+    return _page(conn, stmt, window, posts.c.id)
+
+
+def user_posts(
+    conn: Connection, author_id: int, window: Window, exclude: frozenset[str] = frozenset()
+) -> list[Record]:
+    """An author's visible posts (timeline), newest first, up to limit + 1 rows."""
+    conditions = [posts.c.author_id == author_id, visible()]
+    if "replies" in exclude:
+        conditions.append(posts.c.replied_to_id.is_(None))
+    if "retweets" in exclude:
+        conditions.append(posts.c.retweeted_id.is_(None))
+    stmt = select(*POST_COLUMNS).where(*conditions, *_bounds(window, posts.c.id))
+    return _page(conn, stmt, window, posts.c.id)
+
+
+def mention_posts(conn: Connection, username: str, window: Window) -> list[Record]:
+    """Visible posts mentioning `username`, newest first, up to limit + 1 rows (a range scan
+    of the mention facets)."""
+    stmt = (
+        select(*POST_COLUMNS)
+        .select_from(post_facets.join(posts, posts.c.id == post_facets.c.post_id))
+        .where(
+            post_facets.c.kind == "m",
+            post_facets.c.value == username.lower(),
+            visible(),
+            *_bounds(window, post_facets.c.post_id),
+        )
+    )
+    return _page(conn, stmt, window, post_facets.c.post_id)
+
+
+def count_posts(
+    conn: Connection, where: ColumnElement[bool], lowest: int, highest: int, bucket_ms: int
+) -> dict[int, int]:
+    """Visible matching posts in [lowest, highest) per time bucket.
+
+    Keys are bucket starts in epoch milliseconds (buckets aligned to multiples of `bucket_ms`
+    since the Unix epoch); the bucket is computed from the id, so no date functions run.
+    """
+    bucket = ((posts.c.id // 4194304 + X_EPOCH_MS) // bucket_ms).label("bucket")
+    stmt = (
+        select(bucket, func.count())
+        .where(where, visible(), posts.c.id >= lowest, posts.c.id < highest)
+        .group_by(bucket)
+    )
+    return {int(b) * bucket_ms: int(n) for b, n in conn.execute(stmt)}
+
+
+def _classify_post(post_state: str, author_state: str | None, protected: bool | None) -> Missing:
+    if post_state == ContentState.DELETED.value or author_state == ContentState.DELETED.value:
+        return "not-found"
+    if post_state != ACTIVE or (author_state is not None and author_state != ACTIVE):
+        return "unavailable"
+    return "protected" if protected else "not-found"
+
+
+def lookup_posts(
+    conn: Connection, ids: Sequence[int]
+) -> tuple[dict[int, Record], dict[int, Missing]]:
+    """Posts by id: the visible ones, and for each other id why it is not returned."""
+    if not ids:
+        return {}, {}
+    stmt = (
+        select(*POST_COLUMNS, posts.c.state, users.c.state, users.c.protected)
+        .select_from(posts.outerjoin(users, users.c.id == posts.c.author_id))
+        .where(posts.c.id.in_(ids))
+    )
+    found: dict[int, Record] = {}
+    missing: dict[int, Missing] = {}
+    width = len(POST_COLUMNS)
+    for row in conn.execute(stmt):
+        post_state, author_state, protected = row[width], row[width + 1], row[width + 2]
+        if post_state == ACTIVE and author_state in (ACTIVE, None) and not protected:
+            found[row[0]] = row
+        else:
+            missing[row[0]] = _classify_post(post_state, author_state, protected)
+    for post_id in ids:
+        if post_id not in found and post_id not in missing:
+            missing[post_id] = "not-found"
+    return found, missing
+
+
+def visible_posts_by_id(conn: Connection, ids: Sequence[int]) -> dict[int, Record]:
+    """The visible posts among `ids` (for `includes.tweets`)."""
+    if not ids:
+        return {}
+    stmt = select(*POST_COLUMNS).where(posts.c.id.in_(ids), visible())
+    return {row[0]: row for row in conn.execute(stmt)}
+
+
+def _classify_user(row: Record) -> Missing | None:
+    state = row[-1]
+    if state == ACTIVE:
+        return None
+    return "not-found" if state == ContentState.DELETED.value else "unavailable"
+
+
+def lookup_users(
+    conn: Connection, ids: Sequence[int] = (), usernames: Sequence[str] = ()
+) -> tuple[list[Record], dict[int | str, Missing]]:
+    """Users by id or by username (case-insensitive): the servable ones and why others are not.
+
+    Protected users are returned (their profile is public; their posts are not). Missing keys
+    are the requested ids, or the requested usernames as given.
+    """
+    if ids:
+        rows = list(conn.execute(select(*USER_COLUMNS).where(users.c.id.in_(ids))))
+        by_key: dict[int | str, Record] = {row[0]: row for row in rows}
+        keys: list[int | str] = list(ids)
+    else:
+        lowered = [u.lower() for u in usernames]
+        stmt = select(*USER_COLUMNS).where(users.c.username_lower.in_(lowered))
+        rows_by_lower = {row[1].lower(): row for row in conn.execute(stmt)}
+        by_key = {u: rows_by_lower[u.lower()] for u in usernames if u.lower() in rows_by_lower}
+        keys = list(usernames)
+    found: list[Record] = []
+    missing: dict[int | str, Missing] = {}
+    for key in keys:
+        row = by_key.get(key)
+        reason = "not-found" if row is None else _classify_user(row)
+        if reason is None and row is not None:
+            found.append(row)
+        else:
+            missing[key] = reason or "not-found"
+    return found, missing
+
+
+def users_by_id(conn: Connection, ids: Sequence[int]) -> dict[int, Record]:
+    """Servable (active) users among `ids`, for `includes.users`."""
+    if not ids:
+        return {}
+    stmt = select(*USER_COLUMNS).where(users.c.id.in_(ids), users.c.state == ACTIVE)
+    return {row[0]: row for row in conn.execute(stmt)}
+
+
+def users_by_username(conn: Connection, usernames: Sequence[str]) -> dict[str, Record]:
+    """Servable users among `usernames`, keyed by lower-cased username."""
+    if not usernames:
+        return {}
+    lowered = list({u.lower() for u in usernames})
+    stmt = select(*USER_COLUMNS).where(users.c.username_lower.in_(lowered), users.c.state == ACTIVE)
+    return {row[1].lower(): row for row in conn.execute(stmt)}
+
+
+@contextmanager
+def bounded(engine: Engine, timeout_ms: int) -> Iterator[Connection]:
+    """A read connection whose statements are cancelled after `timeout_ms` in total.
+
+    SQLite: a progress handler on the raw connection aborts the running statement once the
+    deadline passes. PostgreSQL: `SET LOCAL statement_timeout` for this transaction. Either way
+    the caller gets QueryTimedOut, never a hung thread.
+    """
+    with engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        sqlite = isinstance(raw, sqlite3.Connection)
+        if sqlite:
+            assert isinstance(raw, sqlite3.Connection)
+            deadline = time.monotonic() + timeout_ms / 1000
+
+            def past_deadline() -> bool:
+                return time.monotonic() > deadline
+
+            raw.set_progress_handler(past_deadline, 10_000)
+        else:
+            conn.execute(text(f"SET LOCAL statement_timeout = {int(timeout_ms)}"))
+        try:
+            yield conn
+        except OperationalError as exc:
+            if _is_cancellation(exc):
+                raise QueryTimedOut(f"query cancelled after {timeout_ms} ms") from exc
+            raise
+        finally:
+            if sqlite:
+                assert isinstance(raw, sqlite3.Connection)
+                raw.set_progress_handler(None, 0)
+            conn.rollback()
+
+
+def _is_cancellation(exc: OperationalError) -> bool:
+    orig = exc.orig
+    if isinstance(orig, sqlite3.OperationalError):
+        return "interrupted" in str(orig)
+    return type(orig).__name__ == "QueryCanceled"
+
+
+def run_bounded(engine: Engine, timeout_ms: int, work: Callable[[Connection], T]) -> T:
+    """Run `work(conn)` on a bounded connection (see `bounded`) and return its result."""
+    with bounded(engine, timeout_ms) as conn:
+        return work(conn)

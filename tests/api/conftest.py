@@ -1,0 +1,83 @@
+"""API test fixtures: one sample corpus per backend and module, the app in front of it, and a
+real API key when the access service is present (any token otherwise)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+from tests.api.sample_corpus import SampleCorpus, build
+from tests.conftest import PG_URL, _postgres_schema_url, _require
+
+from tollhouse.api.app import create_app
+from tollhouse.db import create_engine
+from tollhouse.migrate import upgrade
+from tollhouse.settings import load_settings
+
+
+def issue_token(engine: Engine) -> str:
+    """A bearer token for an organisation on a plan with every endpoint and generous limits,
+    made through the access service; "any-token" if the access service does not exist yet."""
+    try:
+        from tollhouse.access.agreements import default_agreement
+        from tollhouse.access.plans import RateLimit, default_plans
+        from tollhouse.access.service import AccessService
+    except ImportError:
+        return "any-token"
+    enterprise = next(p for p in default_plans() if p.name == "enterprise")
+    plan = dataclasses.replace(
+        enterprise,
+        name="api-tests",
+        rate_limits={t: (RateLimit(1_000_000, 900),) for t in enterprise.endpoints},
+        monthly_post_cap=None,
+    )
+    service = AccessService(engine)
+    service.load_plans([plan], actor="tests")
+    service.publish_agreement(default_agreement(), actor="tests")
+    service.create_org("api-tests-org", plan.name, actor="tests")
+    service.accept_agreement("api-tests-org", "Test Runner", actor="tests")
+    service.create_app("api-tests-org", "api-tests-app", actor="tests")
+    return service.create_key("api-tests-app", actor="tests").token
+
+
+@dataclass
+class Api:
+    client: TestClient
+    corpus: SampleCorpus
+    backend: str
+    database_url: str
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def corpus_database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A migrated database URL (SQLite or a private PostgreSQL schema), one per module."""
+    if request.param == "sqlite":
+        path: Path = tmp_path_factory.mktemp("api") / "tollhouse.db"
+        url = f"sqlite:///{path}"
+        engine = create_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield url
+        return
+    _require(PG_URL, "TOLLHOUSE_TEST_DATABASE_URL")
+    yield from _postgres_schema_url()
+
+
+@pytest.fixture(scope="module")
+def api(corpus_database: str) -> Iterator[Api]:
+    """The app over the sample corpus, with a client that sends a valid bearer token."""
+    engine = create_engine(corpus_database)
+    corpus = build(engine)
+    token = issue_token(engine)
+    engine.dispose()
+    app = create_app(load_settings(database_url=corpus_database))
+    with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
+        backend = "sqlite" if corpus_database.startswith("sqlite") else "postgresql"
+        yield Api(client, corpus, backend, corpus_database)
