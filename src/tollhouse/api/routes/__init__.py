@@ -9,3 +9,8 @@ def register_routes(app: FastAPI) -> None:
     from tollhouse.api.routes import health
 
     app.include_router(health.router)
+
+    from tollhouse.api.routes import tweets, users
+
+    app.include_router(tweets.router)
+    app.include_router(users.router)
