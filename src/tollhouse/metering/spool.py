@@ -1,0 +1,202 @@
+"""The local durable spool: append-only segment files, fsynced once per group commit.
+
+A record is `<u32 length><u32 crc32>` + an orjson list of events (one record per group commit).
+A torn tail after `kill -9` fails its length or checksum and is ignored — it was never
+acknowledged, because acknowledgement comes only after the fsync.
+
+Several server processes may share one spool directory: each writes its own segments, named
+`<owner>-<seq>.seg` with owner = `<pid>-<start ns>`, and holds an exclusive `flock` on
+`<owner>.lock` for its lifetime. A process that can take another owner's lock knows that owner is
+dead (the kernel drops locks with the process, even on SIGKILL) and may replay its segments.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import struct
+import threading
+import time
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from tollhouse.metering.event import UsageEvent
+
+_HEADER = struct.Struct("<II")
+# A record longer than this is taken as garbage (a torn length field), not allocated.
+_MAX_RECORD = 256 * 1024 * 1024
+
+
+def encode(events: Sequence[UsageEvent]) -> bytes:
+    """One framed record holding `events`."""
+    payload = orjson.dumps([e.to_wire() for e in events])
+    return _HEADER.pack(len(payload), zlib.crc32(payload)) + payload
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentContents:
+    events: list[UsageEvent]
+    records: int
+    torn_tail: bool  # bytes after the last good record (a crash mid-write) were ignored
+
+
+def read_segment(path: Path) -> SegmentContents:
+    """Every intact record of a segment, stopping at the first torn or corrupt one."""
+    data = path.read_bytes()
+    events: list[UsageEvent] = []
+    offset = records = 0
+    while offset < len(data):
+        if offset + _HEADER.size > len(data):
+            break
+        length, crc = _HEADER.unpack_from(data, offset)
+        start = offset + _HEADER.size
+        end = start + length
+        if length > _MAX_RECORD or end > len(data):
+            break
+        payload = data[start:end]
+        if zlib.crc32(payload) != crc:
+            break
+        try:
+            events.extend(UsageEvent.from_wire(row) for row in orjson.loads(payload))
+        except (orjson.JSONDecodeError, TypeError, ValueError):
+            break
+        records += 1
+        offset = end
+    return SegmentContents(events, records, torn_tail=offset < len(data))
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Spool:
+    """This process's spool: appends records, rotates segments, deletes stored ones."""
+
+    def __init__(
+        self, directory: Path, max_segment_bytes: int = 16 << 20, max_segment_age_s: float = 30.0
+    ) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.owner = f"{os.getpid()}-{time.time_ns()}"
+        self.max_segment_bytes = max_segment_bytes
+        self.max_segment_age_s = max_segment_age_s
+        self._lock_path = self.directory / f"{self.owner}.lock"
+        self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self._segments_lock = threading.Lock()
+        self._closed_segments: list[tuple[int, Path]] = []
+        self._seq = 0
+        self._fd = -1
+        self._size = 0
+        self._opened_at = 0.0
+        self._open_segment()
+
+    def _segment_path(self, seq: int) -> Path:
+        return self.directory / f"{self.owner}-{seq:08d}.seg"
+
+    def _open_segment(self) -> None:
+        self._seq += 1
+        self._fd = os.open(
+            self._segment_path(self._seq), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644
+        )
+        self._size = 0
+        self._opened_at = time.monotonic()
+        _fsync_dir(self.directory)  # the new name must survive a crash, not only its bytes
+
+    def _rotate(self) -> None:
+        os.close(self._fd)
+        with self._segments_lock:
+            self._closed_segments.append((self._seq, self._segment_path(self._seq)))
+        self._open_segment()
+
+    def append(self, events: Sequence[UsageEvent], sync: bool = True) -> int:
+        """Write one record and (if `sync`) fdatasync it; return the segment number it is in."""
+        if self._size >= self.max_segment_bytes or (
+            self._size and time.monotonic() - self._opened_at >= self.max_segment_age_s
+        ):
+            self._rotate()
+        record = encode(events)
+        view = memoryview(record)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+        if sync:
+            os.fdatasync(self._fd)
+        self._size += len(record)
+        return self._seq
+
+    def stored_through(self, seq: int) -> None:
+        """Every record in segments before `seq` is in the store: delete those segments."""
+        with self._segments_lock:
+            done = [(s, p) for s, p in self._closed_segments if s < seq]
+            self._closed_segments = [(s, p) for s, p in self._closed_segments if s >= seq]
+        for _, path in done:
+            path.unlink(missing_ok=True)
+
+    def close(self, all_stored: bool) -> None:
+        """Close the spool; if every record is in the store, remove its files and lock."""
+        os.close(self._fd)
+        if all_stored:
+            with self._segments_lock:
+                closed = list(self._closed_segments)
+                self._closed_segments.clear()
+            for _, path in closed:
+                path.unlink(missing_ok=True)
+            self._segment_path(self._seq).unlink(missing_ok=True)
+            self._lock_path.unlink(missing_ok=True)
+        os.close(self._lock_fd)
+
+
+@dataclass
+class Orphan:
+    """The segments of a dead owner, whose lock this process now holds."""
+
+    owner: str
+    segments: list[Path]
+    lock_path: Path
+    lock_fd: int
+
+    def release(self, delete: bool) -> None:
+        if delete:
+            for path in self.segments:
+                path.unlink(missing_ok=True)
+            self.lock_path.unlink(missing_ok=True)
+        os.close(self.lock_fd)
+
+
+def orphans(directory: Path, exclude_owner: str | None = None) -> Iterator[Orphan]:
+    """Segments left by processes that are no longer running (and not being replayed by
+    another process right now), oldest segment first."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return
+    by_owner: dict[str, list[Path]] = {}
+    for path in directory.glob("*.seg"):
+        owner = path.stem.rsplit("-", 1)[0]
+        by_owner.setdefault(owner, []).append(path)
+    for lock in directory.glob("*.lock"):
+        by_owner.setdefault(lock.stem, [])
+    for owner in sorted(by_owner):
+        if owner == exclude_owner:
+            continue
+        lock_path = directory / f"{owner}.lock"
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except FileNotFoundError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)  # its owner is alive, or another process is replaying it
+            continue
+        # Re-list under the lock: a concurrent replayer may have finished and deleted them.
+        current = sorted(p for p in directory.glob(f"{owner}-*.seg") if p.exists())
+        yield Orphan(owner, current, lock_path, fd)
