@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -18,6 +19,8 @@ from tollhouse.api.edge import EdgeMiddleware
 from tollhouse.api.responses import JSONResponse
 from tollhouse.api.state import AppState
 from tollhouse.db import create_engine
+from tollhouse.metering.asgi import MeteringMiddleware
+from tollhouse.metering.writer import writer_for
 from tollhouse.settings import Settings, get_settings
 
 log = logging.getLogger("tollhouse.api")
@@ -28,10 +31,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = create_engine(settings.database_url)
     state = AppState(settings=settings, engine=engine)
+    state.usage_writer = writer_for(settings, engine)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if state.usage_writer is not None:
+            # Replays what a crashed process left in the spool before serving.
+            await anyio.to_thread.run_sync(state.usage_writer.start)
         yield
+        if state.usage_writer is not None:
+            await anyio.to_thread.run_sync(state.usage_writer.stop)  # drains the buffer
         engine.dispose()
 
     app = FastAPI(
@@ -48,6 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_error_handlers(app)
     _include_routes(app)
     app.add_middleware(EdgeMiddleware)
+    # Added last, so outermost: refused requests are metered and carry x-request-id too.
+    app.add_middleware(MeteringMiddleware, writer=state.usage_writer)
     return app
 
 

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 from starlette.requests import Request
 
 from tollhouse.settings import Settings
 
+if TYPE_CHECKING:
+    from tollhouse.metering.writer import UsageWriter
+
 
 @dataclass
 class AppState:
     settings: Settings
     engine: Engine
+    usage_writer: UsageWriter | None = None
 
 
 def app_state(request: Request) -> AppState:
