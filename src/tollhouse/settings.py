@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     # SQL statements issued for one API request are cut off after this many milliseconds so that
     # no query can hang the server.
     query_timeout_ms: int = 2000
+    # Streams: seconds between keep-alive "\r\n"s, posts buffered per connection before a slow
+    # reader is disconnected, and seconds between one stream's usage events.
+    stream_keepalive_seconds: float = 20.0
+    stream_buffer_posts: int = 1000
+    stream_usage_interval_seconds: float = 10.0
     # Metering (task F): `strict` answers only after the usage event is fsynced to the spool,
     # `fast` risks at most the last 100 ms of events on a crash, `off` records nothing.
     metering_mode: Literal["strict", "fast", "off"] = "strict"
