@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -51,6 +51,15 @@ class Settings(BaseSettings):
     # Local durable spool (one segment file per server process); shared by processes on a host.
     spool_dir: Path = Path("./spool")
     raw_event_retention_days: int = 400
+    # Limits (task E): what to do when the limits backend (Redis) cannot be asked, how long to
+    # wait for it, the key prefix (tests and tenants sharing a Redis), the daily dedupe Bloom
+    # filter's size per organisation per UTC day (2**23 bits = 1 MiB; see limits/dedupe.py), and
+    # the posts reserved against a hard cap per in-flight request (bounds cap overshoot).
+    limits_failure_policy: Literal["fail_closed", "fail_open"] = "fail_closed"
+    limits_timeout_ms: int = Field(default=250, ge=10, le=10_000)
+    limits_key_prefix: str = "tollhouse:limits:"
+    limits_dedupe_bits: int = Field(default=1 << 23, ge=1 << 10, le=1 << 32)
+    limits_cap_reservation: int = Field(default=100, ge=0, le=10_000)
 
     @field_validator("database_url")
     @classmethod

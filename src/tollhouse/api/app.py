@@ -19,6 +19,7 @@ from tollhouse.api.edge import EdgeMiddleware
 from tollhouse.api.responses import JSONResponse
 from tollhouse.api.state import AppState
 from tollhouse.db import create_engine
+from tollhouse.limits.service import limits_from_settings
 from tollhouse.metering.asgi import MeteringMiddleware
 from tollhouse.metering.writer import writer_for
 from tollhouse.settings import Settings, get_settings
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = create_engine(settings.database_url)
     state = AppState(settings=settings, engine=engine)
     state.usage_writer = writer_for(settings, engine)
+    state.limits = limits_from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -41,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         if state.usage_writer is not None:
             await anyio.to_thread.run_sync(state.usage_writer.stop)  # drains the buffer
+        await state.limits.close()
         engine.dispose()
 
     app = FastAPI(

@@ -130,3 +130,39 @@ def client_forbidden(
         body["required_enrollment"] = required_enrollment
         body["registration_url"] = "/admin/v1/plans"
     return ApiProblem(403, body)
+
+
+def too_many_requests(headers: Mapping[str, str]) -> ApiProblem:
+    """429 `Too Many Requests` (a full rate window); headers carry x-rate-limit-*, Retry-After."""
+    return ApiProblem(
+        429,
+        {
+            "title": "Too Many Requests",
+            "detail": "Too Many Requests",
+            "type": "about:blank",
+            "status": 429,
+        },
+        headers,
+    )
+
+
+def usage_capped(headers: Mapping[str, str]) -> ApiProblem:
+    """429 `UsageCapExceeded`: the organisation's monthly post cap is used up (reset in headers)."""
+    return ApiProblem(
+        429,
+        {
+            "title": "UsageCapExceeded",
+            "detail": "Usage cap exceeded: Monthly product cap",
+            "type": PROBLEMS + "usage-capped",
+            "period": "Monthly",
+            "scope": "Product",
+        },
+        headers,
+    )
+
+
+def limits_unavailable() -> ApiProblem:
+    """503 when the limits backend cannot be asked and the policy is fail_closed."""
+    problem = service_unavailable("Rate limits cannot be checked right now; retry shortly.")
+    problem.headers["retry-after"] = "1"
+    return problem

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 from starlette.requests import Request
 
+from tollhouse.limits.service import LimitsService, memory_limits
 from tollhouse.settings import Settings
 
 if TYPE_CHECKING:
@@ -19,6 +20,8 @@ class AppState:
     settings: Settings
     engine: Engine
     usage_writer: UsageWriter | None = None
+    # Rate windows and monthly caps (task E); `limits.metrics` counts backend failures.
+    limits: LimitsService = field(default_factory=memory_limits)
 
 
 def app_state(request: Request) -> AppState:

@@ -14,3 +14,7 @@ def register_routes(app: FastAPI) -> None:
 
     app.include_router(tweets.router)
     app.include_router(users.router)
+
+    from tollhouse.api.routes import usage
+
+    app.include_router(usage.router)

@@ -1,0 +1,135 @@
+"""The two Lua scripts of the Redis backend: one per request before the handler, one after.
+
+Why scripts and not `limits`' Redis storage: `limits` makes one round trip per window per
+operation (hit, then get_window_stats for headers), cannot refuse on window B without having
+consumed window A, and knows nothing of caps or dedupe. Here every decision of a request runs in
+one EVALSHA, atomically, on Redis's clock (`TIME`), so N gateway hosts with skewed clocks agree.
+
+Keys are derived inside the scripts from Redis's time (window index, UTC day, billing month), so
+they cannot be declared in KEYS up front. That is fine on one Redis primary (with replicas); it
+is not Redis Cluster safe.
+
+Billing months are calendar math, which Lua does badly; the caller passes the months before,
+holding and after its own clock's now, and the script picks the one holding Redis's now.
+"""
+
+from __future__ import annotations
+
+# ARGV: prefix, n_windows, then per window: limit, seconds, id ("app:endpoint");
+#       org, cap (-1: none), enforce (1: refuse at the cap), reserve, reserve_ttl,
+#       then three billing months: start0, end0, start1, end1, start2, end2.
+# Returns: now, refusal (0 none, 1 window, 2 cap, 3 cap_pending), used, period start, period end,
+#          reserved posts granted, then per window: count, reset.
+ADMIT = """
+local prefix = ARGV[1]
+local now = tonumber(redis.call('TIME')[1])
+local nwin = tonumber(ARGV[2])
+local i = 3
+local keys, counts, resets = {}, {}, {}
+local refusal = 0
+for w = 1, nwin do
+  local limit, secs = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
+  local index = math.floor(now / secs)
+  local key = prefix .. 'w:' .. ARGV[i + 2] .. ':' .. secs .. ':' .. index
+  local count = tonumber(redis.call('GET', key) or '0')
+  if count >= limit then refusal = 1 end
+  keys[w], counts[w], resets[w] = key, count, (index + 1) * secs
+  i = i + 3
+end
+local org, cap, enforce = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2] == '1'
+local reserve, reserve_ttl = tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4])
+i = i + 5
+local pstart, pend = tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
+for c = 0, 2 do
+  local s, e = tonumber(ARGV[i + 2 * c]), tonumber(ARGV[i + 2 * c + 1])
+  if s <= now and now < e then pstart, pend = s, e end
+end
+local used = tonumber(redis.call('GET', prefix .. 'cap:' .. org .. ':' .. pstart) or '0')
+local granted = 0
+if enforce then
+  local rkey = prefix .. 'rsv:' .. org .. ':' .. pstart
+  local reserved = tonumber(redis.call('GET', rkey) or '0')
+  if used >= cap then
+    refusal = 2
+  elseif refusal == 0 and used + reserved >= cap then
+    refusal = 3
+  end
+  if refusal == 0 and reserve > 0 then
+    redis.call('INCRBY', rkey, reserve)
+    redis.call('EXPIRE', rkey, reserve_ttl)
+    granted = reserve
+  end
+end
+if refusal == 0 then
+  for w = 1, nwin do
+    counts[w] = redis.call('INCR', keys[w])
+    if counts[w] == 1 then redis.call('EXPIREAT', keys[w], resets[w] + 1) end
+  end
+end
+local out = {now, refusal, used, pstart, pend, granted}
+for w = 1, nwin do
+  out[#out + 1] = counts[w]
+  out[#out + 1] = resets[w]
+end
+return out
+"""
+
+# ARGV: prefix, org, app, hashes per post, release (reserved posts to give back),
+#       release_period_start, then three billing months (6 numbers), then bit positions
+#       (hashes per post, in order).
+# Returns: new posts counted, used after, period end.
+COUNT = """
+local prefix, org, app = ARGV[1], ARGV[2], ARGV[3]
+local k, release, release_start = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
+local now = tonumber(redis.call('TIME')[1])
+local day = math.floor(now / 86400)
+local pstart, pend = tonumber(ARGV[9]), tonumber(ARGV[10])
+for c = 0, 2 do
+  local s, e = tonumber(ARGV[7 + 2 * c]), tonumber(ARGV[8 + 2 * c])
+  if s <= now and now < e then pstart, pend = s, e end
+end
+local seen = prefix .. 'seen:' .. org .. ':' .. day
+local new = 0
+local first = 13
+for p = first, #ARGV, k do
+  local fresh = false
+  for j = 0, k - 1 do
+    if redis.call('SETBIT', seen, ARGV[p + j], 1) == 0 then fresh = true end
+  end
+  if fresh then new = new + 1 end
+end
+if #ARGV >= first then redis.call('EXPIREAT', seen, (day + 1) * 86400 + 3600) end
+if release > 0 then
+  local rkey = prefix .. 'rsv:' .. org .. ':' .. release_start
+  if tonumber(redis.call('DECRBY', rkey, release)) <= 0 then redis.call('DEL', rkey) end
+end
+local capkey = prefix .. 'cap:' .. org .. ':' .. pstart
+local used = tonumber(redis.call('GET', capkey) or '0')
+if new > 0 then
+  used = redis.call('INCRBY', capkey, new)
+  redis.call('EXPIREAT', capkey, pend + 86400)
+  local dkey = prefix .. 'daily:' .. org .. ':' .. day
+  redis.call('HINCRBY', dkey, app, new)
+  redis.call('EXPIREAT', dkey, (day + 91) * 86400)
+end
+return {new, used, pend}
+"""
+
+# ARGV: prefix, org, days, then three billing months. Returns: now, used, start, end, then per
+# day (oldest first): day number, then the flat HGETALL of that day's per-app counts.
+USAGE = """
+local prefix, org, days = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local now = tonumber(redis.call('TIME')[1])
+local today = math.floor(now / 86400)
+local pstart, pend = tonumber(ARGV[6]), tonumber(ARGV[7])
+for c = 0, 2 do
+  local s, e = tonumber(ARGV[4 + 2 * c]), tonumber(ARGV[5 + 2 * c])
+  if s <= now and now < e then pstart, pend = s, e end
+end
+local used = tonumber(redis.call('GET', prefix .. 'cap:' .. org .. ':' .. pstart) or '0')
+local out = {now, used, pstart, pend}
+for d = today - days + 1, today do
+  out[#out + 1] = {d, redis.call('HGETALL', prefix .. 'daily:' .. org .. ':' .. d)}
+end
+return out
+"""

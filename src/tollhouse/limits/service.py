@@ -1,0 +1,166 @@
+"""The limits operations the edge and the usage route call, with the failure policy applied."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal, Protocol
+
+from tollhouse.limits.backend import LimitsBackend, LimitsUnavailable, backend_from_url
+from tollhouse.limits.dedupe import DedupeShape
+from tollhouse.limits.memory import MemoryLimits
+from tollhouse.limits.models import (
+    Admission,
+    Decision,
+    Delivery,
+    DeliveryCount,
+    Reservation,
+    UsageSnapshot,
+    WindowRule,
+)
+from tollhouse.settings import Settings
+
+log = logging.getLogger("tollhouse.limits")
+
+FailurePolicy = Literal["fail_closed", "fail_open"]
+# Posts reserved against a hard cap while a request runs: one page (max_results is ≤ 100 on the
+# endpoints that count against the cap). It is what bounds the overshoot of a cap under
+# concurrency to one page: a request is admitted only while counted + reserved < cap.
+DEFAULT_RESERVE = 100
+
+
+class PlanLimits(Protocol):
+    """The parts of access.plans.Plan that limits reads."""
+
+    @property
+    def monthly_post_cap(self) -> int | None: ...
+
+    @property
+    def overage_per_1k(self) -> Decimal | None: ...
+
+    @property
+    def rate_limits(self) -> Mapping[str, tuple[WindowRule, ...]]: ...
+
+
+class Caller(Protocol):
+    """The parts of access.context.RequestContext that limits reads."""
+
+    @property
+    def org_id(self) -> int: ...
+
+    @property
+    def app_id(self) -> int: ...
+
+    @property
+    def billing_day(self) -> int: ...
+
+    @property
+    def plan(self) -> PlanLimits: ...
+
+
+@dataclass
+class LimitsMetrics:
+    """Counters of backend trouble (exposed in AppState for the admin/metrics surface)."""
+
+    backend_failures: int = 0  # every failed call to the backend
+    failed_open: int = 0  # requests admitted unchecked because of a failure
+    failed_closed: int = 0  # requests refused (503) because of a failure
+    uncounted_deliveries: int = 0  # deliveries whose posts could not be counted
+
+
+class LimitsService:
+    """Admit requests, count delivered posts and report usage, following the failure policy."""
+
+    def __init__(
+        self,
+        backend: LimitsBackend,
+        *,
+        failure_policy: FailurePolicy = "fail_closed",
+        reserve: int = DEFAULT_RESERVE,
+    ) -> None:
+        self.backend = backend
+        self.failure_policy = failure_policy
+        self.reserve = reserve
+        self.metrics = LimitsMetrics()
+
+    def admission(self, caller: Caller, endpoint: str, metered: bool = True) -> Admission:
+        """What to ask the backend for `caller` on `endpoint` (plan read now: changes apply)."""
+        plan = caller.plan
+        return Admission(
+            org_id=caller.org_id,
+            app_id=caller.app_id,
+            endpoint=endpoint,
+            windows=tuple(plan.rate_limits.get(endpoint, ())),
+            cap=plan.monthly_post_cap,
+            overage=plan.overage_per_1k is not None,
+            billing_day=caller.billing_day,
+            reserve=self.reserve if metered else 0,
+            metered=metered,
+        )
+
+    async def admit(self, caller: Caller, endpoint: str, metered: bool = True) -> Decision:
+        """Decide one request; LimitsUnavailable if the backend fails and the policy is closed."""
+        admission = self.admission(caller, endpoint, metered)
+        try:
+            return await self.backend.admit(admission)
+        except LimitsUnavailable as exc:
+            self.metrics.backend_failures += 1
+            if self.failure_policy == "fail_open":
+                self.metrics.failed_open += 1
+                log.warning("limits backend unavailable, admitting unchecked: %s", exc)
+                return Decision(True, None, 0, (), None, checked=False)
+            self.metrics.failed_closed += 1
+            log.error("limits backend unavailable, refusing: %s", exc)
+            raise
+
+    async def count_delivered(
+        self, caller: Caller, post_ids: Iterable[int], reservation: Reservation | None = None
+    ) -> DeliveryCount | None:
+        """Count delivered posts against the cap (and release the reservation); never raises."""
+        delivery = Delivery(
+            caller.org_id, caller.app_id, tuple(post_ids), caller.billing_day, reservation
+        )
+        if not delivery.post_ids and reservation is None:
+            return None
+        try:
+            return await self.backend.count(delivery)
+        except LimitsUnavailable as exc:
+            self.metrics.backend_failures += 1
+            self.metrics.uncounted_deliveries += 1
+            log.error(
+                "limits backend unavailable, %d posts uncounted: %s", len(delivery.post_ids), exc
+            )
+            return None
+
+    async def usage(self, caller: Caller, days: int) -> UsageSnapshot:
+        """The organisation's usage; raises LimitsUnavailable (there is nothing to show)."""
+        try:
+            return await self.backend.usage(caller.org_id, caller.billing_day, days)
+        except LimitsUnavailable:
+            self.metrics.backend_failures += 1
+            raise
+
+    async def close(self) -> None:
+        await self.backend.close()
+
+
+def limits_from_settings(settings: Settings) -> LimitsService:
+    """The LimitsService a process runs with: backend from `limits_url`, policy, sizes."""
+    backend = backend_from_url(
+        settings.limits_url,
+        dedupe=DedupeShape(bits=settings.limits_dedupe_bits),
+        timeout_seconds=settings.limits_timeout_ms / 1000,
+        key_prefix=settings.limits_key_prefix,
+    )
+    return LimitsService(
+        backend,
+        failure_policy=settings.limits_failure_policy,
+        reserve=settings.limits_cap_reservation,
+    )
+
+
+def memory_limits() -> LimitsService:
+    """An in-process LimitsService with defaults (AppState's default)."""
+    return LimitsService(MemoryLimits())
