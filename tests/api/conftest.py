@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
+from starlette.types import ASGIApp, Receive, Scope, Send
 from tests.api.sample_corpus import SampleCorpus, build
 from tests.conftest import PG_URL, _postgres_schema_url, _require
 
@@ -45,12 +46,32 @@ def issue_token(engine: Engine) -> str:
     return service.create_key("api-tests-app", actor="tests").token
 
 
+class ScopeRecorder:
+    """Wraps the app to keep the last HTTP scope, so tests can read what handlers told the
+    edge (`tollhouse.delivered`)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.last: Scope | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            self.last = scope
+        await self.app(scope, receive, send)
+
+
 @dataclass
 class Api:
     client: TestClient
     corpus: SampleCorpus
     backend: str
     database_url: str
+    recorder: ScopeRecorder
+
+    def delivered(self) -> list[int] | None:
+        assert self.recorder.last is not None
+        ids: list[int] | None = self.recorder.last.get("tollhouse.delivered")
+        return ids
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -77,7 +98,7 @@ def api(corpus_database: str) -> Iterator[Api]:
     corpus = build(engine)
     token = issue_token(engine)
     engine.dispose()
-    app = create_app(load_settings(database_url=corpus_database))
-    with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
+    recorder = ScopeRecorder(create_app(load_settings(database_url=corpus_database)))
+    with TestClient(recorder, headers={"Authorization": f"Bearer {token}"}) as client:
         backend = "sqlite" if corpus_database.startswith("sqlite") else "postgresql"
-        yield Api(client, corpus, backend, corpus_database)
+        yield Api(client, corpus, backend, corpus_database, recorder)

@@ -75,7 +75,11 @@ def build(engine: Engine, n_posts: int = 300, n_users: int = 24) -> SampleCorpus
         pid = snowflake(created, worker=1, sequence=i % 4096)
         author = uids[(i * 7) % len(uids)]
         words = [WORDS[(i + k) % len(WORDS)] for k in range(3)]
-        mention = corpus.users[uids[(i * 3 + 1) % len(uids)]].username if i % 4 == 0 else None
+        mention = (
+            corpus.users[uids[(i * 3 + 1) % len(uids)]].username
+            if i % 4 == 0 or i % 12 == 3
+            else None
+        )
         hashtag = "tollhouse" if i % 5 == 0 else None
         text_parts = [*words]
         if mention:
