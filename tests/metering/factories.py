@@ -51,7 +51,11 @@ def traffic(rng: random.Random, n: int, orgs: int = 2, apps_per_org: int = 2) ->
         status = rng.choice((200, 200, 200, 200, 401, 429, 500))
         known = status != 401
         at = DAY0.replace(hour=rng.randrange(24), day=rng.choice((1, 2)))
-        ids = tuple(rng.randrange(1, 500) for _ in range(rng.randrange(0, 6))) if status == 200 else ()
+        ids = (
+            tuple(rng.randrange(1, 500) for _ in range(rng.randrange(0, 6)))
+            if status == 200
+            else ()
+        )
         events.append(
             make_event(
                 rng,

@@ -101,7 +101,8 @@ def _hour_of(value: Any) -> datetime:
     if isinstance(value, str):  # raw text from SQLite when grouped
         value = datetime.fromisoformat(value)
     assert isinstance(value, datetime)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    # PostgreSQL answers in the session's time zone; days and hours are UTC.
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def usage(

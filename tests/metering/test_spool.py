@@ -1,0 +1,85 @@
+"""The spool: framing, torn tails, dead owners' segments, replay exactly once."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from tests.metering.factories import traffic
+from tollhouse.metering.spool import Spool, encode, orphans, read_segment
+from tollhouse.metering.writer import replay_spool
+
+
+def _dead_spool(directory: Path, batches: list[list[object]]) -> Path:
+    """Segments as a killed process leaves them: written, lock file present but unlocked."""
+    spool = Spool(directory)
+    for batch in batches:
+        spool.append(batch)  # type: ignore[arg-type]
+    segment = directory / f"{spool.owner}-00000001.seg"
+    os.close(spool._fd)
+    os.close(spool._lock_fd)  # the kernel drops a dead process's flock just like this
+    return segment
+
+
+def test_records_round_trip_and_a_torn_tail_is_ignored(tmp_path: Path) -> None:
+    events = traffic(random.Random(3), 30)
+    segment = _dead_spool(tmp_path, [events[:10], events[10:30]])
+    with segment.open("ab") as f:
+        f.write(encode(events[:5])[:-3])  # a group commit cut short by the crash
+    contents = read_segment(segment)
+    assert contents.events == events
+    assert contents.records == 2
+    assert contents.torn_tail
+
+
+def test_a_corrupt_record_ends_the_segment(tmp_path: Path) -> None:
+    events = traffic(random.Random(4), 10)
+    segment = _dead_spool(tmp_path, [events[:5], events[5:]])
+    data = bytearray(segment.read_bytes())
+    data[-2] ^= 0xFF
+    segment.write_bytes(bytes(data))
+    contents = read_segment(segment)
+    assert contents.events == events[:5]
+    assert contents.torn_tail
+
+
+def test_a_live_owner_is_not_replayed(tmp_path: Path) -> None:
+    live = Spool(tmp_path)
+    live.append(traffic(random.Random(5), 3))
+    _dead_spool(tmp_path, [traffic(random.Random(6), 2)])
+    found = list(orphans(tmp_path))
+    try:
+        assert [o.owner for o in found] != [] and live.owner not in [o.owner for o in found]
+        assert len(found) == 1
+    finally:
+        for o in found:
+            o.release(delete=False)
+        live.close(all_stored=True)
+
+
+def test_replaying_a_spool_twice_gives_the_same_totals(tmp_path: Path, engine: Engine) -> None:
+    events = traffic(random.Random(9), 300)
+    spool_dir = tmp_path / "spool"
+    segment = _dead_spool(spool_dir, [events[:100], events[100:]])
+    copy = segment.read_bytes()
+    lock = spool_dir / (segment.name.rsplit("-", 1)[0] + ".lock")
+
+    first = replay_spool(engine, spool_dir)
+    assert (first.events_read, first.events_inserted) == (300, 300)
+    assert not segment.exists() and not lock.exists()
+    totals = "SELECT SUM(requests), SUM(posts), SUM(bytes) FROM usage_rollups"
+    with engine.connect() as conn:
+        after_first = tuple(conn.execute(sa.text(totals)).one())
+
+    segment.write_bytes(copy)  # the same spool again, as if deleting it had not happened
+    lock.touch()
+    second = replay_spool(engine, spool_dir)
+    assert (second.events_read, second.events_inserted) == (300, 0)
+    with engine.connect() as conn:
+        assert tuple(conn.execute(sa.text(totals)).one()) == after_first
+        assert conn.execute(sa.text("SELECT COUNT(*) FROM usage_events")).scalar_one() == 300
+    assert after_first[0] == 300
