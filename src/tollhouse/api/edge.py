@@ -39,6 +39,7 @@ DELIVERED_KEY = "tollhouse.delivered"
 # Extra response headers steps want on the response (e.g. x-rate-limit-*): list of (bytes, bytes).
 RESPONSE_HEADERS_KEY = "tollhouse.response_headers"
 
+ADMIN_PREFIX = "/admin/"
 _BEARER = b"bearer "
 _DIRECTORY_ATTR = "tollhouse_directory"
 
@@ -121,7 +122,13 @@ class EdgeMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/2/"):
-            if scope["type"] == "lifespan":
+            if scope["type"] == "http" and scope["path"].startswith(ADMIN_PREFIX):
+                # Only the operator token opens /admin; a licensee key is refused right here,
+                # before any routing, body parsing or lookup.
+                if not _is_operator(scope):
+                    await _reply(send, _UNAUTHORIZED)
+                    return
+            elif scope["type"] == "lifespan":
                 await self.app(scope, self._on_shutdown(receive), send)
                 return
             await self.app(scope, receive, send)
@@ -175,6 +182,16 @@ class EdgeMiddleware:
             return message
 
         return wrapped
+
+
+def _is_operator(scope: Scope) -> bool:
+    expected: str = scope["app"].state.tollhouse.settings.admin_token
+    token = bearer_token(scope)
+    return (
+        bool(expected)
+        and token is not None
+        and hmac.compare_digest(token.encode(), expected.encode())
+    )
 
 
 def _genuine(token: str, entry: KeyEntry) -> bool:

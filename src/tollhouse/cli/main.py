@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import typer
 
+from tollhouse.cli import apps as apps_cli
 from tollhouse.cli import corpus as corpus_cli
 from tollhouse.cli import db as db_cli
+from tollhouse.cli import demo as demo_cli
+from tollhouse.cli import endusers as endusers_cli
+from tollhouse.cli import keys as keys_cli
+from tollhouse.cli import orgs as orgs_cli
+from tollhouse.cli import plans as plans_cli
 from tollhouse.cli import serve as serve_cli
 
 app = typer.Typer(
@@ -17,6 +23,13 @@ app = typer.Typer(
 app.add_typer(db_cli.app, name="db")
 app.add_typer(corpus_cli.app, name="corpus")
 serve_cli.register(app)
+app.add_typer(orgs_cli.app, name="orgs")
+app.add_typer(apps_cli.app, name="apps")
+app.add_typer(keys_cli.app, name="keys")
+app.add_typer(endusers_cli.app, name="endusers")
+app.add_typer(plans_cli.app, name="plans")
+app.add_typer(plans_cli.agreements, name="agreements")
+demo_cli.register(app)
 
 
 if __name__ == "__main__":

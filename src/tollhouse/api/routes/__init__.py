@@ -10,6 +10,10 @@ def register_routes(app: FastAPI) -> None:
 
     app.include_router(health.router)
 
+    from tollhouse.api.routes import admin
+
+    app.include_router(admin.router)
+
     from tollhouse.api.routes import tweets, users
 
     app.include_router(tweets.router)
