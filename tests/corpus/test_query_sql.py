@@ -9,13 +9,26 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
 from tollhouse.corpus.models import posts
-from tollhouse.corpus.query import Field, Flag, Node, Term, all_of, any_of, negate, parse, render
+from tollhouse.corpus.query import (
+    Field,
+    Flag,
+    Node,
+    Term,
+    all_of,
+    any_of,
+    negate,
+    parse,
+    post_keys,
+    render,
+    terms_required,
+)
 from tollhouse.corpus.query.ast import FLAG_NAMES
 from tollhouse.corpus.query.matcher import MatchablePost, compile_matcher
 from tollhouse.corpus.query.sql import compile_where
@@ -28,6 +41,7 @@ T0 = datetime(2026, 11, 1, tzinfo=UTC)
 USERNAMES = {1: "alice", 2: "Bob", 3: "carol", 5: "123", 123: "dave"}
 AUTHOR_IDS = [*USERNAMES, 999]  # 999 has no user row
 WORDS = ["apple", "Banana", "cherry", "a", "b", "café", "NAÏVE", "x1", "hello-world", "42"]
+WORDS += ["or", "NOT", "near"]  # FTS5 keywords must stay plain words
 SEPARATORS = [" ", ", ", "-", "! ", "\n", "'"]
 LANGS = ["en", "EN", "fr", "pt-BR", "pt-br", "und"]
 HASHTAGS = ["Tag", "tag2", "Été"]
@@ -36,7 +50,7 @@ URLS = ["https://Example.com/a", "http://x.org/B?q=1", "https://example.com"]
 CASHTAGS = ["AAPL", "tsla"]
 
 QUERY_WORDS = ["apple", "banana", "cherry", "a", "b", "café", "naïve", "x1", "hello", "world"]
-QUERY_WORDS += ["42", "zzz"]
+QUERY_WORDS += ["42", "zzz", "or", "not", "near"]
 QUERY_USERS = ["alice", "bob", "123", "1", "5", "999", "nobody"]
 
 
@@ -116,6 +130,17 @@ def selected_by_sql(conn: Connection, node: Node) -> set[int]:
     return set(conn.execute(select(posts.c.id).where(where)).scalars())
 
 
+def matchables(users: list[UserRecord], records: list[PostRecord]) -> list[MatchablePost]:
+    by_id = {u.id: u for u in users}
+    replied_to = {uid: u.username for uid, u in by_id.items()}
+    return [
+        MatchablePost.from_record(
+            p, by_id.get(p.author_id), replied_to.get(p.in_reply_to_user_id or 0)
+        )
+        for p in records
+    ]
+
+
 @settings(
     max_examples=150,
     deadline=None,
@@ -126,15 +151,7 @@ def test_sql_selects_exactly_what_the_matcher_accepts(
     engine: Engine, corpus: tuple[list[UserRecord], list[PostRecord]], nodes: list[Node]
 ) -> None:
     users, records = corpus
-    by_id = {u.id: u for u in users}
-    candidates = [
-        MatchablePost.from_record(
-            p,
-            by_id.get(p.author_id),
-            by_id[p.in_reply_to_user_id].username if p.in_reply_to_user_id in by_id else None,
-        )
-        for p in records
-    ]
+    candidates = matchables(users, records)
     with engine.connect() as conn, conn.begin() as transaction:
         insert_users(conn, users)
         insert_posts(conn, records)
@@ -146,5 +163,32 @@ def test_sql_selects_exactly_what_the_matcher_accepts(
         transaction.rollback()
 
 
+@settings(max_examples=200, deadline=None)
+@given(corpus=corpora(), node=queries())
+def test_every_match_carries_the_required_terms(
+    corpus: tuple[list[UserRecord], list[PostRecord]], node: Node
+) -> None:
+    required = terms_required(node)
+    match = compile_matcher(node)
+    for post in matchables(*corpus):
+        if match(post):
+            assert required <= post_keys(post)
+
+
 def _share(matched: int, total: int) -> str:
     return "none" if matched == 0 else "all" if matched == total else "some"
+
+
+def test_values_are_bound_never_spliced_into_sql(engine: Engine) -> None:
+    hostile = "x'); drop table posts; --"
+    node = parse(f'url:"{hostile}" OR from:robert OR "drop table"')
+    where = compile_where(node, engine.dialect.name)
+    assert "drop" not in str(where.compile(dialect=engine.dialect)).lower()
+    with engine.connect() as conn:
+        assert selected_by_sql(conn, node) == set()
+        assert conn.execute(select(posts.c.id)).all() == []  # the table is still there
+
+
+def test_only_sqlite_and_postgresql_are_compiled() -> None:
+    with pytest.raises(ValueError, match="mysql"):
+        compile_where(parse("apple"), "mysql")

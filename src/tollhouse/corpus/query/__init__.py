@@ -6,6 +6,7 @@ query on every post; a property test holds them to it.
 
 from __future__ import annotations
 
+from tollhouse.corpus.query.analysis import post_keys, terms_required
 from tollhouse.corpus.query.ast import (
     And,
     Field,
@@ -37,5 +38,7 @@ __all__ = [
     "any_of",
     "negate",
     "parse",
+    "post_keys",
     "render",
+    "terms_required",
 ]
