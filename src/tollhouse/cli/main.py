@@ -13,6 +13,7 @@ from tollhouse.cli import keys as keys_cli
 from tollhouse.cli import orgs as orgs_cli
 from tollhouse.cli import plans as plans_cli
 from tollhouse.cli import serve as serve_cli
+from tollhouse.cli import usage as usage_cli
 
 app = typer.Typer(
     name="tollhouse",
@@ -29,6 +30,7 @@ app.add_typer(keys_cli.app, name="keys")
 app.add_typer(endusers_cli.app, name="endusers")
 app.add_typer(plans_cli.app, name="plans")
 app.add_typer(plans_cli.agreements, name="agreements")
+app.add_typer(usage_cli.app, name="usage")
 demo_cli.register(app)
 
 

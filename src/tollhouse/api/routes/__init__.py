@@ -22,3 +22,7 @@ def register_routes(app: FastAPI) -> None:
     from tollhouse.api.routes import usage
 
     app.include_router(usage.router)
+
+    from tollhouse.api.routes import admin_usage
+
+    app.include_router(admin_usage.router)
