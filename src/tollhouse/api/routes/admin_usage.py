@@ -1,0 +1,78 @@
+"""`GET /admin/v1/usage`: the operator's view of one organisation's usage (as `tollhouse
+usage`). Operator token only; one organisation per request, so nothing of another leaks."""
+
+from __future__ import annotations
+
+import csv
+import hmac
+import io
+from datetime import UTC, date, datetime, timedelta
+from typing import Literal
+
+from fastapi import APIRouter, Query
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tollhouse.api import problems
+from tollhouse.api.edge import bearer_token
+from tollhouse.api.responses import JSONResponse
+from tollhouse.api.state import app_state
+from tollhouse.errors import InvalidInput, NotFound
+from tollhouse.metering.service import usage_report
+
+router = APIRouter(tags=["admin"])
+
+_CSV_COLUMNS = (
+    "key",
+    "requests",
+    "posts",
+    "new_posts",
+    "distinct_posts",
+    "distinct_posts_lower",
+    "distinct_posts_upper",
+    "bytes",
+    "errors",
+)
+
+
+def _require_operator(request: Request) -> None:
+    # Same rule as the rest of /admin/v1: only the configured operator token, compared in
+    # constant time; licensee keys are never looked up here.
+    expected = app_state(request).settings.admin_token
+    token = bearer_token(request.scope)
+    if not expected or token is None or not hmac.compare_digest(token.encode(), expected.encode()):
+        raise problems.unauthorized()
+
+
+@router.get("/admin/v1/usage")
+def admin_usage(
+    request: Request,
+    org: str = Query(..., min_length=1, max_length=100),
+    app: list[str] = Query(default_factory=list),
+    from_: date | None = Query(None, alias="from"),
+    to: date | None = Query(None),
+    by: Literal["app", "endpoint", "day", "hour"] | None = Query(None),
+    format: Literal["json", "csv"] = Query("json"),
+) -> Response:
+    """Usage of `org` over the UTC days [from, to) (default: the last 30 days), optionally only
+    some apps and grouped by app, endpoint, day or hour; distinct posts with 2-sd bounds."""
+    _require_operator(request)
+    end = to or datetime.now(UTC).date() + timedelta(days=1)
+    start = from_ or end - timedelta(days=30)
+    try:
+        report = usage_report(app_state(request).engine, org, start, end, by=by, apps=app)
+    except NotFound as exc:
+        raise problems.ApiProblem(
+            404,
+            {"title": "Not Found", "type": "about:blank", "status": 404, "detail": str(exc)},
+        ) from exc
+    except InvalidInput as exc:
+        raise problems.invalid_request(str(exc), {"to": [str(end)]}) from exc
+    if format == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=_CSV_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        for row in [*report.rows, report.total]:
+            writer.writerow(row.as_dict())
+        return Response(out.getvalue(), media_type="text/csv")
+    return JSONResponse(report.as_dict())
