@@ -1,0 +1,78 @@
+"""End-to-end fixtures: a real `tollhouse serve` process over a few thousand sample posts, and
+the one change real clients get: a requests transport adapter that sends their
+`https://api.twitter.com` requests to that server instead."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from requests.adapters import HTTPAdapter
+from tests.api.conftest import issue_token
+from tests.api.sample_corpus import SampleCorpus, build
+from tests.conftest import PG_URL, LiveServer, _postgres_schema_url, _require
+
+from tollhouse.db import create_engine
+from tollhouse.migrate import upgrade
+
+X_API = "https://api.twitter.com"
+
+
+class LocalTwitter(HTTPAdapter):
+    """Rewrites https://api.twitter.com/… to the local server; everything else is untouched."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__()
+        self.base_url = base_url
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        assert request.url is not None
+        request.url = self.base_url + request.url[len(X_API) :]
+        return super().send(request, **kwargs)
+
+
+def point_at(session: requests.Session, base_url: str) -> None:
+    """Mount the rewriting adapter on a client's own requests session."""
+    session.mount(X_API, LocalTwitter(base_url))
+
+
+@dataclass
+class Served:
+    base_url: str
+    token: str
+    corpus: SampleCorpus
+    backend: str
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def served(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
+    """A live server over a 3000-post sample corpus, on SQLite or PostgreSQL."""
+    if request.param == "sqlite":
+        path: Path = tmp_path_factory.mktemp("e2e") / "tollhouse.db"
+        urls: Iterator[str] = iter([f"sqlite:///{path}"])
+    else:
+        _require(PG_URL, "TOLLHOUSE_TEST_DATABASE_URL")
+        urls = _postgres_schema_url()
+    url = next(urls)
+    engine = create_engine(url)
+    if request.param == "sqlite":
+        upgrade(engine)
+    corpus = build(engine, n_posts=3000)
+    token = issue_token(engine)
+    engine.dispose()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOLLHOUSE_")}
+    env["TOLLHOUSE_DATABASE_URL"] = url
+    server = LiveServer(env).start()
+    try:
+        yield Served(server.base_url, token, corpus, request.param)
+    finally:
+        server.stop()
+        for _ in urls:  # lets the PostgreSQL schema generator drop its schema
+            pass
