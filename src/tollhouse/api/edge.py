@@ -29,6 +29,7 @@ from tollhouse.access.keys import hash_token, parse_token
 from tollhouse.access.revocation import redis_url_of
 from tollhouse.api import problems
 from tollhouse.api.endpoints import Endpoint, match_endpoint
+from tollhouse.limits.asgi import admit_step, count_step
 
 # Key under which the request context (org, app, key, plan) is put in the ASGI scope.
 CONTEXT_KEY = "tollhouse.context"
@@ -162,13 +163,23 @@ class EdgeMiddleware:
 
         # 5. limits admit (task E): decide here, before the handler; on refusal reply and return.
         #    Headers for the response go in scope[RESPONSE_HEADERS_KEY].
+        limits = scope["app"].state.tollhouse.limits if endpoint is not None else None
+        if limits is not None and endpoint is not None:
+            refused = await admit_step(limits, context, endpoint.template, endpoint.metered, scope)
+            if refused is not None:
+                await _reply(send, refused)
+                return
 
         # 6. handler (extra headers from the steps above are added to its response)
         extra = scope.get(RESPONSE_HEADERS_KEY)
-        await self.app(scope, receive, send if not extra else _with_headers(send, extra))
-
-        # 7. after the handler (tasks E/F): scope.get(DELIVERED_KEY) holds the delivered post
-        #    ids; count them against the monthly cap and meter the request here.
+        try:
+            await self.app(scope, receive, send if not extra else _with_headers(send, extra))
+        finally:
+            # 7. after the handler (tasks E/F): scope.get(DELIVERED_KEY) holds the delivered post
+            #    ids; count them against the monthly cap and meter the request here. Limits counts
+            #    even if the handler raised, to give back the request's cap reservation.
+            if limits is not None:
+                await count_step(limits, context, scope)
 
     def _bind(self, scope: Scope) -> KeyDirectory:
         self._directory = directory_for(scope["app"])
