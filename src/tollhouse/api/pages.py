@@ -19,6 +19,8 @@ from tollhouse.corpus import search
 from tollhouse.corpus.search import Record
 
 T = TypeVar("T")
+# The corpus side of a request that delivers posts: (response body, delivered post ids).
+Work = Callable[[Connection], tuple[dict[str, Any], list[int]]]
 
 DELIVERED_KEY = "tollhouse.delivered"
 

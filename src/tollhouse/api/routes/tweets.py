@@ -12,6 +12,8 @@ from starlette.responses import Response
 
 from tollhouse.api import params as p
 from tollhouse.api.pages import (
+    Work,
+    max_query_length,
     missing_errors,
     openapi,
     post_page,
@@ -22,8 +24,11 @@ from tollhouse.api.pages import (
 from tollhouse.api.problems import invalid_request
 from tollhouse.api.render import envelope, now_utc, post_includes, post_renderer
 from tollhouse.api.responses import JSONResponse
+from tollhouse.api.state import app_state
 from tollhouse.corpus import search
 from tollhouse.corpus.ids import created_at_of, lowest_id_at
+from tollhouse.corpus.query import QuerySyntaxError, parse
+from tollhouse.corpus.query.sql import compile_where
 
 router = APIRouter(tags=["posts"])
 
@@ -44,7 +49,7 @@ async def tweets_lookup(request: Request) -> Response:
     args = query_params(request)
     p.check_known(args, p.TWEETS_LOOKUP)
     ids = p.id_list(args)
-    return await _lookup(request, args, ids, "ids", single=False)
+    return await _deliver(request, lookup_work(args, ids, "ids", single=False))
 
 
 @router.get(
@@ -100,12 +105,17 @@ async def tweet_by_id(request: Request) -> Response:
     args = query_params(request)
     p.check_known(args, p.TWEET_BY_ID, path_params=1)
     post_id = p.parse_id(request.path_params["id"], "id")
-    return await _lookup(request, args, [post_id], "id", single=True)
+    return await _deliver(request, lookup_work(args, [post_id], "id", single=True))
 
 
-async def _lookup(
-    request: Request, args: dict[str, str], ids: list[int], parameter: str, *, single: bool
-) -> Response:
+async def _deliver(request: Request, work: Work) -> Response:
+    body, delivered = await run_corpus(request, work)
+    set_delivered(request, delivered)
+    return JSONResponse(body)
+
+
+def lookup_work(args: dict[str, str], ids: list[int], parameter: str, *, single: bool) -> Work:
+    """The corpus work of a post lookup: (envelope, delivered ids) from a connection."""
     how = p.rendering(args, p.TWEET_EXPANSIONS)
 
     def work(conn: Connection) -> tuple[dict[str, Any], list[int]]:
@@ -122,18 +132,12 @@ async def _lookup(
         delivered = [row[0] for row in rows] + included
         return envelope(data, includes, errors + include_errors), delivered
 
-    body, delivered = await run_corpus(request, work)
-    set_delivered(request, delivered)
-    return JSONResponse(body)
+    return work
 
 
-def _compile_query(request: Request, args: dict[str, str], dialect: str) -> ColumnElement[bool]:
-    """Parse and compile `query`; a syntax error is a 400 naming the position."""
-    from tollhouse.api.pages import max_query_length
-    from tollhouse.corpus.query import QuerySyntaxError, parse
-    from tollhouse.corpus.query.sql import compile_where
-
-    limit = max_query_length(request)
+def compile_query(args: dict[str, str], dialect: str, limit: int) -> ColumnElement[bool]:
+    """Parse and compile `query` (at most `limit` characters); a syntax error is a 400 naming
+    the position."""
     text = p.require_query(args)
     try:
         node = parse(text, max_length=limit)
@@ -155,14 +159,37 @@ async def _search(
 ) -> Response:
     args = query_params(request)
     p.check_known(args, p.SEARCH)
+    dialect = app_state(request).engine.dialect.name
+    work = search_work(
+        args,
+        dialect,
+        max_query_length(request),
+        now,
+        earliest=earliest,
+        default_start=default_start,
+        max_hi=max_hi,
+    )
+    return await _deliver(request, work)
+
+
+def search_work(
+    args: dict[str, str],
+    dialect: str,
+    max_length: int,
+    now: datetime,
+    *,
+    earliest: datetime | None,
+    default_start: datetime,
+    max_hi: int,
+) -> Work:
+    """The corpus work of a search request (parameters checked here, before any SQL)."""
     limit = p.max_results(args, 10, max_hi, default=10)
     # relevancy is accepted for compatibility; results are ordered by recency either way.
     p.one_of(args, "sort_order", ("recency", "relevancy"), "recency")
     how = p.rendering(args, p.TWEET_EXPANSIONS)
     bounds = p.id_window(args, earliest=earliest, default_start=default_start, now=now)
     token = p.page_token(args, "next_token", "pagination_token")
-    dialect = request.app.state.tollhouse.engine.dialect.name
-    where = _compile_query(request, args, dialect)
+    where = compile_query(args, dialect, max_length)
     window = search.Window(
         lowest=bounds.lowest,
         highest=bounds.highest,
@@ -175,9 +202,7 @@ async def _search(
         rows = search.search_posts(conn, where, window)
         return post_page(conn, rows, window, how, previous_tokens=False)
 
-    body, delivered = await run_corpus(request, work)
-    set_delivered(request, delivered)
-    return JSONResponse(body)
+    return work
 
 
 async def _counts(
@@ -189,8 +214,8 @@ async def _counts(
     p.field_list(args, "search_count.fields")
     bounds = p.id_window(args, earliest=earliest, default_start=default_start, now=now)
     p.page_token(args, "next_token", "pagination_token")
-    dialect = request.app.state.tollhouse.engine.dialect.name
-    where = _compile_query(request, args, dialect)
+    dialect = app_state(request).engine.dialect.name
+    where = compile_query(args, dialect, max_query_length(request))
     bucket_ms = _BUCKET_MS[granularity]
     start = bounds.start_time or created_at_of(bounds.lowest)
     end = bounds.end_time or (

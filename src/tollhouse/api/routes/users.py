@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from tollhouse.api import params as p
 from tollhouse.api.pages import (
+    Work,
     missing_errors,
     openapi,
     post_page,
@@ -121,6 +122,13 @@ async def _timeline(request: Request, *, mentions: bool) -> Response:
     allowed = p.USER_MENTIONS if mentions else p.USER_TWEETS
     p.check_known(args, allowed, path_params=1)
     user_id = p.parse_id(request.path_params["id"], "id")
+    body, delivered = await run_corpus(request, timeline_work(args, user_id, mentions=mentions))
+    set_delivered(request, delivered)
+    return JSONResponse(body)
+
+
+def timeline_work(args: dict[str, str], user_id: int, *, mentions: bool) -> Work:
+    """The corpus work of a posts or mentions timeline (parameters checked here)."""
     limit = p.max_results(args, 5, 100, default=10)
     exclude = frozenset() if mentions else p.exclude_list(args)
     how = p.rendering(args, p.TWEET_EXPANSIONS)
@@ -148,6 +156,4 @@ async def _timeline(request: Request, *, mentions: bool) -> Response:
             rows = search.user_posts(conn, user_id, window, exclude)
         return post_page(conn, rows, window, how, previous_tokens=True)
 
-    body, delivered = await run_corpus(request, work)
-    set_delivered(request, delivered)
-    return JSONResponse(body)
+    return work
