@@ -115,7 +115,8 @@ class _MeteredRequest:
         kind = message["type"]
         if kind == "http.response.start":
             self.status = message["status"]
-            message["headers"] = [*message.get("headers", ()), self.id_header]
+            # A copy: senders may reuse their message dicts (the edge's canned refusals do).
+            message = {**message, "headers": [*message.get("headers", ()), self.id_header]}
             self.held.append(message)
             return
         if kind == "http.response.body":
@@ -198,7 +199,7 @@ class _MeteredRequest:
 def _with_header(send: Send, header: tuple[bytes, bytes]) -> Send:
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
-            message["headers"] = [*message.get("headers", ()), header]
+            message = {**message, "headers": [*message.get("headers", ()), header]}
         await send(message)
 
     return wrapped

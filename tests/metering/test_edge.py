@@ -1,0 +1,88 @@
+"""The metering step at the edge, through the real app: request ids, events for answered and
+refused requests, end users matched against declared ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+
+from tests.api.sample_corpus import build
+from tests.metering.licensees import make_licensees
+from tollhouse.access.service import AccessService
+from tollhouse.api.app import create_app
+from tollhouse.metering.ids import uuid7_unix_ms
+from tollhouse.metering.models import usage_events
+from tollhouse.settings import load_settings
+
+
+def _events(engine: Engine) -> dict[str, sa.Row[tuple[object, ...]]]:
+    with engine.connect() as conn:
+        return {r.request_id: r for r in conn.execute(sa.select(usage_events))}
+
+
+def test_every_metered_request_is_recorded_with_its_request_id(
+    engine: Engine, tmp_path: Path
+) -> None:
+    corpus = build(engine, n_posts=80, n_users=10)
+    lic = make_licensees(engine, {"acme": ["acme-app"]})["acme"]
+    AccessService(engine).add_end_user("acme", "City Council", "government", "GB", actor="t")
+    url = engine.url.render_as_string(hide_password=False)
+    app = create_app(load_settings(database_url=url, spool_dir=tmp_path / "spool"))
+    ids = sorted(corpus.posts)[:3]
+    auth = {"Authorization": "Bearer " + lic.tokens["acme-app"]}
+    with TestClient(app) as client:
+        ok = client.get(
+            "/2/tweets",
+            params={"ids": ",".join(map(str, ids))},
+            headers={**auth, "X-End-User": "City Council", "User-Agent": "tests/1"},
+        )
+        unknown_user = client.get(
+            f"/2/tweets/{ids[0]}", headers={**auth, "X-End-User": "Somebody Else"}
+        )
+        refused = client.get("/2/tweets", params={"ids": "1"}, headers={"Authorization": "x"})
+        not_metered = client.get("/2/usage/tweets", headers=auth)
+    # The app's shutdown drained the writer into the store.
+    events = _events(engine)
+    assert ok.status_code == 200 and refused.status_code == 401
+    for response in (ok, unknown_user, refused, not_metered):
+        rid = response.headers["x-request-id"]
+        assert (
+            rid[14] == "7"
+            and abs(uuid7_unix_ms(rid) / 1000 - corpus.now.timestamp()) < 86400 * 3650
+        )
+    assert set(events) == {
+        ok.headers["x-request-id"],
+        unknown_user.headers["x-request-id"],
+        refused.headers["x-request-id"],
+    }
+    e = events[ok.headers["x-request-id"]]
+    assert (e.org_id, e.app_id, e.endpoint, e.method, e.status) == (
+        lic.org_id,
+        lic.apps["acme-app"],
+        "/2/tweets",
+        "GET",
+        200,
+    )
+    assert e.posts == len(ok.json()["data"]) and e.bytes == len(ok.content)
+    assert e.key_id is not None and e.user_agent == "tests/1"
+    assert e.end_user == "City Council" and e.end_user_id is not None
+    u = events[unknown_user.headers["x-request-id"]]
+    assert u.end_user == "Somebody Else" and u.end_user_id is None
+    assert u.endpoint == "/2/tweets/:id"
+    r = events[refused.headers["x-request-id"]]
+    assert (r.org_id, r.app_id, r.key_id, r.status, r.posts) == (None, None, None, 401, 0)
+
+
+def test_metering_off_records_nothing_but_still_identifies_requests(
+    engine: Engine, tmp_path: Path
+) -> None:
+    url = engine.url.render_as_string(hide_password=False)
+    settings = load_settings(database_url=url, spool_dir=tmp_path / "spool", metering_mode="off")
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/2/tweets", params={"ids": "1"})
+    assert response.status_code == 401 and "x-request-id" in response.headers
+    assert _events(engine) == {}
+    assert not (tmp_path / "spool").exists()
