@@ -91,7 +91,7 @@ def test_totals_and_groupings_match_the_events(usage_db) -> None:  # type: ignor
 
 
 def test_usage_never_includes_another_organisation(usage_db) -> None:  # type: ignore[no-untyped-def]
-    engine, lic, events = usage_db
+    engine, _, _ = usage_db
     rival = usage_report(engine, "rival", D1, D3, by="app")
     assert [r.key for r in rival.rows] == ["rival-x"]
     assert rival.total.requests == 50
