@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     # filter's size per organisation per UTC day (2**23 bits = 1 MiB; see limits/dedupe.py), and
     # the posts reserved against a hard cap per in-flight request (bounds cap overshoot).
     limits_failure_policy: Literal["fail_closed", "fail_open"] = "fail_closed"
-    limits_timeout_ms: int = Field(default=250, ge=10, le=10_000)
+    limits_timeout_ms: int = Field(default=1000, ge=10, le=10_000)
     limits_key_prefix: str = "tollhouse:limits:"
     limits_dedupe_bits: int = Field(default=1 << 23, ge=1 << 10, le=1 << 32)
     limits_cap_reservation: int = Field(default=100, ge=0, le=10_000)

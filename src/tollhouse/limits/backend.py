@@ -40,7 +40,7 @@ def backend_from_url(
     url: str,
     *,
     dedupe: DedupeShape | None = None,
-    timeout_seconds: float = 0.25,
+    timeout_seconds: float = 1.0,
     key_prefix: str = "tollhouse:limits:",
 ) -> LimitsBackend:
     """`memory://` → MemoryLimits (one process); `redis://…` / `rediss://…` → RedisLimits."""

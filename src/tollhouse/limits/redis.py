@@ -4,8 +4,8 @@ One round trip per decision (scripts.ADMIT via EVALSHA), one per delivery count 
 Every key expires: windows at their reset, reservations `RESERVE_TTL` seconds after the last
 one, the dedupe filter an hour after its UTC day, the cap a day after its billing month, daily
 per-app counts after 90 days. Socket and connect timeouts are short and redis-py's retries are
-off, so an unreachable Redis costs a request at most `timeout_seconds` and then, for
-`BACKOFF_SECONDS`, nothing: requests fail fast into the caller's failure policy.
+off, so an unreachable Redis costs a request at most a few `timeout_seconds` and, once it
+refused a connection, nothing for `BACKOFF_SECONDS`: requests fail fast into the failure policy.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from tollhouse.limits import scripts
@@ -38,8 +39,10 @@ from tollhouse.limits.periods import Period, day_date, period_candidates
 
 # A reservation outlives its request only if the process died mid-request; then it frees itself.
 RESERVE_TTL = 120
-# After a failure, skip Redis this long so that a dead Redis does not cost every request a timeout.
+# After Redis refused a connection, skip it this long so that a dead Redis costs requests nothing.
+# (Only for connection errors: a timeout under load must not refuse the next requests too.)
 BACKOFF_SECONDS = 0.5
+MAX_CONNECTIONS = 64
 _REFUSALS: tuple[Refusal | None, ...] = (None, "window", "cap", "cap_pending")
 
 
@@ -51,7 +54,7 @@ class RedisLimits:
         url: str,
         *,
         dedupe: DedupeShape | None = None,
-        timeout_seconds: float = 0.25,
+        timeout_seconds: float = 1.0,
         prefix: str = "tollhouse:limits:",
         connection_class: type[aioredis.Connection] | None = None,
     ) -> None:
@@ -61,8 +64,12 @@ class RedisLimits:
         extra: dict[str, Any] = {}
         if connection_class is not None:
             extra["connection_class"] = connection_class
-        self.redis: aioredis.Redis = aioredis.Redis.from_url(
+        # A bounded pool: a burst of concurrent requests shares MAX_CONNECTIONS connections
+        # (waiting at most `timeout_seconds` for one) instead of opening one each.
+        pool = aioredis.BlockingConnectionPool.from_url(
             url,
+            max_connections=MAX_CONNECTIONS,
+            timeout=timeout_seconds,
             socket_timeout=timeout_seconds,
             socket_connect_timeout=timeout_seconds,
             retry=Retry(NoBackoff(), 0),
@@ -70,6 +77,7 @@ class RedisLimits:
             health_check_interval=0,
             **extra,
         )
+        self.redis: aioredis.Redis = aioredis.Redis(connection_pool=pool)
         self._admit = self.redis.register_script(scripts.ADMIT)
         self._count = self.redis.register_script(scripts.COUNT)
         self._usage = self.redis.register_script(scripts.USAGE)
@@ -95,7 +103,8 @@ class RedisLimits:
             # NOSCRIPT reload) so that nothing can hang a request.
             return await asyncio.wait_for(script(keys=[], args=args), self.timeout * 4)
         except (RedisError, OSError, TimeoutError) as exc:
-            self._down_until = time.monotonic() + BACKOFF_SECONDS
+            if isinstance(exc, RedisConnectionError | ConnectionRefusedError):
+                self._down_until = time.monotonic() + BACKOFF_SECONDS
             raise LimitsUnavailable(f"Redis unavailable: {exc!r}") from exc
 
     async def admit(self, admission: Admission) -> Decision:
