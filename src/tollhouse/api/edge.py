@@ -221,5 +221,7 @@ def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
 
 
 async def _reply(send: Send, messages: tuple[Message, Message]) -> None:
-    await send(messages[0])
-    await send(messages[1])
+    # Canned messages are shared by every refusal: send copies so no outer layer can change them.
+    start, body = messages
+    await send({**start, "headers": list(start["headers"])})
+    await send(dict(body))

@@ -1,0 +1,79 @@
+"""Revocation and suspension reach every server process within a second.
+
+Two real `tollhouse serve` processes share one database; the change is made by a third process
+(the `tollhouse` CLI). Each server has already cached the key, so only the change notice (the
+version row, or Redis pub/sub when configured) can make it refuse. One second after the CLI
+returns, both must refuse.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from tollhouse.access.service import AccessService, onboard
+from tollhouse.db import create_engine
+
+PATH = "/2/users/by/username/nobody"
+
+
+def cli(database_url: str, *args: str, **settings: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOLLHOUSE_")}
+    env["TOLLHOUSE_DATABASE_URL"] = database_url
+    env.update({f"TOLLHOUSE_{k.upper()}": v for k, v in settings.items()})
+    subprocess.run(
+        [sys.executable, "-m", "tollhouse.cli.main", *args], env=env, check=True,
+        capture_output=True,
+    )  # fmt: skip
+
+
+def status(server: Any, token: str) -> int:
+    response = httpx.get(server.base_url + PATH, headers={"Authorization": f"Bearer {token}"})
+    return response.status_code
+
+
+def run_scenario(database_url: str, live_server: Callable[..., Any], **settings: str) -> None:
+    engine = create_engine(database_url)
+    done = onboard(AccessService(engine), "Acme", "pro", ["acme-one", "acme-two"])
+    engine.dispose()
+    first, second = done.keys
+    servers = [live_server(database_url=database_url, **settings) for _ in range(2)]
+    for server in servers:
+        for key in (first, second):
+            assert status(server, key.token) == 200  # now cached in both processes
+
+    cli(database_url, "keys", "revoke", first.id, **settings)
+    time.sleep(1.0)
+    assert [status(s, first.token) for s in servers] == [401, 401]
+    assert [status(s, second.token) for s in servers] == [200, 200]
+
+    cli(database_url, "orgs", "suspend", "Acme", "--reason", "test", **settings)
+    time.sleep(1.0)
+    assert [status(s, second.token) for s in servers] == [403, 403]
+
+    cli(database_url, "orgs", "resume", "Acme", **settings)
+    time.sleep(1.0)
+    assert [status(s, second.token) for s in servers] == [200, 200]
+
+
+@pytest.mark.slow
+def test_revocation_and_suspension_reach_two_servers_within_a_second(
+    database_url: str, live_server: Callable[..., Any]
+) -> None:
+    run_scenario(database_url, live_server)
+
+
+@pytest.mark.slow
+@pytest.mark.redis
+def test_the_same_through_redis_pub_sub(
+    database_url: str, live_server: Callable[..., Any], redis_url: str
+) -> None:
+    # With Redis the version row is only polled every 5 s: the second comes from pub/sub.
+    run_scenario(database_url, live_server, bus_url=redis_url)
