@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from sqlalchemy import (
     ColumnElement,
+    FromClause,
+    Select,
     Text,
     and_,
     column,
@@ -25,6 +27,7 @@ from sqlalchemy import (
     select,
     table,
     true,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
@@ -81,26 +84,32 @@ class _Compiler:
     def lower_ascii(self, value: ColumnElement[str]) -> ColumnElement[str]:
         raise NotImplementedError
 
-    def field(self, node: Field) -> ColumnElement[bool]:
+    def field(self, node: Field, rows: FromClause = posts) -> ColumnElement[bool]:
+        """`node` as a condition on `rows` (the posts table or an alias of it)."""
         value = node.value
         if node.name == "from":
-            by_name = posts.c.author_id.in_(_users_named(value))
+            by_name = rows.c.author_id.in_(_users_named(value))
             uid = _user_id(value)
-            return by_name if uid is None else or_(posts.c.author_id == uid, by_name)
+            return by_name if uid is None else or_(rows.c.author_id == uid, by_name)
         if node.name == "to":
-            reply_to = posts.c.in_reply_to_user_id
+            reply_to = rows.c.in_reply_to_user_id
             to: ColumnElement[bool] = reply_to.in_(_users_named(value))
             to_uid = _user_id(value)
             if to_uid is not None:
                 to = or_(reply_to == to_uid, to)
             return and_(reply_to.is_not(None), to)
         if node.name == "lang":
-            return self.lower_ascii(posts.c.lang) == value
+            return self.lower_ascii(rows.c.lang) == value
         if node.name == "conversation_id":
-            return posts.c.conversation_id == int(value)
+            return rows.c.conversation_id == int(value)
+        return rows.c.id.in_(self.facet_posts(node))
+
+    def facet_posts(self, node: Field) -> Select[tuple[int]]:
+        """The ids of the posts carrying the facet `node` names (@, #, $ or url:)."""
         if node.name == "url":
-            return _with_facet("u", self.substring(post_facets.c.value, value))
-        return _with_facet(_FACET_KINDS[node.name], post_facets.c.value == value)
+            condition = self.substring(post_facets.c.value, node.value)
+            return _facet_posts("u", condition)
+        return _facet_posts(_FACET_KINDS[node.name], post_facets.c.value == node.value)
 
 
 def _users_named(username_lower: str) -> ColumnElement[bool]:
@@ -114,9 +123,8 @@ def _user_id(value: str) -> int | None:
     return None
 
 
-def _with_facet(kind: str, condition: ColumnElement[bool]) -> ColumnElement[bool]:
-    facets = select(post_facets.c.post_id).where(post_facets.c.kind == kind, condition)
-    return posts.c.id.in_(facets)
+def _facet_posts(kind: str, condition: ColumnElement[bool]) -> Select[tuple[int]]:
+    return select(post_facets.c.post_id).where(post_facets.c.kind == kind, condition)
 
 
 def _flag(node: Flag) -> ColumnElement[bool]:
@@ -216,11 +224,11 @@ def _fts_match(expression: str) -> ColumnElement[bool]:
 class _Postgres(_Compiler):
     """Text conditions become array containment on the GIN-indexed `posts.tokens`."""
 
-    def all_terms(self, terms: list[Term]) -> ColumnElement[bool]:
+    def all_terms(self, terms: list[Term], rows: FromClause = posts) -> ColumnElement[bool]:
         tokens = sorted({t for term in terms for t in term.tokens})
-        condition = _tokens_op("@>", tokens)
+        condition = _tokens_op("@>", tokens, rows)
         phrases = [
-            posts.c.search_text.like("%" + search_text(list(term.tokens)) + "%")
+            rows.c.search_text.like("%" + search_text(list(term.tokens)) + "%")
             for term in terms
             if len(term.tokens) > 1
         ]
@@ -234,15 +242,35 @@ class _Postgres(_Compiler):
         return and_(*rest)
 
     def disjunction(self, children: tuple[Node, ...]) -> ColumnElement[bool]:
+        arms: list[ColumnElement[bool]] = []
+        sets = [s for c in children if (s := self.id_set(c)) is not None]
+        if len(sets) > 1:
+            # PostgreSQL cannot turn `x IN (…) OR y IN (…)` into index lookups (it filters a
+            # full scan through both); one IN over a UNION of the index lookups it can.
+            arms.append(posts.c.id.in_(union_all(*sets)))
+            children = tuple(c for c in children if self.id_set(c) is None)
         words = sorted(
             {c.tokens[0] for c in children if isinstance(c, Term) and len(c.tokens) == 1}
         )
-        rest = [
-            self.compile(c) for c in children if not (isinstance(c, Term) and len(c.tokens) == 1)
-        ]
         if words:
-            rest.insert(0, _tokens_op("&&", words))
-        return or_(*rest)
+            arms.append(_tokens_op("&&", words))
+        arms.extend(
+            self.compile(c) for c in children if not (isinstance(c, Term) and len(c.tokens) == 1)
+        )
+        return or_(*arms)
+
+    def id_set(self, node: Node) -> Select[tuple[int]] | None:
+        """The ids an author, reply or facet condition selects, as one index-driven SELECT.
+
+        Text terms stay out: a common token's posting list is larger than a scan of the newest
+        posts that the LIMIT of a search stops early."""
+        if isinstance(node, Field):
+            if node.name in ("from", "to", "conversation_id"):
+                other = posts.alias()
+                return select(other.c.id).where(self.field(node, other))
+            if node.name != "lang":
+                return self.facet_posts(node)
+        return None
 
     def substring(self, haystack: ColumnElement[str], needle: str) -> ColumnElement[bool]:
         return func.strpos(haystack, needle) > 0
@@ -252,7 +280,7 @@ class _Postgres(_Compiler):
         return func.lower(value.collate("C"))
 
 
-def _tokens_op(operator: str, tokens: list[str]) -> ColumnElement[bool]:
+def _tokens_op(operator: str, tokens: list[str], rows: FromClause = posts) -> ColumnElement[bool]:
     """`tokens <operator> ARRAY[…]`, FALSE (not NULL) where a row has no token array."""
     array = literal(tokens, ARRAY(Text))
-    return and_(posts.c.tokens.is_not(None), posts.c.tokens.bool_op(operator)(array))
+    return and_(rows.c.tokens.is_not(None), rows.c.tokens.bool_op(operator)(array))
