@@ -1,10 +1,11 @@
 """Writing usage events to the SQL store, exactly once.
 
-One transaction per batch: stage the batch (executemany on SQLite, `COPY` on PostgreSQL), drop
-the events already stored (a replayed spool), insert the rest, and update rollups and sketches
-from exactly those rows. A replay therefore never counts an event twice, in the raw table or in
-the rollups. Raw DB-API calls are used here because this is the ingest hot loop (see
-bench/metering.py); everything else goes through SQLAlchemy Core.
+One transaction per batch: find which events of the batch are already stored (a replayed
+spool), insert the rest, and update rollups and sketches from exactly those rows. A replay
+therefore never counts an event twice, in the raw table or in the rollups. SQLite: one
+primary-key range scan, executemany, rollups summed in Python; PostgreSQL: `COPY` into a staging
+table, `INSERT … ON CONFLICT DO NOTHING RETURNING`, rollups summed in SQL. Raw DB-API calls are
+used because this is the ingest hot loop (bench/metering.py); the rest goes through Core.
 """
 
 from __future__ import annotations
@@ -47,12 +48,6 @@ EVENT_COLUMNS = (
 _STAGING_COLUMNS = (*EVENT_COLUMNS, "hour")
 _COLS = ", ".join(EVENT_COLUMNS)
 
-_SQLITE_STAGING = """CREATE TEMP TABLE IF NOT EXISTS usage_staging (
- request_id TEXT NOT NULL, occurred_at TEXT NOT NULL, org_id INTEGER, app_id INTEGER,
- key_id TEXT, endpoint TEXT NOT NULL, method TEXT NOT NULL, status INTEGER NOT NULL,
- posts INTEGER NOT NULL, new_posts INTEGER NOT NULL, bytes INTEGER NOT NULL,
- duration_us INTEGER NOT NULL, client_ip TEXT, user_agent TEXT, end_user TEXT,
- end_user_id INTEGER, hour TEXT NOT NULL)"""
 _PG_STAGING = """CREATE TEMP TABLE IF NOT EXISTS usage_staging (
  request_id varchar(36) NOT NULL, occurred_at timestamptz NOT NULL, org_id bigint,
  app_id bigint, key_id varchar(64), endpoint varchar(64) NOT NULL, method varchar(8) NOT NULL,
@@ -61,6 +56,19 @@ _PG_STAGING = """CREATE TEMP TABLE IF NOT EXISTS usage_staging (
  user_agent varchar(512), end_user varchar(200), end_user_id bigint, hour timestamptz NOT NULL
 ) ON COMMIT DELETE ROWS"""
 
+_ROLLUP_SET = """ DO UPDATE SET
+ requests = usage_rollups.requests + excluded.requests,
+ posts = usage_rollups.posts + excluded.posts,
+ new_posts = usage_rollups.new_posts + excluded.new_posts,
+ bytes = usage_rollups.bytes + excluded.bytes,
+ errors = usage_rollups.errors + excluded.errors"""
+_ROLLUP_UPSERT_VALUES = (
+    """INSERT INTO usage_rollups
+ (org_id, hour, app_id, endpoint, status_class, requests, posts, new_posts, bytes, errors)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (org_id, hour, app_id, endpoint, status_class)"""
+    + _ROLLUP_SET
+)
 _ROLLUP_UPSERT = """INSERT INTO usage_rollups
  (org_id, hour, app_id, endpoint, status_class, requests, posts, new_posts, bytes, errors)
 SELECT COALESCE(org_id, 0), hour, COALESCE(app_id, 0), endpoint, status / 100, COUNT(*),
@@ -74,9 +82,19 @@ ON CONFLICT (org_id, hour, app_id, endpoint, status_class) DO UPDATE SET
  errors = usage_rollups.errors + excluded.errors"""
 
 
+_SECOND_TEXT: dict[int, str] = {}
+
+
 def _sqlite_time(us: int) -> str:
     # The exact text SQLAlchemy's SQLite DateTime writes, so Core queries compare correctly.
-    return (_EPOCH_NAIVE + timedelta(microseconds=us)).isoformat(" ", "microseconds")
+    # Formatting dominates ingest, so the "YYYY-MM-DD HH:MM:SS" part is cached per second.
+    second, micro = divmod(us, 1_000_000)
+    prefix = _SECOND_TEXT.get(second)
+    if prefix is None:
+        if len(_SECOND_TEXT) > 100_000:
+            _SECOND_TEXT.clear()
+        prefix = _SECOND_TEXT[second] = (_EPOCH_NAIVE + timedelta(seconds=second)).isoformat(" ")
+    return f"{prefix}.{micro:06d}"
 
 
 def _pg_time(us: int) -> datetime:
@@ -123,49 +141,86 @@ def record_events(engine: Engine, events: Iterable[UsageEvent]) -> int:
 def record_events_in(conn: Connection, events: Sequence[UsageEvent]) -> int:
     """`record_events` inside a transaction the caller owns (events already unique)."""
     end_user_ids = _resolve_end_users(conn, events)
-    rows = _rows(events, end_user_ids)
     dbapi = conn.connection.dbapi_connection
     assert dbapi is not None
     cursor = dbapi.cursor()
     try:
         if conn.dialect.name == "sqlite":
-            _stage_sqlite(cursor, rows)
+            inserted = _insert_sqlite(cursor, events, end_user_ids)
         else:
-            _stage_postgresql(cursor, rows)
-        cursor.execute(_ROLLUP_UPSERT)
-        if any(e.post_ids and e.org_id is not None for e in events):
-            cursor.execute("SELECT request_id FROM usage_staging")
-            inserted = {r[0] for r in cursor.fetchall()}
-            _update_sketches(conn, [e for e in events if e.request_id in inserted])
-        cursor.execute("SELECT COUNT(*) FROM usage_staging")
-        (count,) = cursor.fetchone() or (0,)
-        if conn.dialect.name == "sqlite":
-            cursor.execute("DELETE FROM usage_staging")
-        return int(count)
+            inserted = _insert_postgresql(cursor, events, end_user_ids)
+        if any(e.post_ids and e.org_id is not None for e in inserted):
+            _update_sketches(conn, inserted)
+        return len(inserted)
     finally:
         cursor.close()
 
 
-def _stage_sqlite(cursor: Any, rows: list[tuple[Any, ...]]) -> None:
-    cursor.execute(_SQLITE_STAGING)
-    cursor.execute("DELETE FROM usage_staging")
-    for i, row in enumerate(rows):
-        rows[i] = (
-            row[0],
-            _sqlite_time(row[1]),
-            *row[2:16],
-            _sqlite_time(row[16]),
+def _insert_sqlite(
+    cursor: Any, events: Sequence[UsageEvent], end_user_ids: dict[tuple[int | None, str], int]
+) -> list[UsageEvent]:
+    # Ids are UUIDv7 and a batch is a short span of time, so the ids already stored (a replayed
+    # spool) are found with one primary-key range scan; normally it returns nothing.
+    lo = min(e.request_id for e in events)
+    hi = max(e.request_id for e in events)
+    cursor.execute("SELECT request_id FROM usage_events WHERE request_id BETWEEN ? AND ?", (lo, hi))
+    stored = {r[0] for r in cursor.fetchall()}
+    new = [e for e in events if e.request_id not in stored] if stored else list(events)
+    if not new:
+        return []
+    rows = []
+    rollups: dict[tuple[Any, ...], list[int]] = {}
+    for e in new:
+        hour = _sqlite_time(e.occurred_us - e.occurred_us % _HOUR_US)
+        rows.append(
+            (
+                e.request_id,
+                _sqlite_time(e.occurred_us),
+                e.org_id,
+                e.app_id,
+                e.key_id,
+                e.endpoint,
+                e.method,
+                e.status,
+                e.posts,
+                e.new_posts,
+                e.bytes,
+                e.duration_us,
+                e.client_ip,
+                e.user_agent,
+                e.end_user,
+                end_user_ids.get((e.org_id, e.end_user)) if e.end_user else None,
+            )
         )
-    marks = ", ".join("?" * len(_STAGING_COLUMNS))
-    cursor.executemany(f"INSERT INTO usage_staging VALUES ({marks})", rows)
-    # Drop what a previous run already stored (spool replay). Plain INSERT below, not OR IGNORE:
-    # if another process stores the same id between these two statements the transaction fails
-    # and is retried, instead of the rollups silently counting it twice.
-    cursor.execute(
-        "DELETE FROM usage_staging WHERE EXISTS (SELECT 1 FROM usage_events e"
-        " WHERE e.request_id = usage_staging.request_id)"
-    )
-    cursor.execute(f"INSERT INTO usage_events ({_COLS}) SELECT {_COLS} FROM usage_staging")
+        key = (e.org_id or 0, hour, e.app_id or 0, e.endpoint, e.status // 100)
+        acc = rollups.get(key)
+        if acc is None:
+            acc = rollups[key] = [0, 0, 0, 0, 0]
+        acc[0] += 1
+        acc[1] += e.posts
+        acc[2] += e.new_posts
+        acc[3] += e.bytes
+        acc[4] += e.status >= 400
+    # Plain INSERT, not OR IGNORE: if another process stores one of these ids after the scan
+    # above, the transaction fails and is retried, instead of the rollups counting it twice.
+    marks = ", ".join("?" * len(EVENT_COLUMNS))
+    cursor.executemany(f"INSERT INTO usage_events ({_COLS}) VALUES ({marks})", rows)
+    cursor.executemany(_ROLLUP_UPSERT_VALUES, [(*k, *v) for k, v in rollups.items()])
+    return new
+
+
+def _insert_postgresql(
+    cursor: Any, events: Sequence[UsageEvent], end_user_ids: dict[tuple[int | None, str], int]
+) -> list[UsageEvent]:
+    _stage_postgresql(cursor, _rows(events, end_user_ids))
+    cursor.execute(_ROLLUP_UPSERT)
+    cursor.execute("SELECT COUNT(*) FROM usage_staging")
+    (count,) = cursor.fetchone() or (0,)
+    if count == len(events):
+        return list(events)
+    cursor.execute("SELECT request_id FROM usage_staging")
+    inserted = {r[0] for r in cursor.fetchall()}
+    return [e for e in events if e.request_id in inserted]
 
 
 def _stage_postgresql(cursor: Any, rows: list[tuple[Any, ...]]) -> None:

@@ -1,0 +1,481 @@
+"""Metering: ingest throughput, the latency cost of strict/fast/off, and a year of usage queried.
+
+    .venv/bin/python bench/metering.py [--quick] [--backend sqlite|postgresql|both] [--write]
+
+1. ingest   usage events/s from one process into SQLite and PostgreSQL:
+            * store: `record_events` batches (staging + idempotent insert + rollups + sketches,
+              one transaction each; executemany on SQLite, COPY on PostgreSQL);
+            * writer: the whole path, `UsageWriter.record` → fsynced spool → store, until drained;
+            * peer:  plain per-row INSERT of the same rows into the same table, one transaction
+              per event (what a request handler writing its own row would do);
+            ratio = store ÷ peer.
+2. latency  the authenticated lookup (GET /2/tweets/:id with a real key, the whole app through
+            httpx's ASGITransport, 16 concurrent clients) with metering off, fast and strict:
+            p50/p99 and strict − off.
+3. query    one organisation, 8 apps × 10 endpoints, a year of hourly rollups summing to 780 M
+            requests and 26 B posts, 2,920 daily HLL sketches, raw events at 1/1000; the time of
+            `tollhouse usage --org … --by app --json` (a subprocess, interpreter start included)
+            and of the query alone in process.
+
+PostgreSQL comes from $TOLLHOUSE_TEST_DATABASE_URL (a private schema, dropped afterwards). The
+machine is shared with other work, so absolute numbers are noisy; ratios are side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.api.sample_corpus import build  # noqa: E402
+from tests.metering.licensees import make_licensees  # noqa: E402
+from tollhouse.api.app import create_app  # noqa: E402
+from tollhouse.db import create_engine  # noqa: E402
+from tollhouse.metering import sketches  # noqa: E402
+from tollhouse.metering.event import UsageEvent  # noqa: E402
+from tollhouse.metering.ids import uuid7  # noqa: E402
+from tollhouse.metering.models import usage_events, usage_rollups, usage_sketches  # noqa: E402
+from tollhouse.metering.service import usage_report  # noqa: E402
+from tollhouse.metering.store import record_events  # noqa: E402
+from tollhouse.metering.writer import UsageWriter  # noqa: E402
+from tollhouse.migrate import upgrade  # noqa: E402
+from tollhouse.settings import load_settings  # noqa: E402
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+BEGIN, END = "<!-- metering:begin -->", "<!-- metering:end -->"
+PG_URL = os.environ.get("TOLLHOUSE_TEST_DATABASE_URL", "")
+ENDPOINTS = (
+    "/2/tweets",
+    "/2/tweets/:id",
+    "/2/tweets/search/recent",
+    "/2/tweets/search/all",
+    "/2/tweets/counts/recent",
+    "/2/tweets/counts/all",
+    "/2/users/:id/tweets",
+    "/2/users/:id/mentions",
+    "/2/users/:id",
+    "/2/users/by/username/:username",
+)
+
+
+@contextmanager
+def database(backend: str, tmp: Path) -> Iterator[str]:
+    """A migrated, empty database URL for `backend`, removed afterwards."""
+    if backend == "sqlite":
+        path = tmp / f"bench-{uuid.uuid4().hex[:6]}.db"
+        url = f"sqlite:///{path}"
+        engine = create_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield url
+        return
+    schema = f"bench_metering_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in PG_URL else "?"
+    url = f"{PG_URL}{sep}options={quote(f'-csearch_path={schema}')}"
+    engine = create_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+def events(n: int, posts_per_event: int, rng: random.Random) -> list[UsageEvent]:
+    start = int(time.time() * 1_000_000) - 3_600_000_000
+    out = []
+    for i in range(n):
+        us = start + i * 37
+        ids = tuple(rng.randrange(1, 50_000_000) for _ in range(posts_per_event))
+        out.append(
+            UsageEvent(
+                uuid7(us // 1000),
+                us,
+                1 + i % 3,
+                10 + i % 8,
+                f"key{i % 8}",
+                ENDPOINTS[i % 10],
+                "GET",
+                200 if i % 20 else 429,
+                len(ids),
+                len(ids) // 2,
+                1500 + 300 * len(ids),
+                2500,
+                "10.0.0.1",
+                "bench/1.0",
+                None,
+                ids,
+            )
+        )
+    return out
+
+
+# -- 1. ingest ---------------------------------------------------------------------------------
+
+
+def bench_ingest(url: str, n: int, n_peer: int, posts: int, tmp: Path) -> dict[str, float]:
+    rng = random.Random(1)
+    engine = create_engine(url)
+    batch = events(n, posts, rng)
+    t = time.perf_counter()
+    for i in range(0, n, 20_000):
+        record_events(engine, batch[i : i + 20_000])
+    store_rate = n / (time.perf_counter() - t)
+
+    spool = tmp / f"spool-{uuid.uuid4().hex[:6]}"
+    writer = UsageWriter(engine, spool, mode="fast")
+    writer.start()
+    batch = events(n, posts, rng)
+    t = time.perf_counter()
+    for e in batch:
+        writer.record(e)
+    writer.stop()
+    writer_rate = n / (time.perf_counter() - t)
+    shutil.rmtree(spool, ignore_errors=True)
+
+    peer_rows = [
+        {
+            "request_id": e.request_id,
+            "occurred_at": e.occurred_at,
+            "org_id": e.org_id,
+            "app_id": e.app_id,
+            "key_id": e.key_id,
+            "endpoint": e.endpoint,
+            "method": e.method,
+            "status": e.status,
+            "posts": e.posts,
+            "new_posts": e.new_posts,
+            "bytes": e.bytes,
+            "duration_us": e.duration_us,
+            "client_ip": e.client_ip,
+            "user_agent": e.user_agent,
+            "end_user": None,
+            "end_user_id": None,
+        }
+        for e in events(n_peer, posts, rng)
+    ]
+    insert = usage_events.insert()
+    t = time.perf_counter()
+    for row in peer_rows:
+        with engine.begin() as conn:
+            conn.execute(insert, row)
+    peer_rate = n_peer / (time.perf_counter() - t)
+    engine.dispose()
+    return {"store": store_rate, "writer": writer_rate, "peer": peer_rate}
+
+
+# -- 2. latency --------------------------------------------------------------------------------
+
+
+async def _lookups(app: Any, token: str, post_ids: list[int], n: int, clients: int) -> list[float]:
+    transport = httpx.ASGITransport(app=app)
+    latencies: list[float] = []
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+
+        async def one_client(c: int) -> None:
+            for i in range(n // clients):
+                pid = post_ids[(c * 7 + i) % len(post_ids)]
+                t = time.perf_counter()
+                r = await client.get(f"/2/tweets/{pid}", headers=headers)
+                latencies.append(time.perf_counter() - t)
+                assert r.status_code == 200, r.text
+
+        await one_client(0)  # warm caches (key directory, statements)
+        latencies.clear()
+        await asyncio.gather(*(one_client(c) for c in range(clients)))
+    return latencies
+
+
+def bench_latency(url: str, n: int, tmp: Path) -> dict[str, tuple[float, float]]:
+    engine = create_engine(url)
+    corpus = build(engine, n_posts=200, n_users=12)
+    token = make_licensees(engine, {"bench-org": ["bench-app"]})["bench-org"].tokens["bench-app"]
+    engine.dispose()
+    visible = [p for p in corpus.posts if p not in corpus.hidden_posts][:50]
+    out: dict[str, tuple[float, float]] = {}
+    for mode in ("off", "fast", "strict", "off"):  # off twice: the drift of a shared machine
+        settings = load_settings(
+            database_url=url, metering_mode=mode, spool_dir=tmp / f"spool-{mode}"
+        )
+        app = create_app(settings)
+
+        async def run() -> list[float]:
+            async with app.router.lifespan_context(app):
+                return await _lookups(app, token, visible, n, clients=16)
+
+        lat = sorted(asyncio.run(run()))
+        key = mode if mode not in out else f"{mode} (again)"
+        out[key] = (
+            statistics.median(lat) * 1e3,
+            lat[int(len(lat) * 0.99) - 1] * 1e3,
+        )
+    return out
+
+
+# -- 3. query ----------------------------------------------------------------------------------
+
+
+def build_year(url: str, days: int, raw_fraction: int, sketch_posts: int) -> tuple[str, float]:
+    """One organisation's year as rollups (780 M requests, 26 B posts scaled to `days`),
+    daily sketches and raw events at 1/`raw_fraction`. Returns (org name, seconds taken)."""
+    t0 = time.perf_counter()
+    engine = create_engine(url)
+    lic = make_licensees(engine, {"heavy-licensee": [f"app-{i}" for i in range(8)]})
+    org = lic["heavy-licensee"]
+    app_ids = list(org.apps.values())
+    rng = random.Random(7)
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    hours = days * 24
+    cells = hours * len(app_ids) * len(ENDPOINTS)
+    req_per_cell = 780_000_000 * days // 365 // cells
+    posts_per_req = 26_000_000_000 // 780_000_000  # 33
+    rows = []
+    for h in range(hours):
+        hour = start + timedelta(hours=h)
+        for app_id in app_ids:
+            for ep in ENDPOINTS:
+                req = req_per_cell + rng.randrange(-5, 6)
+                rows.append(
+                    {
+                        "org_id": org.org_id,
+                        "hour": hour,
+                        "app_id": app_id,
+                        "endpoint": ep,
+                        "status_class": 2,
+                        "requests": req,
+                        "posts": req * posts_per_req,
+                        "new_posts": req * posts_per_req // 3,
+                        "bytes": req * 40_000,
+                        "errors": 0,
+                    }
+                )
+                if rng.random() < 0.1:
+                    rows.append(
+                        {
+                            **rows[-1],
+                            "status_class": 4,
+                            "requests": 3,
+                            "posts": 0,
+                            "new_posts": 0,
+                            "bytes": 600,
+                            "errors": 3,
+                        }
+                    )
+        if len(rows) > 50_000:
+            with engine.begin() as conn:
+                conn.execute(usage_rollups.insert(), rows)
+            rows = []
+    if rows:
+        with engine.begin() as conn:
+            conn.execute(usage_rollups.insert(), rows)
+    # Sketches: the query's cost depends on how many there are (fixed size each), not on the
+    # cardinality fed in, so each app-day gets `sketch_posts` ids from a sliding window.
+    sk_rows = []
+    for d in range(days):
+        day = (start + timedelta(days=d)).date()
+        for a, app_id in enumerate(app_ids):
+            base = d * sketch_posts // 2 + a * 1000
+            sk = sketches.sketch_of(range(base, base + sketch_posts))
+            sk_rows.append(
+                {
+                    "org_id": org.org_id,
+                    "day": day,
+                    "app_id": app_id,
+                    "sketch": bytes(sk.serialize_compact()),
+                }
+            )
+    with engine.begin() as conn:
+        conn.execute(usage_sketches.insert(), sk_rows)
+    # Raw events at 1/raw_fraction, straight into the table (they are evidence, not counted).
+    n_raw = 780_000_000 * days // 365 // raw_fraction
+    for i in range(0, n_raw, 50_000):
+        chunk = events(min(50_000, n_raw - i), 0, rng)
+        with engine.begin() as conn:
+            conn.execute(
+                usage_events.insert(),
+                [
+                    {
+                        "request_id": e.request_id,
+                        "occurred_at": e.occurred_at,
+                        "org_id": org.org_id,
+                        "app_id": app_ids[j % 8],
+                        "key_id": e.key_id,
+                        "endpoint": e.endpoint,
+                        "method": "GET",
+                        "status": e.status,
+                        "posts": 33,
+                        "new_posts": 11,
+                        "bytes": 40_000,
+                        "duration_us": 2500,
+                        "client_ip": e.client_ip,
+                        "user_agent": e.user_agent,
+                        "end_user": None,
+                        "end_user_id": None,
+                    }
+                    for j, e in enumerate(chunk)
+                ],
+            )
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(sa.text("ANALYZE usage_rollups"))
+    engine.dispose()
+    return "heavy-licensee", time.perf_counter() - t0
+
+
+def bench_query(url: str, days: int, raw_fraction: int, sketch_posts: int) -> dict[str, Any]:
+    org, build_s = build_year(url, days, raw_fraction, sketch_posts)
+    start = date(2025, 1, 1)
+    end = start + timedelta(days=days)
+    engine = create_engine(url)
+    t = time.perf_counter()
+    report = usage_report(engine, org, start, end, by="app")
+    in_process = time.perf_counter() - t
+    engine.dispose()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOLLHOUSE_")}
+    env["TOLLHOUSE_DATABASE_URL"] = url
+    cmd = [
+        sys.executable,
+        "-m",
+        "tollhouse.cli.main",
+        "usage",
+        "--org",
+        org,
+        "--by",
+        "app",
+        "--from",
+        str(start),
+        "--to",
+        str(end),
+        "--json",
+    ]
+    t = time.perf_counter()
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+    cli = time.perf_counter() - t
+    assert '"rows"' in done.stdout
+    d = report.total.distinct_posts
+    return {
+        "build_s": build_s,
+        "in_process_s": in_process,
+        "cli_s": cli,
+        "requests": report.total.requests,
+        "posts": report.total.posts,
+        "distinct": (d.estimate, d.lower, d.upper) if d else None,
+        "rows": len(report.rows),
+    }
+
+
+# -- main --------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--write", action="store_true", help="update bench/RESULTS.md")
+    parser.add_argument("--only", choices=("ingest", "latency", "query"), action="append")
+    args = parser.parse_args()
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    if "postgresql" in backends and not PG_URL:
+        print("TOLLHOUSE_TEST_DATABASE_URL not set: PostgreSQL skipped")
+        backends.remove("postgresql")
+    parts = args.only or ["ingest", "latency", "query"]
+    n, n_peer, posts = (40_000, 2_000, 10) if args.quick else (400_000, 10_000, 10)
+    n_lat = 1_600 if args.quick else 8_000
+    days = 30 if args.quick else 365
+    lines = [
+        f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores (shared with "
+        f"other work), Python {platform.python_version()}; "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        f"command: .venv/bin/python bench/metering.py{' --quick' if args.quick else ''}"
+        f" --backend {args.backend}",
+        "",
+    ]
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+        lines.append(line)
+
+    tmp = Path(tempfile.mkdtemp(prefix="tollhouse-bench-metering-"))
+    try:
+        if "ingest" in parts:
+            say(f"ingest ({n:,} events of {posts} posts each; peer {n_peer:,} per-row INSERTs)")
+            say("| backend | store ev/s | writer (spool+store) ev/s | per-row INSERT ev/s | store ÷ peer |")
+            say("|---|---:|---:|---:|---:|")
+            for b in backends:
+                with database(b, tmp) as url:
+                    r = bench_ingest(url, n, n_peer, posts, tmp)
+                say(
+                    f"| {b} | {r['store']:,.0f} | {r['writer']:,.0f} | {r['peer']:,.0f} | "
+                    f"{r['store'] / r['peer']:.0f}× |"
+                )
+            say("")
+        if "latency" in parts:
+            say(f"latency: GET /2/tweets/:id, whole app in process, 16 clients, {n_lat:,} requests")
+            say("| backend | mode | p50 ms | p99 ms | p99 − off p99 |")
+            say("|---|---|---:|---:|---:|")
+            for b in backends:
+                with database(b, tmp) as url:
+                    r2 = bench_latency(url, n_lat, tmp)
+                base = r2["off"][1]
+                for mode, (p50, p99) in r2.items():
+                    say(f"| {b} | {mode} | {p50:.2f} | {p99:.2f} | {p99 - base:+.2f} |")
+            say("")
+        if "query" in parts:
+            say(
+                f"query: {days} days x 8 apps x 10 endpoints of hourly rollups "
+                f"(780 M requests / 26 B posts a year, pro rata), {days * 8:,} sketches, "
+                "raw events at 1/1000; `tollhouse usage --by app --json`"
+            )
+            say("| backend | build s | CLI s (incl. interpreter start) | query in process s | requests | posts | distinct (lower..upper) |")
+            say("|---|---:|---:|---:|---:|---:|---|")
+            for b in backends:
+                with database(b, tmp) as url:
+                    q = bench_query(url, days, 1000, 20_000 if args.quick else 50_000)
+                d = q["distinct"]
+                say(
+                    f"| {b} | {q['build_s']:.1f} | {q['cli_s']:.2f} | {q['in_process_s']:.2f} | "
+                    f"{q['requests']:,} | {q['posts']:,} | "
+                    f"{d[0]:,} ({d[1]:,}..{d[2]:,}) |"
+                )
+            say("")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if args.write:
+        text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+        block = "\n".join([BEGIN, "## Metering", "", *lines, END])
+        if BEGIN in text and END in text:
+            text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END) :]
+        else:
+            text = text.rstrip("\n") + "\n\n" + block + "\n"
+        RESULTS.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
