@@ -7,7 +7,6 @@ precompiled regex per parameterised shape, tried only when the dict misses.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 
@@ -50,14 +49,21 @@ TEMPLATES: frozenset[str] = frozenset(e.template for e in ENDPOINTS)
 _STATIC: dict[tuple[str, str], Endpoint] = {
     (e.method, e.template): e for e in ENDPOINTS if ":" not in e.template
 }
-# Parameterised shapes, most specific first; a parameter is one path segment.
-_DYNAMIC: tuple[tuple[str, re.Pattern[str], Endpoint], ...] = tuple(
-    (e.method, re.compile("^" + re.sub(r":\w+", "[^/]+", e.template) + "$"), e)
-    for e in sorted(
-        (e for e in ENDPOINTS if ":" in e.template),
-        key=lambda e: (-e.template.count("/"), e.template),
-    )
-)
+
+
+def _shape(template: str) -> tuple[str | None, ...]:
+    """Path segments with None where a parameter goes: "/2/users/:id" → ("2", "users", None)."""
+    return tuple(None if p.startswith(":") else p for p in template.strip("/").split("/"))
+
+
+# Parameterised templates grouped by (method, segment count, resource segment) so a path is
+# compared with one or two candidates, segment by segment, without regular expressions.
+_DYNAMIC: dict[tuple[str, int, str], tuple[tuple[tuple[str | None, ...], Endpoint], ...]] = {}
+for _e in ENDPOINTS:
+    if ":" in _e.template:
+        _s = _shape(_e.template)
+        _key = (_e.method, len(_s), _s[1] or "")
+        _DYNAMIC[_key] = (*_DYNAMIC.get(_key, ()), (_s, _e))
 
 
 def match_endpoint(method: str, path: str) -> Endpoint | None:
@@ -67,7 +73,13 @@ def match_endpoint(method: str, path: str) -> Endpoint | None:
     found = _STATIC.get((method, path))
     if found is not None:
         return found
-    for m, pattern, endpoint in _DYNAMIC:
-        if m == method and pattern.match(path):
+    parts = path[1:].split("/")
+    if len(parts) < 3:
+        return None
+    for shape, endpoint in _DYNAMIC.get((method, len(parts), parts[1]), ()):
+        for want, got in zip(shape, parts, strict=True):
+            if (want is not None and want != got) or not got:
+                break
+        else:
             return endpoint
     return None
