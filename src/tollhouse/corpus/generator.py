@@ -1,0 +1,771 @@
+"""The synthetic corpus: deterministic users and posts with the shape of a real network.
+
+Same spec (posts, users, seed, window) → identical rows, so demos, tests and benchmarks can
+name a corpus by its arguments. The shape:
+
+* author activity is Zipf (rank r posts ∝ 1/r), followers and engagement are heavy-tailed;
+* each language has a home time zone, and posts follow a daily cycle in local time (quiet at
+  night, peak in the evening), with day-to-day noise;
+* text is drawn from per-language word lists (Zipf over word frequency), with hashtags,
+  @mentions of existing users, links and cashtags whose entity indices point into the text;
+* replies, retweets and quotes reference earlier posts of the same language (recent ones more
+  often), so threads form: a reply starts with "@parent", carries in_reply_to_user_id and the
+  root's conversation_id; a retweet is "RT @user: <original text>".
+
+Generation runs in the calling thread and writing in a second one (the SQLite and PostgreSQL
+drivers release the GIL while the database works), through `corpus.bulk`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import random
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from itertools import accumulate
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from tollhouse.corpus.bulk import PostBatch, RowEncoding, encoding_for, write_batch
+from tollhouse.corpus.ids import X_EPOCH_MS
+from tollhouse.corpus.models import ContentState
+from tollhouse.corpus.models import users as users_table
+from tollhouse.corpus.text import search_text, tokenize
+from tollhouse.corpus.vocabulary import (
+    CASHTAGS,
+    DAILY_CYCLE,
+    EMOJI,
+    LANGUAGES,
+    LINK_DOMAINS,
+    SOURCES,
+    Language,
+)
+from tollhouse.errors import InvalidInput
+
+DEFAULT_WINDOW = timedelta(days=30)
+DEFAULT_BATCH = 10_000
+# Users join between the snowflake epoch (ids must encode a valid time) and the window start.
+_FIRST_SIGNUP = datetime(2010, 11, 5, tzinfo=UTC)
+_HOUR_MS = 3_600_000
+_DAY_MS = 86_400_000
+
+# What a post is, by probability, once its language has earlier posts to refer to.
+P_REPLY = 0.22
+P_RETWEET = 0.15
+P_QUOTE = 0.08
+# How many earlier posts per language can be replied to, retweeted or quoted.
+_THREAD_POOL = 4096
+_FRAGMENTS = 4096
+_SOURCE_POOL = 1024
+_N_LANG = len(LANGUAGES)
+_ARRAY = object()  # marks "tokens go in as a list" (PostgreSQL text[])
+_ACTIVE = ContentState.ACTIVE.value
+_TCO = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
+@dataclass(frozen=True, slots=True)
+class CorpusSpec:
+    """What to generate; validated by `CorpusSpec.create`."""
+
+    posts: int
+    users: int
+    seed: int
+    start: datetime
+    end: datetime
+
+    @classmethod
+    def create(
+        cls,
+        posts: int,
+        users: int,
+        seed: int = 0,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> CorpusSpec:
+        """Check the arguments; the window defaults to the 30 days up to now (UTC), and naive
+        datetimes are taken as UTC."""
+        if posts < 0 or users < 0:
+            raise InvalidInput("--posts and --users must not be negative")
+        if posts > 0 and users == 0:
+            raise InvalidInput("posts need authors: --users must be at least 1")
+        end = _utc(end) if end is not None else datetime.now(UTC)
+        start = _utc(start) if start is not None else end - DEFAULT_WINDOW
+        if start >= end:
+            raise InvalidInput(f"--start ({start.isoformat()}) must be before --end")
+        if start < _FIRST_SIGNUP + timedelta(days=1):
+            raise InvalidInput("--start must be after 2010-11-06 (snowflake ids start in 2010)")
+        return cls(posts=posts, users=users, seed=seed, start=start, end=end)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _ms(moment: datetime) -> int:
+    return round(moment.timestamp() * 1000)
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationStats:
+    """What a generation run did."""
+
+    spec: CorpusSpec
+    posts_written: int  # new rows; fewer than spec.posts when the corpus already had them
+    users_written: int
+    seconds: float
+
+    @property
+    def posts_per_second(self) -> float:
+        return self.spec.posts / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(slots=True)
+class Population:
+    """The generated users, and what post generation needs to pick authors and mentions."""
+
+    ids: list[int]
+    usernames: list[str]
+    languages: list[int]  # index into LANGUAGES
+    activity: list[float]  # Zipf weight: expected share of posts
+    engagement: list[float]  # scale of likes a post by this user gets
+    followers: list[int]
+    rows: list[tuple[Any, ...]]  # user rows, USER_COLUMNS order; username filled in late
+
+    def rename(self, index: int, username: str) -> None:
+        self.usernames[index] = username
+        row = self.rows[index]
+        self.rows[index] = (row[0], username, username.lower(), *row[3:])
+
+
+def build_population(spec: CorpusSpec, encoding: RowEncoding) -> Population:
+    """The users of the corpus, deterministic in the spec."""
+    rng = random.Random(f"tollhouse-users:{spec.seed}")
+    r = rng.random
+    worker = spec.seed & 0x3FF
+    lang_cum = list(accumulate(lang.share for lang in LANGUAGES))
+    first_ms = _ms(_FIRST_SIGNUP)
+    signup_span = _ms(spec.start - timedelta(days=1)) - first_ms
+    ranks = list(range(1, spec.users + 1))
+    rng.shuffle(ranks)
+    total_activity = sum(1.0 / k for k in ranks) or 1.0
+    pop = Population([], [], [], [], [], [], [])
+    taken_names: set[str] = set()
+    taken_ids: set[int] = set()
+    verified_ranks = max(1, spec.users // 100)
+    for i, rank in enumerate(ranks):
+        li = min(bisect.bisect(lang_cum, r() * lang_cum[-1]), len(LANGUAGES) - 1)
+        lang = LANGUAGES[li]
+        created_ms = first_ms + int(r() * signup_span)
+        user_id = ((created_ms - X_EPOCH_MS) << 22) | (worker << 12) | (i & 0xFFF)
+        while user_id in taken_ids:  # same millisecond and sequence: move a millisecond on
+            created_ms += 1
+            user_id = ((created_ms - X_EPOCH_MS) << 22) | (worker << 12) | (i & 0xFFF)
+        taken_ids.add(user_id)
+        username = _username(rng, lang, taken_names)
+        activity = 1.0 / rank
+        followers = int((spec.users / rank) ** 0.8 * rng.lognormvariate(3.0, 1.2))
+        verified = (rank <= verified_ranks and r() < 0.6) or r() < 0.004
+        protected = not verified and r() < 0.02
+        expected_posts = spec.posts * activity / total_activity
+        given, family = rng.choice(lang.given_names), rng.choice(lang.family_names)
+        name = f"{family}{given}" if lang.code == "ja" else f"{given} {family}"
+        description = _sentence(rng, lang, 4 + int(r() * 10)) if r() < 0.8 else ""
+        location = rng.choice(lang.cities) if r() < 0.65 else None
+        url = f"https://{username.lower()}.example.com" if r() < 0.15 else None
+        image = (
+            f"https://pbs.twimg.com/profile_images/{user_id >> 22}/"
+            f"{rng.getrandbits(40):010x}_normal.jpg"
+        )
+        pop.ids.append(user_id)
+        pop.usernames.append(username)
+        pop.languages.append(li)
+        pop.activity.append(activity)
+        pop.engagement.append(0.5 + (followers**0.5) / 8)
+        pop.followers.append(followers)
+        pop.rows.append(
+            (
+                user_id,
+                username,
+                username.lower(),
+                name[:100],
+                description,
+                location,
+                url,
+                image,
+                encoding.time(created_ms),
+                verified,
+                protected,
+                followers,
+                int(rng.lognormvariate(5.0, 1.1)),
+                int(expected_posts + rng.lognormvariate(6.0, 1.5)),
+                int(followers * r() * 0.02),
+                _ACTIVE,
+                None,
+                encoding.json(None),
+            )
+        )
+    return pop
+
+
+def _username(rng: random.Random, lang: Language, taken: set[str]) -> str:
+    first, second = rng.choice(lang.handles), rng.choice(lang.handles)
+    shape = rng.random()
+    if shape < 0.3:
+        base = f"{first}{second}"
+    elif shape < 0.55:
+        base = f"{first}_{second}"
+    elif shape < 0.85:
+        base = f"{first}{rng.randrange(1, 10_000)}"
+    else:
+        base = f"{first.capitalize()}{second.capitalize()}"
+    name = base[:15]
+    while name.lower() in taken:
+        name = f"{base[:10]}{rng.randrange(100_000)}"
+    taken.add(name.lower())
+    return name
+
+
+def _sentence(rng: random.Random, lang: Language, n: int) -> str:
+    words = rng.choices(lang.words, k=n)
+    if not lang.spaced:
+        return "".join(words) + "。"
+    text = " ".join(words)
+    return text[:1].upper() + text[1:] + rng.choice(lang.endings)
+
+
+def avoid_taken_usernames(engine: Engine, pop: Population) -> int:
+    """Rename generated users whose username another user in the database already has (a
+    corpus generated earlier with another seed); returns how many were renamed."""
+    by_name = {name.lower(): i for i, name in enumerate(pop.usernames)}
+    with engine.connect() as conn:
+        if conn.execute(select(users_table.c.id).limit(1)).first() is None:
+            return 0
+        clashes: list[int] = []
+        names = list(by_name)
+        for k in range(0, len(names), 500):
+            stmt = select(users_table.c.username_lower, users_table.c.id).where(
+                users_table.c.username_lower.in_(names[k : k + 500])
+            )
+            for lower, user_id in conn.execute(stmt):
+                index = by_name[lower]
+                if pop.ids[index] != user_id:  # same id: the same user from an identical run
+                    clashes.append(index)
+        for index in clashes:
+            base = pop.usernames[index][:9]
+            suffix = 0
+            while True:
+                candidate = f"{base}_{pop.ids[index] % 99991 + suffix}"
+                suffix += 1
+                if candidate.lower() in by_name:
+                    continue
+                taken = conn.execute(
+                    select(users_table.c.id).where(
+                        users_table.c.username_lower == candidate.lower()
+                    )
+                ).first()
+                if taken is None:
+                    break
+            del by_name[pop.usernames[index].lower()]
+            by_name[candidate.lower()] = index
+            pop.rename(index, candidate)
+    return len(clashes)
+
+
+class _PostWriter:
+    """Builds post rows one at a time; holds the per-run state (pools of earlier posts,
+    the last id) that makes threads and unique, time-ordered ids possible."""
+
+    def __init__(self, spec: CorpusSpec, pop: Population, encoding: RowEncoding) -> None:
+        self.rng = rng = random.Random(f"tollhouse-posts:{spec.seed}")
+        self.pop = pop
+        self.encoding = encoding
+        self.worker = spec.seed & 0x3FF
+        self.last_ms = -1
+        self.sequence = 0
+        n_lang = len(LANGUAGES)
+        members: list[list[int]] = [[] for _ in range(n_lang)]
+        for index, li in enumerate(pop.languages):
+            members[li].append(index)
+        self.members = members
+        self.member_cum = [list(accumulate(pop.activity[i] for i in m)) for m in members]
+        lang_activity = [c[-1] if c else 0.0 for c in self.member_cum]
+        # Language weights per UTC hour: activity of its writers times the daily cycle at their
+        # local hour. Choosing the language first and then the author gives both the Zipf
+        # shape and the time zones.
+        self.hour_cum: list[list[float]] = []
+        for hour in range(24):
+            weights = []
+            for li, lang in enumerate(LANGUAGES):
+                local = int((hour * 60 + lang.utc_offset_minutes) // 60) % 24
+                weights.append(lang_activity[li] * DAILY_CYCLE[local])
+            self.hour_cum.append(list(accumulate(weights)))
+        # Pre-drawn text: each body joins a "lead" fragment (capitalised) and a "tail" one,
+        # drawn once per run from Zipf word frequencies. 4096² combinations per language keep
+        # bodies varied, and a post costs two random indexes instead of a draw per word.
+        self.leads: list[list[str]] = []
+        self.tails: list[list[str]] = []
+        for lang in LANGUAGES:
+            cum = list(accumulate(1.0 / (k + 1) ** 0.8 for k in range(len(lang.words))))
+            glue = " " if lang.spaced else ""
+
+            def fragment(n: int, lang: Language = lang, cum: list[float] = cum) -> str:
+                words = rng.choices(lang.words, cum_weights=cum, k=n)
+                if lang.spaced:
+                    return " ".join(words)
+                return "".join([w + "、" if rng.random() < 0.2 else w for w in words])
+
+            leads = [fragment(2 + int(9 * rng.random())) for _ in range(_FRAGMENTS)]
+            self.leads.append([f[:1].upper() + f[1:] for f in leads])
+            tails = [glue + fragment(1 + int(14 * rng.random())) for _ in range(_FRAGMENTS)]
+            self.tails.append(["" if k % 3 == 0 else t for k, t in enumerate(tails)])
+        self.link_words = rng.choices(LANGUAGES[0].words, k=_FRAGMENTS)
+        english = LANGUAGES[0].hashtags
+        self.tag_pool = [
+            rng.choices(
+                lang.hashtags + english,
+                cum_weights=list(
+                    accumulate(
+                        [1.0 / (k + 1) for k in range(len(lang.hashtags))]
+                        + [0.3 / (k + 1) for k in range(len(english))]
+                    )
+                ),
+                k=2_000,
+            )
+            for lang in LANGUAGES
+        ]
+        everyone = list(range(len(pop.ids)))
+        self.mention_pool = rng.choices(everyone, weights=pop.activity, k=8_192) if everyone else []
+        self.source_pool = rng.choices(SOURCES, weights=(40, 35, 15, 4, 3, 2, 1), k=_SOURCE_POOL)
+        # Earlier posts per language: (id, author, conversation, text, entities, facets,
+        # sensitive); a ring buffer, so memory stays flat however many posts we make.
+        self.threads: list[list[tuple[Any, ...]]] = [[] for _ in range(n_lang)]
+        self.thread_head = [0] * n_lang
+        # Constant encodings looked up once rather than per post.
+        self.encode_time = encoding.time
+        self.json_null = encoding.json(None)
+        self.tokens_null: Any = _ARRAY if encoding.postgres else encoding.tokens([])
+
+    def next_id(self, ms: int) -> tuple[int, int]:
+        """A unique snowflake for a post at `ms` (ms moves on if 4096 share a millisecond)."""
+        if ms <= self.last_ms:
+            ms = self.last_ms
+            self.sequence += 1
+            if self.sequence > 0xFFF:
+                ms += 1
+                self.sequence = 0
+        else:
+            self.sequence = 0
+        self.last_ms = ms
+        return ((ms - X_EPOCH_MS) << 22) | (self.worker << 12) | self.sequence, ms
+
+    def _earlier(self, li: int) -> tuple[Any, ...]:
+        pool = self.threads[li]
+        n = len(pool)
+        # Squared uniform: recent posts are referenced more often than old ones.
+        back = int(n * self.rng.random() ** 2)
+        return pool[(self.thread_head[li] - 1 - back) % n]
+
+    def post(self, ms: int, hour: int, facets_out: list[tuple[str, str, int]]) -> tuple[Any, ...]:
+        """One post row (POST_COLUMNS order) created at epoch ms `ms` (UTC hour `hour`)."""
+        # Hot loop: random picks are `pool[int(r() * len)]` rather than rng.choice, which is
+        # several times slower; this method is most of the generator's time.
+        rng = self.rng
+        r = rng.random
+        pop = self.pop
+        usernames = pop.usernames
+        hour_cum = self.hour_cum[hour]
+        li = bisect.bisect(hour_cum, r() * hour_cum[-1])
+        if li >= _N_LANG:
+            li = _N_LANG - 1
+        cum = self.member_cum[li]
+        author = self.members[li][min(bisect.bisect(cum, r() * cum[-1]), len(cum) - 1)]
+        post_id, ms = self.next_id(ms)
+        lang = LANGUAGES[li]
+        kind = r()
+        earlier = self.threads[li]
+        if earlier and kind < P_RETWEET:
+            return self._retweet(post_id, ms, author, li, facets_out)
+        reply_to: tuple[Any, ...] | None = None
+        quoted: tuple[Any, ...] | None = None
+        if earlier and kind < P_RETWEET + P_REPLY:
+            reply_to = self._earlier(li)
+        elif earlier and kind < P_RETWEET + P_REPLY + P_QUOTE:
+            quoted = self._earlier(li)
+
+        endings = lang.endings
+        body = (
+            self.leads[li][int(r() * _FRAGMENTS)]
+            + self.tails[li][int(r() * _FRAGMENTS)]
+            + endings[int(r() * len(endings))]
+        )
+        entities: dict[str, Any] | None = None
+        facets: list[tuple[str, str]] = []
+        if reply_to is None:
+            text = body
+        else:
+            name = usernames[reply_to[1]]
+            text = f"@{name} {body}"
+            entities = {
+                "mentions": [
+                    {
+                        "start": 0,
+                        "end": 1 + len(name),
+                        "username": name,
+                        "id": str(pop.ids[reply_to[1]]),
+                    }
+                ]
+            }
+            facets.append(("m", name.lower()))
+        has_mentions = reply_to is not None
+        has_hashtags = has_links = False
+        extras = r()
+        if extras < 0.5:  # about half the posts carry entities or emoji beyond a reply mention
+            text, entities, has_mentions, has_hashtags, has_links = self._decorate(
+                text, entities, facets, li, has_mentions
+            )
+
+        sensitive = r() < 0.015
+        conversation = reply_to[2] if reply_to is not None else post_id
+        # Remember this post for later replies/quotes/retweets (ring buffer per language).
+        head = self.thread_head[li]
+        entry = (post_id, author, conversation, text, entities, facets, sensitive)
+        if len(earlier) < _THREAD_POOL:
+            earlier.append(entry)
+        else:
+            earlier[head] = entry
+        self.thread_head[li] = (head + 1) % _THREAD_POOL
+        if facets:
+            for kind_value in dict.fromkeys(facets):
+                facets_out.append((kind_value[0], kind_value[1][:512], post_id))
+
+        likes = int(pop.engagement[author] * ((1.0 - r()) ** -0.77 - 1.0))  # Pareto, alpha 1.3
+        retweets = int(likes * r() * 0.35)
+        tokens = tokenize(text)
+        encoding = self.encoding
+        return (
+            post_id,
+            pop.ids[author],
+            text,
+            self.encode_time(ms),
+            lang.code,
+            conversation,
+            pop.ids[reply_to[1]] if reply_to is not None else None,
+            reply_to[0] if reply_to is not None else None,
+            None,
+            quoted[0] if quoted is not None else None,
+            self.json_null if entities is None else encoding.json(entities),
+            retweets,
+            int(likes * r() * 0.15),
+            likes,
+            int(retweets * r() * 0.3),
+            int(likes * r() * 0.08),
+            int((likes + 1) * (30 + 70 * r()) + pop.followers[author] * 0.1 * r()),
+            sensitive,
+            self.source_pool[int(r() * _SOURCE_POOL)],
+            has_links,
+            has_mentions,
+            has_hashtags,
+            search_text(tokens),
+            self.tokens_null if self.tokens_null is not _ARRAY else tokens,
+            _ACTIVE,
+            None,
+            self.json_null,
+        )
+
+    def _decorate(
+        self,
+        text: str,
+        entities: dict[str, Any] | None,
+        facets: list[tuple[str, str]],
+        li: int,
+        has_mentions: bool,
+    ) -> tuple[str, dict[str, Any] | None, bool, bool, bool]:
+        """Append mentions, an emoji, hashtags, a cashtag and a link, with their entities."""
+        rng = self.rng
+        r = rng.random
+        pop = self.pop
+        parts = [text]
+        pos = len(text)
+        mentions: list[dict[str, Any]] = entities["mentions"] if entities else []
+        hashtags: list[dict[str, Any]] = []
+        cashtags: list[dict[str, Any]] = []
+        urls: list[dict[str, Any]] = []
+        if r() < 0.36 and self.mention_pool:
+            for _ in range(1 + (r() < 0.25)):
+                target = self.mention_pool[int(r() * len(self.mention_pool))]
+                name = pop.usernames[target]
+                parts.append(f" @{name}")
+                mentions.append(
+                    {
+                        "start": pos + 1,
+                        "end": pos + 2 + len(name),
+                        "username": name,
+                        "id": str(pop.ids[target]),
+                    }
+                )
+                facets.append(("m", name.lower()))
+                pos += 2 + len(name)
+        if r() < 0.08:
+            emoji = " " + EMOJI[int(r() * len(EMOJI))]
+            parts.append(emoji)
+            pos += len(emoji)
+        if r() < 0.6:
+            tags = self.tag_pool[li]
+            for _ in range(1 + int(2.5 * r() ** 2)):
+                tag = tags[int(r() * len(tags))]
+                parts.append(f" #{tag}")
+                hashtags.append({"start": pos + 1, "end": pos + 2 + len(tag), "tag": tag})
+                facets.append(("h", tag.lower()))
+                pos += 2 + len(tag)
+        if li == 0 and r() < 0.06:
+            tag = CASHTAGS[int(r() * len(CASHTAGS))]
+            parts.append(f" ${tag}")
+            cashtags.append({"start": pos + 1, "end": pos + 2 + len(tag), "tag": tag})
+            facets.append(("c", tag.lower()))
+            pos += 2 + len(tag)
+        if r() < 0.28:
+            short = "https://t.co/" + "".join(rng.choices(_TCO, k=10))
+            domain = LINK_DOMAINS[int(r() * len(LINK_DOMAINS))]
+            word = self.link_words[int(r() * _FRAGMENTS)]
+            expanded = f"https://{domain}/{word}/{int(r() * 1_000_000)}"
+            parts.append(" " + short)
+            urls.append(
+                {
+                    "start": pos + 1,
+                    "end": pos + 1 + len(short),
+                    "url": short,
+                    "expanded_url": expanded,
+                    "display_url": expanded[8:],
+                }
+            )
+            facets.append(("u", expanded.lower()))
+        if mentions or hashtags or cashtags or urls:
+            entities = {}
+            if mentions:
+                entities["mentions"] = mentions
+            if hashtags:
+                entities["hashtags"] = hashtags
+            if cashtags:
+                entities["cashtags"] = cashtags
+            if urls:
+                entities["urls"] = urls
+        return "".join(parts), entities, bool(mentions), bool(hashtags), bool(urls)
+
+    def _retweet(
+        self, post_id: int, ms: int, author: int, li: int, facets_out: list[tuple[str, str, int]]
+    ) -> tuple[Any, ...]:
+        original = self._earlier(li)
+        orig_id, orig_author, _, orig_text, orig_entities, orig_facets, sensitive = original
+        pop = self.pop
+        name = pop.usernames[orig_author]
+        prefix = f"RT @{name}: "
+        text = prefix + orig_text
+        shift = len(prefix)
+        entities: dict[str, Any] = {
+            "mentions": [
+                {
+                    "start": 3,
+                    "end": 4 + len(name),
+                    "username": name,
+                    "id": str(pop.ids[orig_author]),
+                }
+            ]
+        }
+        if orig_entities:
+            for key, items in orig_entities.items():
+                shifted = [
+                    {**e, "start": e["start"] + shift, "end": e["end"] + shift} for e in items
+                ]
+                entities[key] = entities.get(key, []) + shifted
+        facets = [("m", name.lower()), *orig_facets]
+        for kind_value in dict.fromkeys(facets):
+            facets_out.append((kind_value[0], kind_value[1][:512], post_id))
+        tokens = tokenize(text)
+        r = self.rng.random
+        return (
+            post_id,
+            pop.ids[author],
+            text,
+            self.encode_time(ms),
+            LANGUAGES[li].code,
+            post_id,
+            None,
+            None,
+            orig_id,
+            None,
+            self.encoding.json(entities),
+            0,
+            0,
+            0,
+            0,
+            0,
+            int(pop.followers[author] * 0.1 * r()),
+            sensitive,
+            self.source_pool[int(r() * _SOURCE_POOL)],
+            "urls" in entities,
+            True,
+            "hashtags" in entities,
+            search_text(tokens),
+            self.tokens_null if self.tokens_null is not _ARRAY else tokens,
+            _ACTIVE,
+            None,
+            self.json_null,
+        )
+
+
+def _hourly_counts(spec: CorpusSpec, writer: _PostWriter) -> Iterator[tuple[int, int, int]]:
+    """(slot start ms, slot end ms, posts in it) for each UTC hour of the window, in order.
+
+    Counts follow the languages' daily cycles and a random factor per day; cumulative
+    rounding makes them sum to exactly `spec.posts`.
+    """
+    rng = random.Random(f"tollhouse-days:{spec.seed}")
+    start_ms, end_ms = _ms(spec.start), _ms(spec.end)
+    slots: list[tuple[int, int, float]] = []
+    day_factor: dict[int, float] = {}
+    cursor = start_ms
+    while cursor < end_ms:
+        slot_end = min((cursor // _HOUR_MS + 1) * _HOUR_MS, end_ms)
+        day = cursor // _DAY_MS
+        if day not in day_factor:
+            day_factor[day] = rng.uniform(0.8, 1.2)
+        hour = (cursor // _HOUR_MS) % 24
+        weight = writer.hour_cum[hour][-1] * day_factor[day] * (slot_end - cursor) / _HOUR_MS
+        slots.append((cursor, slot_end, weight))
+        cursor = slot_end
+    total = sum(w for _, _, w in slots) or 1.0
+    running = 0.0
+    assigned = 0
+    for slot_start, slot_end, weight in slots:
+        running += weight
+        upto = round(spec.posts * running / total)
+        yield slot_start, slot_end, upto - assigned
+        assigned = upto
+
+
+def iter_batches(
+    spec: CorpusSpec,
+    encoding: RowEncoding,
+    batch_size: int = DEFAULT_BATCH,
+    population: Population | None = None,
+) -> Iterator[PostBatch]:
+    """The corpus as write batches: users first (in batches of `batch_size`), then posts in
+    time order. Pure: it touches no database."""
+    if batch_size < 1:
+        raise InvalidInput("batch size must be positive")
+    pop = population if population is not None else build_population(spec, encoding)
+    for k in range(0, len(pop.rows), batch_size):
+        yield PostBatch(posts=[], facets=[], users=pop.rows[k : k + batch_size])
+    if spec.posts == 0:
+        return
+    writer = _PostWriter(spec, pop, encoding)
+    rng = writer.rng
+    rows: list[tuple[Any, ...]] = []
+    facets: list[tuple[str, str, int]] = []
+    post = writer.post
+    for slot_start, slot_end, count in _hourly_counts(spec, writer):
+        span = slot_end - slot_start
+        hour = (slot_start // _HOUR_MS) % 24
+        for ms in sorted([slot_start + int(rng.random() * span) for _ in range(count)]):
+            rows.append(post(ms, hour, facets))
+            if len(rows) >= batch_size:
+                yield PostBatch(posts=rows, facets=facets, users=[])
+                rows, facets = [], []
+    if rows:
+        yield PostBatch(posts=rows, facets=facets, users=[])
+
+
+def generate_corpus(
+    engine: Engine,
+    posts: int,
+    users: int,
+    seed: int = 0,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    progress: bool = True,
+    batch_size: int = DEFAULT_BATCH,
+) -> GenerationStats:
+    """Generate a corpus into the (migrated) database behind `engine`, one transaction per
+    batch; ids already present are left alone, so running it twice changes nothing."""
+    spec = CorpusSpec.create(posts, users, seed, start, end)
+    encoding = encoding_for(engine)
+    began = time.perf_counter()
+    pop = build_population(spec, encoding)
+    avoid_taken_usernames(engine, pop)
+    written_posts = 0
+    written_users = 0
+    with _progress_bar(spec, progress) as advance, ThreadPoolExecutor(1) as pool:
+        pending: Future[Any] | None = None
+        pending_size = 0
+        for batch in iter_batches(spec, encoding, batch_size, pop):
+            # One batch is written while the next is generated; waiting here bounds memory.
+            if pending is not None:
+                result = pending.result()
+                written_posts += result.posts
+                written_users += result.users
+                advance(pending_size)
+            pending = pool.submit(write_batch, engine, batch)
+            pending_size = len(batch.posts)
+        if pending is not None:
+            result = pending.result()
+            written_posts += result.posts
+            written_users += result.users
+            advance(pending_size)
+    return GenerationStats(
+        spec=spec,
+        posts_written=written_posts,
+        users_written=written_users,
+        seconds=time.perf_counter() - began,
+    )
+
+
+class _progress_bar:
+    """A rich progress bar over posts written, or nothing when `enabled` is false."""
+
+    def __init__(self, spec: CorpusSpec, enabled: bool) -> None:
+        self.spec = spec
+        self.enabled = enabled
+        self.progress: Any = None
+
+    def __enter__(self) -> Callable[[int], None]:
+        if not self.enabled:
+            return lambda _n: None
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("[bold]generating[/bold]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("posts"),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+        )
+        self.progress.__enter__()
+        task = self.progress.add_task("posts", total=self.spec.posts, rate="")
+        began = time.perf_counter()
+        done = 0
+
+        def advance(n: int) -> None:
+            nonlocal done
+            done += n
+            rate = done / max(time.perf_counter() - began, 1e-9)
+            self.progress.update(task, advance=n, rate=f"{rate:,.0f}/s")
+
+        return advance
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.__exit__(*exc)

@@ -1,0 +1,306 @@
+"""The synthetic corpus: determinism, shape, ids, threads, entities, and the search index after
+a bulk load, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import Engine
+from typer.testing import CliRunner
+
+from tollhouse.cli.main import app
+from tollhouse.corpus.bulk import POST_COLUMNS, RowEncoding
+from tollhouse.corpus.generator import CorpusSpec, generate_corpus, iter_batches
+from tollhouse.corpus.ids import X_EPOCH_MS, created_at_of, snowflake
+from tollhouse.corpus.models import post_facets, posts, users
+from tollhouse.corpus.records import PostRecord
+from tollhouse.corpus.store import facet_rows, post_row
+from tollhouse.errors import InvalidInput
+
+END = datetime(2026, 11, 1, tzinfo=UTC)
+COL = {name: i for i, name in enumerate(POST_COLUMNS)}
+
+
+def corpus_rows(
+    posts_n: int, users_n: int, seed: int, postgres: bool = False
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[str, str, int]]]:
+    spec = CorpusSpec.create(posts_n, users_n, seed, end=END)
+    post_rows: list[tuple[Any, ...]] = []
+    user_rows: list[tuple[Any, ...]] = []
+    facets: list[tuple[str, str, int]] = []
+    for batch in iter_batches(spec, RowEncoding(postgres=postgres), batch_size=4_000):
+        post_rows += batch.posts
+        user_rows += batch.users
+        facets += batch.facets
+    return post_rows, user_rows, facets
+
+
+@pytest.fixture(scope="module")
+def sample() -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[str, str, int]]]:
+    """A 30 k-post corpus generated in memory (no database), for shape checks."""
+    return corpus_rows(30_000, 3_000, seed=7)
+
+
+def test_same_seed_and_arguments_give_identical_rows() -> None:
+    first = corpus_rows(3_000, 300, seed=11)
+    assert corpus_rows(3_000, 300, seed=11) == first
+    other_posts, _, _ = corpus_rows(3_000, 300, seed=12)
+    assert [r[COL["text"]] for r in other_posts] != [r[COL["text"]] for r in first[0]]
+
+
+def test_ids_are_unique_time_ordered_snowflakes_inside_the_window(sample: Any) -> None:
+    post_rows, user_rows, _ = sample
+    ids = [r[0] for r in post_rows]
+    assert len(set(ids)) == len(ids) == 30_000
+    assert ids == sorted(ids)
+    start_ms = int((END - timedelta(days=30)).timestamp() * 1000)
+    for row in post_rows[::997]:
+        created = datetime.fromisoformat(row[COL["created_at"]]).replace(tzinfo=UTC)
+        assert END - timedelta(days=30) <= created < END
+        assert created_at_of(row[0]) == created
+        assert snowflake(created, worker=7, sequence=row[0] & 0xFFF) == row[0]
+    assert min(r[0] >> 22 for r in post_rows) + X_EPOCH_MS >= start_ms
+    user_ids = [u[0] for u in user_rows]
+    assert len(set(user_ids)) == len(user_ids) == 3_000
+    assert len({u[2] for u in user_rows}) == 3_000  # usernames unique, case-insensitively
+
+
+def test_shape_languages_zipf_cycles_and_flags(sample: Any) -> None:
+    post_rows, user_rows, _ = sample
+    langs = Counter(r[COL["lang"]] for r in post_rows)
+    assert len(langs) >= 6
+    assert langs.most_common(1)[0][0] == "en"
+
+    per_author = Counter(r[COL["author_id"]] for r in post_rows)
+    top = per_author.most_common(1)[0][1]
+    assert top >= 20 * statistics.median(per_author.values())
+
+    # English writers live around UTC-5: their evening (18-22 h local) is far busier than
+    # their night (2-6 h local).
+    local_hours = Counter(
+        (datetime.fromisoformat(r[COL["created_at"]]).hour - 5) % 24
+        for r in post_rows
+        if r[COL["lang"]] == "en"
+    )
+    evening = sum(local_hours[h] for h in range(18, 23))
+    night = sum(local_hours[h] for h in range(2, 7))
+    assert evening > 3 * night
+
+    assert any(u[9] for u in user_rows) and any(u[10] for u in user_rows)  # verified, protected
+    likes = [r[COL["like_count"]] for r in post_rows]
+    assert max(likes) > 20 * statistics.mean(likes)
+    kinds = Counter(
+        "reply"
+        if r[COL["replied_to_id"]]
+        else "retweet"
+        if r[COL["retweeted_id"]]
+        else "quote"
+        if r[COL["quoted_id"]]
+        else "original"
+        for r in post_rows
+    )
+    assert all(kinds[k] > 1_000 for k in ("reply", "retweet", "quote", "original"))
+    for flag in ("has_links", "has_mentions", "has_hashtags"):
+        assert 0.05 < sum(r[COL[flag]] for r in post_rows) / len(post_rows) < 0.6
+
+
+def test_threads_reference_earlier_existing_posts(sample: Any) -> None:
+    post_rows, user_rows, _ = sample
+    by_id = {r[0]: r for r in post_rows}
+    username = {u[0]: u[1] for u in user_rows}
+    for row in post_rows:
+        if row[COL["replied_to_id"]]:
+            parent = by_id[row[COL["replied_to_id"]]]
+            assert parent[0] < row[0]
+            assert row[COL["in_reply_to_user_id"]] == parent[COL["author_id"]]
+            assert row[COL["conversation_id"]] == parent[COL["conversation_id"]]
+            assert row[COL["text"]].startswith(f"@{username[parent[COL['author_id']]]} ")
+            assert by_id[row[COL["conversation_id"]]][COL["replied_to_id"]] is None  # the root
+        elif row[COL["retweeted_id"]]:
+            original = by_id[row[COL["retweeted_id"]]]
+            assert original[0] < row[0] and original[COL["retweeted_id"]] is None
+            author = username[original[COL["author_id"]]]
+            assert row[COL["text"]] == f"RT @{author}: {original[COL['text']]}"
+            assert row[COL["conversation_id"]] == row[0]
+        elif row[COL["quoted_id"]]:
+            assert by_id[row[COL["quoted_id"]]][0] < row[0]
+            assert row[COL["conversation_id"]] == row[0]
+        else:
+            assert row[COL["conversation_id"]] == row[0]
+            assert row[COL["in_reply_to_user_id"]] is None
+
+
+def test_entities_point_into_the_text_and_match_the_store(sample: Any) -> None:
+    post_rows, user_rows, facets = sample
+    usernames = {u[1] for u in user_rows}
+    facets_by_post: dict[int, set[tuple[str, str]]] = {}
+    for kind, value, post_id in facets:
+        facets_by_post.setdefault(post_id, set()).add((kind, value))
+    for row in post_rows[:5_000]:
+        body = row[COL["text"]]
+        record = _record(row)
+        entities = record.entities or {}
+        for m in entities.get("mentions", []):
+            assert body[m["start"] : m["end"]] == "@" + m["username"]
+            assert m["username"] in usernames
+        for h in entities.get("hashtags", []):
+            assert body[h["start"] : h["end"]] == "#" + h["tag"]
+        for c in entities.get("cashtags", []):
+            assert body[c["start"] : c["end"]] == "$" + c["tag"]
+        for u in entities.get("urls", []):
+            assert body[u["start"] : u["end"]] == u["url"]
+        # The generator's fast path writes what the store would write for the same record.
+        expected = post_row(record, postgres=False)
+        for name in ("search_text", "has_links", "has_mentions", "has_hashtags"):
+            assert row[COL[name]] == expected[name], name
+        assert facets_by_post.get(row[0], set()) == {
+            (f["kind"], f["value"]) for f in facet_rows(record)
+        }
+
+
+def _record(row: tuple[Any, ...]) -> PostRecord:
+    entities = orjson.loads(row[COL["entities"]]) if row[COL["entities"]] != "null" else None
+    ents = entities or {}
+    return PostRecord(
+        id=row[0],
+        author_id=row[COL["author_id"]],
+        text=row[COL["text"]],
+        created_at=datetime.fromisoformat(row[COL["created_at"]]).replace(tzinfo=UTC),
+        lang=row[COL["lang"]],
+        hashtags=tuple(h["tag"] for h in ents.get("hashtags", [])),
+        cashtags=tuple(c["tag"] for c in ents.get("cashtags", [])),
+        mentions=tuple(m["username"] for m in ents.get("mentions", [])),
+        urls=tuple(u["expanded_url"] for u in ents.get("urls", [])),
+        entities=entities,
+    )
+
+
+def test_spec_rejects_bad_arguments() -> None:
+    with pytest.raises(InvalidInput, match="before"):
+        CorpusSpec.create(10, 10, start=END, end=END)
+    with pytest.raises(InvalidInput, match="authors"):
+        CorpusSpec.create(10, 0)
+    with pytest.raises(InvalidInput, match="2010"):
+        CorpusSpec.create(10, 10, start=datetime(2009, 1, 1, tzinfo=UTC), end=END)
+    spec = CorpusSpec.create(10, 10)
+    assert spec.end - spec.start == timedelta(days=30)
+    assert abs((spec.end - datetime.now(UTC)).total_seconds()) < 60
+
+
+# --- into a database (SQLite and PostgreSQL) -------------------------------------------------
+
+
+def test_generate_into_database_is_deterministic_and_idempotent(engine: Engine) -> None:
+    stats = generate_corpus(engine, 4_000, 400, seed=5, end=END, progress=False, batch_size=1_500)
+    assert (stats.posts_written, stats.users_written) == (4_000, 400)
+    expected, expected_users, expected_facets = corpus_rows(
+        4_000, 400, seed=5, postgres=engine.dialect.name == "postgresql"
+    )
+    with engine.connect() as conn:
+        stored = conn.execute(select(posts.c.id, posts.c.text).order_by(posts.c.id)).all()
+        assert [tuple(r) for r in stored] == [(r[0], r[COL["text"]]) for r in expected]
+        n_facets = conn.execute(select(func.count()).select_from(post_facets)).scalar_one()
+        assert n_facets == len(set(expected_facets))
+        # Every author and every mentioned user exists.
+        missing_authors = conn.execute(
+            select(func.count())
+            .select_from(posts)
+            .where(posts.c.author_id.not_in(select(users.c.id)))
+        ).scalar_one()
+        assert missing_authors == 0
+        missing_mentions = conn.execute(
+            select(func.count())
+            .select_from(post_facets)
+            .where(post_facets.c.kind == "m")
+            .where(post_facets.c.value.not_in(select(users.c.username_lower)))
+        ).scalar_one()
+        assert missing_mentions == 0
+        snapshot = conn.execute(select(posts).order_by(posts.c.id)).all()
+
+    again = generate_corpus(engine, 4_000, 400, seed=5, end=END, progress=False)
+    assert (again.posts_written, again.users_written) == (0, 0)
+    with engine.connect() as conn:
+        assert conn.execute(select(posts).order_by(posts.c.id)).all() == snapshot
+        assert conn.execute(select(func.count()).select_from(users)).scalar_one() == len(
+            expected_users
+        )
+
+
+def test_a_second_corpus_with_another_seed_keeps_usernames_unique(engine: Engine) -> None:
+    generate_corpus(engine, 1_000, 600, seed=1, end=END, progress=False)
+    generate_corpus(engine, 1_000, 600, seed=2, end=END, progress=False)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(users)).scalar_one() == 1_200
+        assert conn.execute(select(func.count()).select_from(posts)).scalar_one() == 2_000
+        orphans = conn.execute(
+            select(func.count())
+            .select_from(posts)
+            .where(posts.c.author_id.not_in(select(users.c.id)))
+        ).scalar_one()
+        assert orphans == 0
+
+
+def test_search_index_agrees_with_search_text_after_bulk_load(engine: Engine) -> None:
+    generate_corpus(engine, 3_000, 300, seed=9, end=END, progress=False)
+    words = ["the", "de", "today", "fútbol", "今日", "amor", "news", "https"]
+    with engine.connect() as conn:
+        for word in words:
+            by_like = set(
+                conn.execute(
+                    select(posts.c.id).where(posts.c.search_text.like(f"% {word} %"))
+                ).scalars()
+            )
+            if engine.dialect.name == "postgresql":
+                stmt = text("SELECT id FROM posts WHERE tokens @> ARRAY[:w]::text[]")
+            else:
+                stmt = text("SELECT rowid FROM posts_fts WHERE posts_fts MATCH :w")
+                word = '"' + word + '"'
+            by_index = set(conn.execute(stmt, {"w": word}).scalars())
+            assert by_index == by_like, word
+        assert (
+            sum(
+                1
+                for w in words
+                if conn.execute(
+                    select(func.count()).where(posts.c.search_text.like(f"% {w} %"))
+                ).scalar_one()
+            )
+            >= 6
+        )
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:  # the FTS trigger is back for everyone else's writes
+            trigger = conn.execute(
+                text("SELECT count(*) FROM sqlite_master WHERE name = 'posts_fts_ai'")
+            ).scalar_one()
+            assert trigger == 1
+            check = "INSERT INTO posts_fts(posts_fts, rank) VALUES ('integrity-check', 1)"
+            conn.execute(text(check))
+
+
+# --- the command ---------------------------------------------------------------------------
+
+
+def test_cli_generate(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    runner = CliRunner()
+    args = ["corpus", "generate", "--posts", "500", "--users", "50", "--seed", "4"]
+    window = ["--start", "2026-10-01T00:00:00", "--end", "2026-10-08T00:00:00+00:00"]
+    result = runner.invoke(app, [*args, *window, "--database-url", url, "-q"])
+    assert result.exit_code == 0, result.output
+    assert "500 new" in result.output.replace(",", "")
+    again = runner.invoke(app, [*args, *window, "--database-url", url, "-q"])
+    assert again.exit_code == 0 and "(0 new)" in again.output
+
+    bad = runner.invoke(app, [*args, "--start", "yesterday", "--database-url", url])
+    assert bad.exit_code != 0
+    assert "--start" in bad.output
+    empty = runner.invoke(app, [*args, *window[:2], "--end", "2026-09-01", "--database-url", url])
+    assert empty.exit_code != 0
+    assert "before" in empty.output
