@@ -9,10 +9,13 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tollhouse.corpus.query import parse
 from tollhouse.corpus.query.matcher import MatchablePost, compile_matcher
 from tollhouse.corpus.records import PostRecord, UserRecord
+from tollhouse.corpus.store import facet_rows
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 JACK = UserRecord(id=12, username="Jack", created_at=T0, verified=True)
@@ -125,3 +128,24 @@ def test_a_compiled_matcher_is_reused_across_posts() -> None:
     texts = ["quick fox", "slow fox", "lazy quick fox", "fox"]
     results = [match(MatchablePost.from_record(replace(POST, text=t), JACK, None)) for t in texts]
     assert results == [True, True, False, False]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.text(max_size=600), max_size=3),
+    st.lists(st.text(max_size=3), max_size=3),
+    st.lists(st.text(max_size=600), max_size=3),
+)
+def test_facets_follow_the_store_rule(
+    mentions: list[str], tags: list[str], urls: list[str]
+) -> None:
+    # The matcher inlines store.facet_rows' rule for speed; they must never drift apart.
+    record = replace(POST, mentions=tuple(mentions), hashtags=tuple(tags), urls=tuple(urls))
+    stored: dict[str, set[str]] = {"m": set(), "h": set(), "u": set(), "c": set()}
+    for row in facet_rows(record):
+        stored[row["kind"]].add(row["value"])
+    post = MatchablePost.from_record(record, JACK, None)
+    assert post.mentions == stored["m"]
+    assert post.hashtags == stored["h"]
+    assert set(post.urls) == stored["u"]
+    assert post.cashtags == stored["c"]

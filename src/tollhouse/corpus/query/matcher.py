@@ -16,12 +16,12 @@ from operator import attrgetter
 
 from tollhouse.corpus.query.ast import And, Field, Flag, Node, Not, Or, Term
 from tollhouse.corpus.records import PostRecord, UserRecord
-from tollhouse.corpus.store import facet_rows
 from tollhouse.corpus.text import search_text, tokenize
 
 Matcher = Callable[["MatchablePost"], bool]
 
 _MAX_ID = 2**63 - 1
+FACET_VALUE_LENGTH = 512  # post_facets.value is String(512); the store cuts values to it
 # SQLite's lower() and PostgreSQL's lower(… COLLATE "C") fold ASCII letters only; so do we.
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
@@ -58,9 +58,6 @@ class MatchablePost:
         """Build from a post, its author (None if unknown) and the username of the user it
         replies to (the user with id `post.in_reply_to_user_id`; None if unknown or no reply)."""
         tokens = tokenize(post.text)
-        facets: dict[str, set[str]] = {"m": set(), "h": set(), "u": set(), "c": set()}
-        for row in facet_rows(post):
-            facets[row["kind"]].add(row["value"])
         reply_to = post.in_reply_to_user_id
         return cls(
             id=post.id,
@@ -83,11 +80,20 @@ class MatchablePost:
             has_links=bool(post.urls),
             has_mentions=bool(post.mentions),
             has_hashtags=bool(post.hashtags),
-            mentions=frozenset(facets["m"]),
-            hashtags=frozenset(facets["h"]),
-            cashtags=frozenset(facets["c"]),
-            urls=tuple(sorted(facets["u"])),
+            mentions=_facet_values(post.mentions),
+            hashtags=_facet_values(post.hashtags),
+            cashtags=_facet_values(post.cashtags),
+            urls=tuple(sorted(_facet_values(post.urls))),
         )
+
+
+def _facet_values(values: tuple[str, ...]) -> frozenset[str]:
+    # The rule of `tollhouse.corpus.store.facet_rows` (lower-cased, cut to the column's 512),
+    # inlined: calling it builds a dict per value, and this runs once per ingested post.
+    return frozenset([v.lower()[:FACET_VALUE_LENGTH] for v in values]) if values else _NONE
+
+
+_NONE: frozenset[str] = frozenset()
 
 
 def compile_matcher(node: Node) -> Matcher:
