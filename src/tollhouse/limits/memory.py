@@ -25,6 +25,7 @@ from tollhouse.limits.models import (
     Refusal,
     Reservation,
     UsageSnapshot,
+    WindowRule,
     WindowState,
 )
 from tollhouse.limits.periods import day_date, period_candidates, utc_day
@@ -61,7 +62,7 @@ class MemoryLimits:
         """The synchronous core of `admit` (also what the benchmark times)."""
         now = int(self.clock())
         refusal: Refusal | None = None
-        slots: list[list[int]] = []
+        slots: list[tuple[WindowRule, list[int]]] = []
         windows = self._windows
         for rule in a.windows:
             secs = rule.window_seconds
@@ -72,41 +73,46 @@ class MemoryLimits:
                 slot = windows[key] = [index, 0]
             if slot[1] >= rule.requests:
                 refusal = "window"
-            slots.append(slot)
-        start, end = self._period(a.billing_day, now)
+            slots.append((rule, slot))
+        period = self._periods.get(a.billing_day)
+        if period is None or not period[0] <= now < period[1]:
+            period = self._period(a.billing_day, now)
+        start = period[0]
         counted = self._used.get(a.org_id)
         used = counted[1] if counted is not None and counted[0] == start else 0
         reservation = None
         if a.enforces_cap:
-            assert a.cap is not None
+            cap: int = a.cap  # type: ignore[assignment]  # enforces_cap means not None
             held = self._reserved.get(a.org_id)
             reserved = held[1] if held is not None and held[0] == start else 0
-            if used >= a.cap:
+            if used >= cap:
                 refusal = "cap"  # beats a window refusal: waiting for the window would not help
-            elif refusal is None and used + reserved >= a.cap:
+            elif refusal is None and used + reserved >= cap:
                 refusal = "cap_pending"
             if refusal is None and a.reserve > 0:
                 self._reserved[a.org_id] = [start, reserved + a.reserve]
                 reservation = Reservation(a.reserve, start)
         if refusal is None:
-            for slot in slots:
+            for _, slot in slots:
                 slot[1] += 1
         states = tuple(
-            WindowState(
-                rule.window_seconds,
-                rule.requests,
-                max(0, rule.requests - slot[1]),
-                (slot[0] + 1) * rule.window_seconds,
-            )
-            for rule, slot in zip(a.windows, slots, strict=True)
+            [
+                WindowState(
+                    rule.window_seconds,
+                    rule.requests,
+                    rule.requests - slot[1] if slot[1] < rule.requests else 0,
+                    (slot[0] + 1) * rule.window_seconds,
+                )
+                for rule, slot in slots
+            ]
         )
         return Decision(
-            admitted=refusal is None,
-            refusal=refusal,
-            now=now,
-            windows=states,
-            cap=CapState(a.cap, used, start, end),
-            reservation=reservation,
+            refusal is None,
+            refusal,
+            now,
+            states,
+            CapState(a.cap, used, start, period[1]),
+            reservation,
         )
 
     async def admit(self, admission: Admission) -> Decision:
