@@ -242,3 +242,15 @@ def test_org_names_are_stored_trimmed(service: AccessService, engine: Engine) ->
     with engine.connect() as conn:
         assert conn.execute(sa.select(organisations.c.name)).scalar_one() == "Acme Ltd"
     assert service.show_org(" Acme Ltd").name == "Acme Ltd"
+
+
+def test_the_audit_trail_is_append_only_in_the_database(
+    service: AccessService, engine: Engine
+) -> None:
+    service.create_org("Acme", "pro", "op")
+    count = audit_count(engine)
+    for statement in (sa.update(admin_audit).values(actor="someone else"), sa.delete(admin_audit)):
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as conn:
+            conn.execute(statement)
+    assert audit_count(engine) == count
+    assert {e.actor for e in service.audit_trail()} == {"tests", "op"}

@@ -144,6 +144,7 @@ def upgrade() -> None:
         sa.Column("after", sa.JSON),
         sa.PrimaryKeyConstraint("id", name="pk_admin_audit"),
     )
+    _make_audit_append_only(bind_is_pg=op.get_bind().dialect.name == "postgresql")
     version = op.create_table(
         "access_version",
         sa.Column("id", sa.Integer, autoincrement=False, nullable=False),
@@ -151,6 +152,25 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_access_version"),
     )
     op.bulk_insert(version, [{"id": 1, "version": 1}])
+
+
+def _make_audit_append_only(bind_is_pg: bool) -> None:
+    """The admin audit trail is append-only in the database itself, not just by convention."""
+    if bind_is_pg:
+        op.execute(
+            "CREATE FUNCTION admin_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'admin_audit is append-only'; END $$"
+        )
+        op.execute(
+            "CREATE TRIGGER admin_audit_append_only BEFORE UPDATE OR DELETE ON admin_audit "
+            "FOR EACH ROW EXECUTE FUNCTION admin_audit_append_only()"
+        )
+        return
+    for event in ("UPDATE", "DELETE"):
+        op.execute(
+            f"CREATE TRIGGER admin_audit_no_{event.lower()} BEFORE {event} ON admin_audit "
+            "BEGIN SELECT RAISE(ABORT, 'admin_audit is append-only'); END"
+        )
 
 
 def downgrade() -> None:
@@ -167,3 +187,5 @@ def downgrade() -> None:
         "plans",
     ):
         op.drop_table(table)
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP FUNCTION IF EXISTS admin_audit_append_only()")
