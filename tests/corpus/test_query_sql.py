@@ -20,6 +20,7 @@ from tollhouse.corpus.query import (
     Field,
     Flag,
     Node,
+    QuerySyntaxError,
     Term,
     all_of,
     any_of,
@@ -163,7 +164,7 @@ def test_sql_selects_exactly_what_the_matcher_accepts(
         transaction.rollback()
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(corpus=corpora(), node=queries())
 def test_every_match_carries_the_required_terms(
     corpus: tuple[list[UserRecord], list[PostRecord]], node: Node
@@ -192,3 +193,25 @@ def test_values_are_bound_never_spliced_into_sql(engine: Engine) -> None:
 def test_only_sqlite_and_postgresql_are_compiled() -> None:
     with pytest.raises(ValueError, match="mysql"):
         compile_where(parse("apple"), "mysql")
+
+
+QUERY_PIECES = (
+    *("a", "Z", "é", "İ", "ß", "1", "_", ".", "%", "'", "\\", "*", "^", ";", "//", " ", " "),
+    *("-", "(", ")", '"', "OR", ":", "@", "#", "$", "NEAR", "AND", "NOT"),
+    *("from:", "to:", "is:", "has:", "url:", "lang:", "conversation_id:", "retweet", "links"),
+)
+
+
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(st.one_of(st.text(), st.lists(st.sampled_from(QUERY_PIECES)).map("".join)))
+def test_every_query_that_parses_runs(engine: Engine, text: str) -> None:
+    try:
+        node = parse(text)
+    except QuerySyntaxError:
+        return
+    with engine.connect() as conn:
+        assert selected_by_sql(conn, node) == set()  # an empty corpus; it must simply run
