@@ -11,6 +11,7 @@ import typer
 
 from tollhouse import migrate
 from tollhouse.access.service import AccessService, onboard
+from tollhouse.cli.access_common import say
 from tollhouse.cli.common import console, fail
 from tollhouse.db import create_engine
 
@@ -63,18 +64,13 @@ def demo(
     base = f"http://{host}:{port}"
     token = done.keys[0].token
     console.print(f"\n[bold]Tollhouse demo[/bold] — database {path}")
-    console.print(f"organisation {done.org.name!r} on plan pro, apps: {', '.join(DEMO_APPS)}")
-    console.print(f"API: {base}/2/   docs: {base}/docs")
-    console.print(f"key {done.keys[0].id} for app {done.keys[0].app} (bearer token):")
-    console.print(token, markup=False, highlight=False, soft_wrap=True)
+    say(f"organisation {done.org.name!r} on plan pro, apps: {', '.join(DEMO_APPS)}")
+    say(f"API: {base}/2/   docs: {base}/docs")
+    say(f"key {done.keys[0].id} for app {done.keys[0].app} (bearer token):")
+    say(token)
     target = f"/2/tweets/{post_id}" if post_id else f"/2/users/{user_id or 1}"
     console.print("\ncurl:", style="bold")
-    console.print(
-        f'curl -H "Authorization: Bearer {token}" "{base}{target}?expansions=author_id"',
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
-    )
+    say(f'curl -H "Authorization: Bearer {token}" "{base}{target}?expansions=author_id"')
     console.print("\ntweepy (unchanged, pointed at Tollhouse):", style="bold")
     snippet = f"""import tweepy
 client = tweepy.Client(bearer_token="{token}")
@@ -82,7 +78,7 @@ _send = client.session.request
 client.session.request = lambda method, url, **kw: _send(
     method, url.replace("https://api.twitter.com", "{base}"), **kw)
 print(client.search_recent_tweets("the", max_results=10))"""
-    console.print(snippet, markup=False, highlight=False, soft_wrap=True)
+    say(snippet)
     if not serve_after:
         return
     os.environ["TOLLHOUSE_DATABASE_URL"] = url
