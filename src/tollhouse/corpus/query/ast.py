@@ -87,6 +87,14 @@ class Not:
 Node: TypeAlias = And | Or | Not | Term | Field | Flag
 
 
+def user_id_of(value: str) -> int | None:
+    """The user id a `from:`/`to:` value also names: an all-digit value is both a username and
+    an id (X accepts either), as long as it fits a 64-bit id."""
+    if value.isascii() and value.isdigit() and int(value) < 2**63:
+        return int(value)
+    return None
+
+
 def all_of(children: Iterable[Node]) -> Node:
     """The conjunction of `children` in normal form (`And`s flattened, one child unwrapped)."""
     flat: list[Node] = []

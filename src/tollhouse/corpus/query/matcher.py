@@ -14,13 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from operator import attrgetter
 
-from tollhouse.corpus.query.ast import And, Field, Flag, Node, Not, Or, Term
+from tollhouse.corpus.query.ast import And, Field, Flag, Node, Not, Or, Term, user_id_of
 from tollhouse.corpus.records import PostRecord, UserRecord
 from tollhouse.corpus.text import search_text, tokenize
 
 Matcher = Callable[["MatchablePost"], bool]
 
-_MAX_ID = 2**63 - 1
 FACET_VALUE_LENGTH = 512  # post_facets.value is String(512); the store cuts values to it
 # SQLite's lower() and PostgreSQL's lower(… COLLATE "C") fold ASCII letters only; so do we.
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -120,23 +119,16 @@ def _term(node: Term) -> Matcher:
     return lambda post: needle in post.search_text
 
 
-def _user_id(value: str) -> int | None:
-    """An all-digit username may also be a user id (X accepts both after from: and to:)."""
-    if value.isascii() and value.isdigit() and int(value) <= _MAX_ID:
-        return int(value)
-    return None
-
-
 def _field(node: Field) -> Matcher:
     value = node.value
     name = node.name
     if name == "from":
-        uid = _user_id(value)
+        uid = user_id_of(value)
         if uid is None:
             return lambda post: post.author_username == value
         return lambda post: post.author_id == uid or post.author_username == value
     if name == "to":
-        to_uid = _user_id(value)
+        to_uid = user_id_of(value)
         return lambda post: (
             post.in_reply_to_user_id is not None
             and (post.in_reply_to_user_id == to_uid or post.in_reply_to_username == value)

@@ -53,6 +53,7 @@ _CASHTAG = re.compile(r"[A-Za-z][A-Za-z0-9_.]*")
 _LANG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
 _DIGITS = re.compile(r"[0-9]{1,19}")
 _WORD_END = frozenset('()"')
+_INVALID = re.compile("[\x00\ud800-\udfff]")  # NUL and lone surrogates
 _MAX_ID = 2**63 - 1
 
 
@@ -73,6 +74,9 @@ def parse(text: str, max_length: int = DEFAULT_MAX_LENGTH) -> Node:
         raise QuerySyntaxError(
             f"Query is longer than {max_length} characters at position {max_length}", max_length
         )
+    invalid = _INVALID.search(text)
+    if invalid:  # no database can store these, so no post can contain them
+        raise QuerySyntaxError(f"Invalid character at position {invalid.start()}", invalid.start())
     tokens = _Lexer(text).tokens()
     if not tokens:
         raise QuerySyntaxError("Empty query at position 0: give at least one term", 0)
@@ -100,8 +104,6 @@ class _Lexer:
         while self.pos < n:
             ch = text[self.pos]
             start = self.pos
-            if ch == "\x00" or unicodedata.category(ch) == "Cs":
-                raise self.error("Invalid character", start)
             if ch.isspace():
                 self.pos += 1
             elif ch in "()":
@@ -132,8 +134,6 @@ class _Lexer:
         text, start = self.text, self.pos
         end = start
         while end < len(text) and not text[end].isspace() and text[end] not in _WORD_END:
-            if text[end] == "\x00" or unicodedata.category(text[end]) == "Cs":
-                raise self.error("Invalid character", end)
             end += 1
         self.pos = end
         return text[start:end]
@@ -144,16 +144,6 @@ class _Lexer:
         close = self.text.find('"', start + 1)
         if close < 0:
             raise self.error("Unbalanced quote", start)
-        bad = next(
-            (
-                i
-                for i in range(start + 1, close)
-                if self.text[i] == "\x00" or unicodedata.category(self.text[i]) == "Cs"
-            ),
-            None,
-        )
-        if bad is not None:
-            raise self.error("Invalid character", bad)
         self.pos = close + 1
         return self.text[start + 1 : close]
 

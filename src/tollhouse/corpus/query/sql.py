@@ -32,10 +32,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from tollhouse.corpus.models import post_facets, posts, users
-from tollhouse.corpus.query.ast import And, Field, Flag, Node, Not, Or, Term
+from tollhouse.corpus.query.ast import And, Field, Flag, Node, Not, Or, Term, user_id_of
 from tollhouse.corpus.text import search_text
 
-_MAX_ID = 2**63 - 1
 _FACET_KINDS = {"mention": "m", "hashtag": "h", "cashtag": "c"}
 # The FTS5 virtual table (created by migration 0001_corpus; not part of the metadata).
 _posts_fts = table("posts_fts", column("rowid"))
@@ -54,8 +53,6 @@ def compile_where(node: Node, dialect_name: str) -> ColumnElement[bool]:
 
 
 class _Compiler:
-    dialect: str
-
     def compile(self, node: Node) -> ColumnElement[bool]:
         if isinstance(node, Term):
             return self.all_terms([node])
@@ -89,12 +86,12 @@ class _Compiler:
         value = node.value
         if node.name == "from":
             by_name = rows.c.author_id.in_(_users_named(value))
-            uid = _user_id(value)
+            uid = user_id_of(value)
             return by_name if uid is None else or_(rows.c.author_id == uid, by_name)
         if node.name == "to":
             reply_to = rows.c.in_reply_to_user_id
             to: ColumnElement[bool] = reply_to.in_(_users_named(value))
-            to_uid = _user_id(value)
+            to_uid = user_id_of(value)
             if to_uid is not None:
                 to = or_(reply_to == to_uid, to)
             return and_(reply_to.is_not(None), to)
@@ -112,15 +109,8 @@ class _Compiler:
         return _facet_posts(_FACET_KINDS[node.name], post_facets.c.value == node.value)
 
 
-def _users_named(username_lower: str) -> ColumnElement[bool]:
-    return select(users.c.id).where(users.c.username_lower == username_lower).scalar_subquery()
-
-
-def _user_id(value: str) -> int | None:
-    """An all-digit username may also be a user id (as in the matcher)."""
-    if value.isascii() and value.isdigit() and int(value) <= _MAX_ID:
-        return int(value)
-    return None
+def _users_named(username_lower: str) -> Select[tuple[int]]:
+    return select(users.c.id).where(users.c.username_lower == username_lower)
 
 
 def _facet_posts(kind: str, condition: ColumnElement[bool]) -> Select[tuple[int]]:
