@@ -261,3 +261,30 @@ def test_twarc_waits_for_the_reset_and_continues(
     # twarc sleeps max(10 s, reset - now + 10 s): it saw remaining 0 and a future reset.
     assert _sleeps(caplog, "twarc", "rate limit exceeded: sleeping") == 1
     assert _sleeps(caplog, "twarc", "1 request/second") == 0
+
+
+def test_usage_endpoint_shape_and_bad_parameters(cluster: Cluster) -> None:
+    token = cluster.onboard({"/2/usage/tweets": (RateLimit(50, 900),)}, cap=500)
+    headers = {"authorization": f"Bearer {token}"}
+    base = cluster.servers[0].base_url
+    ids = ",".join(map(str, cluster.corpus.visible_ids()[:20]))
+    assert httpx.get(base + LOOKUP, params={"ids": ids}, headers=headers).status_code == 200
+    plain = httpx.get(base + "/2/usage/tweets", headers=headers)
+    assert plain.status_code == 200
+    data = plain.json()["data"]
+    assert set(data) == {"project_id", "project_cap", "project_usage", "cap_reset_day"}
+    assert (data["project_cap"], data["project_usage"]) == ("500", "20")
+    assert 1 <= data["cap_reset_day"] <= 28
+    # The usage endpoint is rate-limited like any other (X: 50 per 15 minutes) but not metered.
+    assert plain.headers["x-rate-limit-limit"] == "50"
+    daily = httpx.get(
+        base + "/2/usage/tweets",
+        params={"days": 3, "usage.fields": "daily_project_usage"},
+        headers=headers,
+    ).json()["data"]["daily_project_usage"]
+    assert [u["usage"] for u in daily["usage"]] == ["0", "0", "20"]
+    assert daily["usage"][-1]["date"].endswith("T00:00:00.000Z")
+    for bad in ({"days": "91"}, {"days": "x"}, {"usage.fields": "nope"}, {"color": "red"}):
+        r = httpx.get(base + "/2/usage/tweets", params=bad, headers=headers)
+        assert r.status_code == 400, (bad, r.text)
+        assert r.json()["title"] == "Invalid Request"

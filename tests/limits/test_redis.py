@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -128,3 +129,26 @@ async def test_fail_open_admits_unchecked_promptly_and_counts_it(
     assert decision.admitted and not decision.checked
     assert service.metrics.failed_open == 1 and service.metrics.failed_closed == 0
     await service.close()
+
+
+async def test_hosts_with_skewed_clocks_share_one_window_and_one_cap(
+    redis_url: str, redis_prefix: str, caller_factory: Callable[..., Caller], anyio_backend: str
+) -> None:
+    """Decisions use Redis's clock: a host 20 days ahead (another billing month by its own clock)
+    and a host 20 days behind count into the same windows and the same cap as a correct one."""
+    day = 86_400
+    hosts = [
+        RedisLimits(redis_url, prefix=redis_prefix, host_clock=lambda s=skew: time.time() + s)
+        for skew in (0, 20 * day, -20 * day)
+    ]
+    services = [LimitsService(h, reserve=0) for h in hosts]
+    caller = caller_factory(windows=((3, 900),), cap=6)
+    decisions = [await s.admit(caller, ENDPOINT) for s in services]
+    assert [d.windows[0].remaining for d in decisions] == [2, 1, 0]
+    assert len({(d.cap.period_start, d.cap.period_end) for d in decisions if d.cap}) == 1
+    for n, service in enumerate(services):
+        await service.count_delivered(caller, [n * 2, n * 2 + 1])
+    refused = await services[1].admit(caller, ENDPOINT)
+    assert refused.refusal == "cap" and refused.cap is not None and refused.cap.used == 6
+    for host in hosts:
+        await host.close()

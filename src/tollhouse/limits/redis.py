@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -57,10 +57,13 @@ class RedisLimits:
         timeout_seconds: float = 1.0,
         prefix: str = "tollhouse:limits:",
         connection_class: type[aioredis.Connection] | None = None,
+        host_clock: Callable[[], float] = time.time,
     ) -> None:
         self.dedupe = dedupe or DedupeShape()
         self.prefix = prefix
         self.timeout = timeout_seconds
+        # Only used to pick candidate billing months; every decision uses Redis's TIME.
+        self.host_clock = host_clock
         extra: dict[str, Any] = {}
         if connection_class is not None:
             extra["connection_class"] = connection_class
@@ -86,7 +89,7 @@ class RedisLimits:
 
     def _months(self, billing_day: int) -> list[int]:
         """Months before/holding/after this host's now, as 6 epoch numbers (cached a minute)."""
-        now = time.time()
+        now = self.host_clock()
         cached = self._periods.get(billing_day)
         if cached is not None and cached[0] > now:
             return cached[1]
