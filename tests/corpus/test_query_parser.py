@@ -62,6 +62,7 @@ def kw(word: str) -> Term:
         ("url:Example.COM/a", Field("url", "example.com/a")),
         ('url:"Example.com/a b"', Field("url", "example.com/a b")),
         ("url:https://x.com", Field("url", "https://x.com")),
+        ("url://x.com", Field("url", "//x.com")),
         ("is:retweet", Flag("is:retweet")),
         ("is:reply", Flag("is:reply")),
         ("is:quote", Flag("is:quote")),
@@ -222,12 +223,13 @@ def _leaves() -> st.SearchStrategy[Node]:
         .map(str.lower)
         .filter(lambda v: parse("#" + v) == Field("hashtag", v))
     )
-    url = (
+    url = st.one_of(
+        st.sampled_from(["//x.com", "-x", "or", "a b", "(x)", " x", "x:y", "https://a.b/c?d=e"]),
         st.text(
             st.characters(blacklist_characters='"\x00', blacklist_categories=["Cs"]), min_size=1
         )
         .map(str.lower)
-        .filter(lambda v: v.strip() != "")
+        .filter(lambda v: v.strip() != ""),
     )
     return st.one_of(
         _tokens().map(Term),

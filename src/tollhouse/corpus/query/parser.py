@@ -170,8 +170,11 @@ class _Lexer:
                 )
             return Field("cashtag", rest.lower())
         match = _OPERATOR.fullmatch(word)
-        if match and not match.group(2).startswith("//"):  # `http://…` is text, not an operator
-            return self.operator(match.group(1).lower(), match.group(2), start)
+        if match:
+            name, value = match.group(1).lower(), match.group(2)
+            known = name in _VALUE_OPERATORS or name in _FLAG_PREFIXES
+            if known or not value.startswith("//"):  # a pasted `https://…` is text
+                return self.operator(name, value, start)
         return self.term(word, start, "Keyword")
 
     def operator(self, name: str, value: str, start: int) -> Node:
