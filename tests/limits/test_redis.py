@@ -104,7 +104,11 @@ def silent_server() -> Iterator[str]:
 @pytest.mark.timeout(10)
 @pytest.mark.parametrize("where", ["refused", "silent"])
 async def test_fail_closed_refuses_promptly_and_counts_it(
-    where: str, silent_server: str, caller_factory: Callable[..., Caller], anyio_backend: str
+    where: str,
+    silent_server: str,
+    caller_factory: Callable[..., Caller],
+    anyio_backend: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     url = "redis://127.0.0.1:1/0" if where == "refused" else silent_server
     service = LimitsService(RedisLimits(url, timeout_seconds=0.2), failure_policy="fail_closed")
@@ -115,6 +119,9 @@ async def test_fail_closed_refuses_promptly_and_counts_it(
     assert service.metrics.failed_closed == 3 and service.metrics.backend_failures == 3
     assert await service.count_delivered(caller, [1, 2]) is None  # never raises after the handler
     assert service.metrics.uncounted_deliveries == 1
+    # Logged, but not once per request: an outage must not flood the log.
+    logged = [r for r in caplog.records if r.name == "tollhouse.limits"]
+    assert len(logged) == 1 and "fail_closed" in logged[0].getMessage()
     await service.close()
 
 

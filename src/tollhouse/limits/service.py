@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -29,6 +30,7 @@ FailurePolicy = Literal["fail_closed", "fail_open"]
 # endpoints that count against the cap). It is what bounds the overshoot of a cap under
 # concurrency to one page: a request is admitted only while counted + reserved < cap.
 DEFAULT_RESERVE = 100
+LOG_EVERY = 10.0  # seconds between two log lines about the same kind of backend trouble
 
 
 class PlanLimits(Protocol):
@@ -84,6 +86,7 @@ class LimitsService:
         self.failure_policy = failure_policy
         self.reserve = reserve
         self.metrics = LimitsMetrics()
+        self._last_log = -LOG_EVERY
 
     def admission(self, caller: Caller, endpoint: str, metered: bool = True) -> Admission:
         """What to ask the backend for `caller` on `endpoint` (plan read now: changes apply)."""
@@ -109,10 +112,10 @@ class LimitsService:
             self.metrics.backend_failures += 1
             if self.failure_policy == "fail_open":
                 self.metrics.failed_open += 1
-                log.warning("limits backend unavailable, admitting unchecked: %s", exc)
+                self._log_failure("admitting unchecked (fail_open)", exc)
                 return Decision(True, None, 0, (), None, checked=False)
             self.metrics.failed_closed += 1
-            log.error("limits backend unavailable, refusing: %s", exc)
+            self._log_failure("refusing with 503 (fail_closed)", exc)
             raise
 
     async def count_delivered(
@@ -129,9 +132,7 @@ class LimitsService:
         except LimitsUnavailable as exc:
             self.metrics.backend_failures += 1
             self.metrics.uncounted_deliveries += 1
-            log.error(
-                "limits backend unavailable, %d posts uncounted: %s", len(delivery.post_ids), exc
-            )
+            self._log_failure(f"{len(delivery.post_ids)} delivered posts not counted", exc)
             return None
 
     async def usage(self, caller: Caller, days: int) -> UsageSnapshot:
@@ -144,6 +145,19 @@ class LimitsService:
 
     async def close(self) -> None:
         await self.backend.close()
+
+    def _log_failure(self, consequence: str, exc: Exception) -> None:
+        # An outage fails every request; one line per LOG_EVERY seconds says so with the totals.
+        now = time.monotonic()
+        if now - self._last_log < LOG_EVERY:
+            return
+        self._last_log = now
+        log.error(
+            "limits backend unavailable, %s: %s (failures so far: %s)",
+            consequence,
+            exc,
+            self.metrics,
+        )
 
 
 def limits_from_settings(settings: Settings) -> LimitsService:
