@@ -171,11 +171,12 @@ def _insert_sqlite(
     rows = []
     rollups: dict[tuple[Any, ...], list[int]] = {}
     for e in new:
-        hour = _sqlite_time(e.occurred_us - e.occurred_us % _HOUR_US)
+        occurred = _sqlite_time(e.occurred_us)
+        hour = occurred[:13] + ":00:00.000000"
         rows.append(
             (
                 e.request_id,
-                _sqlite_time(e.occurred_us),
+                occurred,
                 e.org_id,
                 e.app_id,
                 e.key_id,
