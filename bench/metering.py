@@ -11,8 +11,8 @@
             ratio = store ÷ peer.
 2. latency  the authenticated lookup (GET /2/tweets/:id with a real key, the whole app through
             httpx's ASGITransport, 16 concurrent clients) with metering off, fast and strict:
-            p50/p99 and strict − off.
-3. query    one organisation, 8 apps × 10 endpoints, a year of hourly rollups summing to 780 M
+            p50/p99 and strict - off.
+3. query    one organisation, 8 apps x 10 endpoints, a year of hourly rollups summing to 780 M
             requests and 26 B posts, 2,920 daily HLL sketches, raw events at 1/1000; the time of
             `tollhouse usage --org … --by app --json` (a subprocess, interpreter start included)
             and of the query alone in process.
@@ -44,23 +44,23 @@ from urllib.parse import quote
 
 import httpx
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.api.sample_corpus import build  # noqa: E402
-from tests.metering.licensees import make_licensees  # noqa: E402
-from tollhouse.api.app import create_app  # noqa: E402
-from tollhouse.db import create_engine  # noqa: E402
-from tollhouse.metering import sketches  # noqa: E402
-from tollhouse.metering.event import UsageEvent  # noqa: E402
-from tollhouse.metering.ids import uuid7  # noqa: E402
-from tollhouse.metering.models import usage_events, usage_rollups, usage_sketches  # noqa: E402
-from tollhouse.metering.service import usage_report  # noqa: E402
-from tollhouse.metering.store import record_events  # noqa: E402
-from tollhouse.metering.writer import UsageWriter  # noqa: E402
-from tollhouse.migrate import upgrade  # noqa: E402
-from tollhouse.settings import load_settings  # noqa: E402
+from tests.api.sample_corpus import build
+from tests.metering.licensees import make_licensees
+
+from tollhouse.api.app import create_app
+from tollhouse.db import create_engine
+from tollhouse.metering import sketches
+from tollhouse.metering.event import UsageEvent
+from tollhouse.metering.ids import uuid7
+from tollhouse.metering.models import usage_events, usage_rollups, usage_sketches
+from tollhouse.metering.service import usage_report
+from tollhouse.metering.store import record_events
+from tollhouse.metering.writer import UsageWriter
+from tollhouse.migrate import upgrade
+from tollhouse.settings import load_settings
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 BEGIN, END = "<!-- metering:begin -->", "<!-- metering:end -->"
@@ -491,7 +491,8 @@ def main() -> None:
         if "ingest" in parts:
             say(f"ingest ({n:,} events of {posts} posts each; peer {n_peer:,} per-row INSERTs)")
             say(
-                "| backend | store ev/s | writer (spool+store) ev/s | per-row INSERT ev/s | store ÷ peer |"
+                "| backend | store ev/s | writer (spool+store) ev/s | per-row INSERT ev/s"
+                " | store / peer |"
             )
             say("|---|---:|---:|---:|---:|")
             for b in backends:
@@ -499,7 +500,7 @@ def main() -> None:
                     r = bench_ingest(url, n, n_peer, posts, tmp)
                 say(
                     f"| {b} | {r['store']:,.0f} | {r['writer']:,.0f} | {r['peer']:,.0f} | "
-                    f"{r['store'] / r['peer']:.0f}× |"
+                    f"{r['store'] / r['peer']:.0f}x |"
                 )
             say("")
         if "latency" in parts:
@@ -536,7 +537,8 @@ def main() -> None:
                 "raw events at 1/1000; `tollhouse usage --by app --json`"
             )
             say(
-                "| backend | build s | CLI s (incl. interpreter start) | query in process s | requests | posts | distinct (lower..upper) |"
+                "| backend | build s | CLI s (incl. interpreter start) | query in process s"
+                " | requests | posts | distinct (lower..upper) |"
             )
             say("|---|---:|---:|---:|---:|---:|---|")
             for b in backends:
