@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     and_,
     column,
+    exists,
     func,
     literal,
     literal_column,
@@ -126,8 +127,10 @@ def _flag(node: Flag) -> ColumnElement[bool]:
     if name == "is:quote":
         return posts.c.quoted_id.is_not(None)
     if name == "is:verified":
-        verified = select(users.c.id).where(users.c.verified.is_(true()))
-        return posts.c.author_id.in_(verified)
+        # A probe of the author's primary key per candidate post, not a list of every verified
+        # user built per query (there may be millions).
+        author = select(users.c.id).where(users.c.id == posts.c.author_id, users.c.verified)
+        return exists(author.correlate(posts))
     column_name = {
         "has:links": "has_links",
         "has:mentions": "has_mentions",
