@@ -52,9 +52,12 @@ class MeteringMiddleware:
         if self.writer is None or endpoint is None or not endpoint.metered:
             await self.app(scope, receive, _with_header(send, id_header))
             return
-        await _MeteredRequest(
+        metered = _MeteredRequest(
             self.writer, scope, send, id_header, request_id, start_ns, endpoint.template
-        ).run(self.app, receive)
+        )
+        # Streams are never held back: their headers must reach the client before any post.
+        metered.streaming = endpoint.template.endswith("/stream")
+        await metered.run(self.app, receive)
 
 
 class _MeteredRequest:
@@ -117,7 +120,10 @@ class _MeteredRequest:
             self.status = message["status"]
             # A copy: senders may reuse their message dicts (the edge's canned refusals do).
             message = {**message, "headers": [*message.get("headers", ()), self.id_header]}
-            self.held.append(message)
+            if self.streaming:
+                await self.send(message)
+            else:
+                self.held.append(message)
             return
         if kind == "http.response.body":
             self.body_bytes += len(message.get("body", b""))
