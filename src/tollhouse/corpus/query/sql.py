@@ -109,6 +109,21 @@ class _Compiler:
             return _facet_posts("u", condition)
         return _facet_posts(_FACET_KINDS[node.name], post_facets.c.value == node.value)
 
+    def id_set(self, node: Node) -> Select[tuple[int]] | None:
+        """The ids an author, reply or facet condition selects, as one index-driven SELECT
+        (None for other nodes).
+
+        Neither database turns `x IN (…) OR y IN (…)` into one ordered id list (PostgreSQL
+        filters a full scan through both, SQLite sorts every hit), but both walk one
+        `id IN (… UNION ALL …)` newest first and stop at the page's LIMIT."""
+        if isinstance(node, Field):
+            if node.name in ("from", "to", "conversation_id"):
+                other = posts.alias()
+                return select(other.c.id).where(self.field(node, other))
+            if node.name != "lang":
+                return self.facet_posts(node)
+        return None
+
 
 def _users_named(username_lower: str) -> Select[tuple[int]]:
     return select(users.c.id).where(users.c.username_lower == username_lower)
@@ -162,9 +177,14 @@ class _SQLite(_Compiler):
 
     def disjunction(self, children: tuple[Node, ...]) -> ColumnElement[bool]:
         textual = [f for c in children if (f := _fts(c)) is not None]
-        rest = [self.compile(c) for c in children if _fts(c) is None]
-        if len(textual) > 0:
-            rest.insert(0, _fts_match(" OR ".join(f"({f})" for f in textual)))
+        sets = [s for c in children if (s := self.id_set(c)) is not None]
+        if textual:
+            sets.insert(0, _fts_ids(" OR ".join(f"({f})" for f in textual)))
+        rest = [self.compile(c) for c in children if _fts(c) is None and self.id_set(c) is None]
+        if len(sets) > 1:
+            return or_(posts.c.id.in_(union_all(*sets)), *rest)
+        if sets:
+            return or_(posts.c.id.in_(sets[0]), *rest)
         return or_(*rest)
 
     def substring(self, haystack: ColumnElement[str], needle: str) -> ColumnElement[bool]:
@@ -207,11 +227,14 @@ def _fts(node: Node) -> str | None:
     return None
 
 
-def _fts_match(expression: str) -> ColumnElement[bool]:
-    matching = select(_posts_fts.c.rowid).where(
+def _fts_ids(expression: str) -> Select[tuple[int]]:
+    return select(_posts_fts.c.rowid).where(
         literal_column("posts_fts").op("MATCH")(literal(expression, Text))
     )
-    return posts.c.id.in_(matching)
+
+
+def _fts_match(expression: str) -> ColumnElement[bool]:
+    return posts.c.id.in_(_fts_ids(expression))
 
 
 class _Postgres(_Compiler):
@@ -251,19 +274,6 @@ class _Postgres(_Compiler):
             self.compile(c) for c in children if not (isinstance(c, Term) and len(c.tokens) == 1)
         )
         return or_(*arms)
-
-    def id_set(self, node: Node) -> Select[tuple[int]] | None:
-        """The ids an author, reply or facet condition selects, as one index-driven SELECT.
-
-        Text terms stay out: a common token's posting list is larger than a scan of the newest
-        posts that the LIMIT of a search stops early."""
-        if isinstance(node, Field):
-            if node.name in ("from", "to", "conversation_id"):
-                other = posts.alias()
-                return select(other.c.id).where(self.field(node, other))
-            if node.name != "lang":
-                return self.facet_posts(node)
-        return None
 
     def substring(self, haystack: ColumnElement[str], needle: str) -> ColumnElement[bool]:
         return func.strpos(haystack, needle) > 0
