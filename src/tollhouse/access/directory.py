@@ -135,6 +135,9 @@ class KeyDirectory:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._entries: dict[str, KeyEntry | None] = {}
+        # Tokens already verified, keyed by their SHA-256 digest (never the token itself): a hit
+        # skips the checksum, the key-id lookup and the compare on every later request.
+        self._verified: dict[bytes, KeyEntry] = {}
         self._generation = 0
         self._lock = threading.Lock()
         self._watcher: ChangeWatcher | None = None
@@ -154,6 +157,22 @@ class KeyDirectory:
         """The cached entry (None: known not to exist), or MISSING: call `load`."""
         return self._entries.get(key_id, MISSING)
 
+    def verified(self, digest: bytes) -> KeyEntry | None:
+        """The entry of a token verified before (by its SHA-256 digest), or None."""
+        return self._verified.get(digest)
+
+    def remember(self, digest: bytes, entry: KeyEntry, generation: int) -> None:
+        """Record a verified token, unless access changed since `generation` was read."""
+        with self._lock:
+            if generation == self._generation:
+                if len(self._verified) >= MAX_ENTRIES:
+                    self._verified = {}
+                self._verified[digest] = entry
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
     def load(self, key_id: str) -> KeyEntry | None:
         """Load from the database and cache, unless access changed while we were reading."""
         generation = self._generation
@@ -170,3 +189,4 @@ class KeyDirectory:
         with self._lock:
             self._generation += 1
             self._entries = {}
+            self._verified = {}

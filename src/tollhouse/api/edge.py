@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hmac
 import time
+from hashlib import sha256
 from typing import Any
 
 import anyio.to_thread
@@ -25,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tollhouse.access.context import RequestContext
 from tollhouse.access.directory import MISSING, KeyDirectory, KeyEntry, Refusal
-from tollhouse.access.keys import hash_token, parse_token
+from tollhouse.access.keys import TOKEN_LENGTH, parse_token
 from tollhouse.access.revocation import redis_url_of
 from tollhouse.api import problems
 from tollhouse.api.endpoints import Endpoint, match_endpoint
@@ -135,18 +136,22 @@ class EdgeMiddleware:
             await self.app(scope, receive, send)
             return
 
-        # 1. authenticate: malformed and mistyped tokens never reach the cache.
+        # 1. authenticate. A token seen before is found by its SHA-256 digest; a new one must
+        #    pass the format and checksum test (no lookup for typos), then the key directory.
         token = bearer_token(scope)
-        key_id = parse_token(token) if token is not None else None
-        if key_id is None or token is None:
+        if token is None or len(token) != TOKEN_LENGTH:
             await _reply(send, _UNAUTHORIZED)
             return
         directory = self._directory or self._bind(scope)
-        entry = directory.get(key_id)
-        if entry is MISSING:
-            entry = await anyio.to_thread.run_sync(directory.load, key_id)
-        if not isinstance(entry, KeyEntry) or not _genuine(token, entry):
-            await _reply(send, _UNAUTHORIZED)
+        digest = sha256(token.encode()).digest()
+        entry = directory.verified(digest)
+        if entry is None:
+            entry = await self._verify(directory, token, digest)
+            if entry is None:
+                await _reply(send, _UNAUTHORIZED)
+                return
+        if entry.not_after is not None and time.time() >= entry.not_after:
+            await _reply(send, _UNAUTHORIZED)  # rotated away and past its grace period
             return
         # 2.-3. organisation and app active, agreement accepted (decided at load time).
         if entry.refusal is not None:
@@ -181,6 +186,23 @@ class EdgeMiddleware:
             if limits is not None:
                 await count_step(limits, context, scope)
 
+    @staticmethod
+    async def _verify(directory: KeyDirectory, token: str, digest: bytes) -> KeyEntry | None:
+        """Check a token not seen before; remember it if genuine."""
+        key_id = parse_token(token)
+        if key_id is None:
+            return None
+        generation = directory.generation
+        entry = directory.get(key_id)
+        if entry is MISSING:
+            entry = await anyio.to_thread.run_sync(directory.load, key_id)
+        if not isinstance(entry, KeyEntry):
+            return None
+        if not hmac.compare_digest(digest.hex(), entry.token_hash):
+            return None
+        directory.remember(digest, entry, generation)
+        return entry
+
     def _bind(self, scope: Scope) -> KeyDirectory:
         self._directory = directory_for(scope["app"])
         return self._directory
@@ -203,12 +225,6 @@ def _is_operator(scope: Scope) -> bool:
         and token is not None
         and hmac.compare_digest(token.encode(), expected.encode())
     )
-
-
-def _genuine(token: str, entry: KeyEntry) -> bool:
-    if not hmac.compare_digest(hash_token(token), entry.token_hash):
-        return False
-    return entry.not_after is None or time.time() < entry.not_after
 
 
 def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
