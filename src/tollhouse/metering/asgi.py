@@ -104,7 +104,8 @@ class _MeteredRequest:
             await app(self.scope, receive, self.on_send)
         except BaseException:
             if not self.recorded:
-                self.status = self.status if self.held or self.streaming else 500
+                if not self.streaming:
+                    self.status = 500  # what is held is never sent; the client gets a 500
                 self._record_nowait()
             raise
         if self.streaming:
