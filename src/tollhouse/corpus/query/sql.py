@@ -125,6 +125,17 @@ class _Compiler:
         return None
 
 
+# SQLite refuses a compound SELECT of more than 500 parts; long queries (a plan may allow more
+# than 512 characters) are split into several INs.
+_UNION_PARTS = 250
+
+
+def _in_any(sets: list[Select[tuple[int]]]) -> ColumnElement[bool]:
+    """Posts whose id is in any of `sets`: one IN over a UNION ALL (or a few, if very many)."""
+    chunks = [sets[i : i + _UNION_PARTS] for i in range(0, len(sets), _UNION_PARTS)]
+    return or_(*(posts.c.id.in_(union_all(*chunk)) for chunk in chunks))
+
+
 def _users_named(username_lower: str) -> Select[tuple[int]]:
     return select(users.c.id).where(users.c.username_lower == username_lower)
 
@@ -182,7 +193,7 @@ class _SQLite(_Compiler):
             sets.insert(0, _fts_ids(" OR ".join(f"({f})" for f in textual)))
         rest = [self.compile(c) for c in children if _fts(c) is None and self.id_set(c) is None]
         if len(sets) > 1:
-            return or_(posts.c.id.in_(union_all(*sets)), *rest)
+            return or_(_in_any(sets), *rest)
         if sets:
             return or_(posts.c.id.in_(sets[0]), *rest)
         return or_(*rest)
@@ -263,7 +274,7 @@ class _Postgres(_Compiler):
         if len(sets) > 1:
             # PostgreSQL cannot turn `x IN (…) OR y IN (…)` into index lookups (it filters a
             # full scan through both); one IN over a UNION of the index lookups it can.
-            arms.append(posts.c.id.in_(union_all(*sets)))
+            arms.append(_in_any(sets))
             children = tuple(c for c in children if self.id_set(c) is None)
         words = sorted(
             {c.tokens[0] for c in children if isinstance(c, Term) and len(c.tokens) == 1}
