@@ -8,10 +8,12 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
+from tests.api.sample_corpus import build
 from tests.metering.factories import DAY0, make_event
 from tests.metering.licensees import Licensee, make_licensees
 from tollhouse.api.app import create_app
@@ -57,6 +59,7 @@ def _traffic(lic: dict[str, Licensee]) -> list[UsageEvent]:
 
 @pytest.fixture
 def usage_db(engine: Engine) -> tuple[Engine, dict[str, Licensee], list[UsageEvent]]:
+    build(engine, n_posts=80, n_users=10)  # the corpus whose share a licensee took
     lic = make_licensees(engine, {"acme": ["acme-a", "acme-b"], "rival": ["rival-x"]})
     events = _traffic(lic)
     record_events(engine, events)
@@ -78,6 +81,10 @@ def test_totals_and_groupings_match_the_events(usage_db) -> None:  # type: ignor
     # Post ids 0..5 were delivered; the small sketches are exact.
     assert report.total.distinct_posts is not None
     assert report.total.distinct_posts.estimate == 6
+    with engine.connect() as conn:
+        corpus = conn.execute(sa.text("SELECT COUNT(*) FROM posts")).scalar_one()
+    assert report.corpus_posts == corpus > 0
+    assert report.corpus_share is not None and report.corpus_share[0] == 6 / corpus
     by_day = usage_report(engine, "acme", D1, D3, by="day")
     assert [r.key for r in by_day.rows] == [D1.isoformat(), (D1 + timedelta(days=1)).isoformat()]
     assert sum(r.requests for r in by_day.rows) == len(acme)
