@@ -258,7 +258,7 @@ ASTS = st.recursive(
 )
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(ASTS)
 def test_render_then_parse_gives_the_same_tree(node: Node) -> None:
     assert parse(render(node), max_length=100_000) == node

@@ -2,8 +2,9 @@
 
 Text terms use each database's index: SQLite's FTS5 table `posts_fts` (its rowid is the post id),
 PostgreSQL's GIN-indexed `posts.tokens` array. Textual siblings are merged so that a query costs
-one index lookup, not one per keyword. Entities go through `post_facets`, author properties
-through `users`. Every value is a bound parameter: nothing from the query is formatted into SQL.
+one index lookup, not one per keyword, and an OR of index lookups becomes one IN over a UNION ALL.
+Entities go through `post_facets`, author properties through `users`. Every value is a bound
+parameter: nothing from the query is formatted into SQL.
 
 Three-valued logic: every condition built here is TRUE or FALSE, never NULL, so that SQL's NOT is
 the matcher's NOT (e.g. `to:x` on a post that replies to nobody is FALSE, and `-to:x` is TRUE).
@@ -192,11 +193,7 @@ class _SQLite(_Compiler):
         if textual:
             sets.insert(0, _fts_ids(" OR ".join(f"({f})" for f in textual)))
         rest = [self.compile(c) for c in children if _fts(c) is None and self.id_set(c) is None]
-        if len(sets) > 1:
-            return or_(_in_any(sets), *rest)
-        if sets:
-            return or_(posts.c.id.in_(sets[0]), *rest)
-        return or_(*rest)
+        return or_(_in_any(sets), *rest) if sets else or_(*rest)
 
     def substring(self, haystack: ColumnElement[str], needle: str) -> ColumnElement[bool]:
         return func.instr(haystack, needle) > 0
@@ -272,9 +269,7 @@ class _Postgres(_Compiler):
         arms: list[ColumnElement[bool]] = []
         sets = [s for c in children if (s := self.id_set(c)) is not None]
         if len(sets) > 1:
-            # PostgreSQL cannot turn `x IN (…) OR y IN (…)` into index lookups (it filters a
-            # full scan through both); one IN over a UNION of the index lookups it can.
-            arms.append(_in_any(sets))
+            arms.append(_in_any(sets))  # see id_set for why
             children = tuple(c for c in children if self.id_set(c) is None)
         words = sorted(
             {c.tokens[0] for c in children if isinstance(c, Term) and len(c.tokens) == 1}
