@@ -14,7 +14,9 @@ The subqueries select only NOT NULL columns, so `NOT IN` is safe too.
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
+    CompoundSelect,
     FromClause,
     Select,
     Text,
@@ -87,16 +89,10 @@ class _Compiler:
         """`node` as a condition on `rows` (the posts table or an alias of it)."""
         value = node.value
         if node.name == "from":
-            by_name = rows.c.author_id.in_(_users_named(value))
-            uid = user_id_of(value)
-            return by_name if uid is None else or_(rows.c.author_id == uid, by_name)
+            return rows.c.author_id.in_(_user_ids(value))
         if node.name == "to":
             reply_to = rows.c.in_reply_to_user_id
-            to: ColumnElement[bool] = reply_to.in_(_users_named(value))
-            to_uid = user_id_of(value)
-            if to_uid is not None:
-                to = or_(reply_to == to_uid, to)
-            return and_(reply_to.is_not(None), to)
+            return and_(reply_to.is_not(None), reply_to.in_(_user_ids(value)))
         if node.name == "lang":
             return self.lower_ascii(rows.c.lang) == value
         if node.name == "conversation_id":
@@ -137,8 +133,14 @@ def _in_any(sets: list[Select[tuple[int]]]) -> ColumnElement[bool]:
     return or_(*(posts.c.id.in_(union_all(*chunk)) for chunk in chunks))
 
 
-def _users_named(username_lower: str) -> Select[tuple[int]]:
-    return select(users.c.id).where(users.c.username_lower == username_lower)
+def _user_ids(value: str) -> Select[tuple[int]] | CompoundSelect[tuple[int]]:
+    """The ids a `from:`/`to:` value names: its user's, and itself if it is all digits.
+
+    One IN over both (not `author_id = n OR author_id IN (…)`, which PostgreSQL answers with a
+    full scan)."""
+    named = select(users.c.id).where(users.c.username_lower == value)
+    uid = user_id_of(value)
+    return named if uid is None else union_all(named, select(literal(uid, BigInteger)))
 
 
 def _facet_posts(kind: str, condition: ColumnElement[bool]) -> Select[tuple[int]]:
