@@ -68,11 +68,11 @@ class RedisLimits:
         if connection_class is not None:
             extra["connection_class"] = connection_class
         # A bounded pool: a burst of concurrent requests shares MAX_CONNECTIONS connections
-        # (waiting at most `timeout_seconds` for one) instead of opening one each.
+        # (queueing at most 2 x `timeout_seconds` for one) instead of opening one each.
         pool = aioredis.BlockingConnectionPool.from_url(
             url,
             max_connections=MAX_CONNECTIONS,
-            timeout=timeout_seconds,
+            timeout=timeout_seconds * 2,
             socket_timeout=timeout_seconds,
             socket_connect_timeout=timeout_seconds,
             retry=Retry(NoBackoff(), 0),
@@ -106,7 +106,7 @@ class RedisLimits:
             # NOSCRIPT reload) so that nothing can hang a request.
             return await asyncio.wait_for(script(keys=[], args=args), self.timeout * 4)
         except (RedisError, OSError, TimeoutError) as exc:
-            if isinstance(exc, RedisConnectionError | ConnectionRefusedError):
+            if _could_not_connect(exc):
                 self._down_until = time.monotonic() + BACKOFF_SECONDS
             raise LimitsUnavailable(f"Redis unavailable: {exc!r}") from exc
 
@@ -171,3 +171,12 @@ class RedisLimits:
 
     async def close(self) -> None:
         await self.redis.aclose()
+
+
+def _could_not_connect(exc: BaseException) -> bool:
+    """True if Redis refused or dropped the connection attempt (not a timeout, not a full pool)."""
+    if isinstance(exc, ConnectionRefusedError):
+        return True
+    # redis-py raises ConnectionError while handling the OSError of a failed connect; a full
+    # BlockingConnectionPool raises a bare ConnectionError("No connection available.").
+    return isinstance(exc, RedisConnectionError) and isinstance(exc.__context__, OSError)
