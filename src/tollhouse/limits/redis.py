@@ -103,7 +103,9 @@ class RedisLimits:
             raise LimitsUnavailable("Redis failed recently; not retrying yet")
         try:
             # The socket timeouts bound each read/write; wait_for bounds the whole call (connect,
-            # NOSCRIPT reload) so that nothing can hang a request.
+            # NOSCRIPT reload) so that nothing can hang a request. A reply that times out after
+            # Redis ran the script leaves the request counted though not served: errors here
+            # only ever err towards the limit, never past it.
             return await asyncio.wait_for(script(keys=[], args=args), self.timeout * 4)
         except (RedisError, OSError, TimeoutError) as exc:
             if _could_not_connect(exc):
