@@ -52,7 +52,9 @@ _USERNAME = re.compile(r"[A-Za-z0-9_]{1,50}")
 _CASHTAG = re.compile(r"[A-Za-z][A-Za-z0-9_.]*")
 _LANG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
 _DIGITS = re.compile(r"[0-9]{1,19}")
-_WORD_END = frozenset('()"')
+# `\s` is exactly str.isspace() for str patterns.
+_SPACE = re.compile(r"\s+")
+_WORD = re.compile(r'[^\s()"]+')
 _INVALID = re.compile("[\x00\ud800-\udfff]")  # NUL and lone surrogates
 _MAX_ID = 2**63 - 1
 
@@ -104,8 +106,8 @@ class _Lexer:
         while self.pos < n:
             ch = text[self.pos]
             start = self.pos
-            if ch.isspace():
-                self.pos += 1
+            if space := _SPACE.match(text, start):
+                self.pos = space.end()
             elif ch in "()":
                 out.append(_Token("(" if ch == "(" else ")", start))
                 self.pos += 1
@@ -131,12 +133,11 @@ class _Lexer:
         return out
 
     def word(self) -> str:
-        text, start = self.text, self.pos
-        end = start
-        while end < len(text) and not text[end].isspace() and text[end] not in _WORD_END:
-            end += 1
-        self.pos = end
-        return text[start:end]
+        """The run of characters at `self.pos` up to a space, a parenthesis or a quote."""
+        match = _WORD.match(self.text, self.pos)
+        assert match is not None  # called on a character that starts a word
+        self.pos = match.end()
+        return match.group()
 
     def quoted(self) -> str:
         """The text between the quote at `self.pos` and the next quote; moves past both."""
