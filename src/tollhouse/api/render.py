@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection
 
 from tollhouse.api.params import Rendering, format_time
@@ -42,7 +43,7 @@ from tollhouse.corpus.search import Record
     P_SENSITIVE,
     P_SOURCE,
     P_WITHHELD,
-) = range(len(search.POST_COLUMNS))
+) = range(search.N_POST_COLUMNS)
 (
     U_ID,
     U_USERNAME,
@@ -60,14 +61,16 @@ from tollhouse.corpus.search import Record
     U_LISTED,
     U_WITHHELD,
     U_STATE,
-) = range(len(search.USER_COLUMNS))
+) = range(search.N_USER_COLUMNS)
 
 Adder = Callable[[Record, dict[str, Any]], None]
 
 
-def _created(value: datetime) -> str:
-    # SQLite hands back naive datetimes; they were stored as UTC.
-    return format_time(value if value.tzinfo else value.replace(tzinfo=UTC))
+def _json(raw: str | None) -> orjson.Fragment | None:
+    """Stored JSON text passed through to the response without parsing it."""
+    if raw is None or raw == "null":
+        return None
+    return orjson.Fragment(raw)
 
 
 def _referenced(row: Record) -> list[dict[str, str]]:
@@ -86,7 +89,7 @@ def _add_author(row: Record, out: dict[str, Any]) -> None:
 
 
 def _add_created(row: Record, out: dict[str, Any]) -> None:
-    out["created_at"] = _created(row[P_CREATED])
+    out["created_at"] = row[P_CREATED]
 
 
 def _add_conversation(row: Record, out: dict[str, Any]) -> None:
@@ -105,8 +108,9 @@ def _add_referenced(row: Record, out: dict[str, Any]) -> None:
 
 
 def _add_entities(row: Record, out: dict[str, Any]) -> None:
-    if row[P_ENTITIES]:
-        out["entities"] = row[P_ENTITIES]
+    entities = _json(row[P_ENTITIES])
+    if entities is not None:
+        out["entities"] = entities
 
 
 def _add_lang(row: Record, out: dict[str, Any]) -> None:
@@ -134,8 +138,9 @@ def _add_source(row: Record, out: dict[str, Any]) -> None:
 
 
 def _add_withheld(row: Record, out: dict[str, Any]) -> None:
-    if row[P_WITHHELD]:
-        out["withheld"] = row[P_WITHHELD]
+    withheld = _json(row[P_WITHHELD])
+    if withheld is not None:
+        out["withheld"] = withheld
 
 
 def _add_reply_settings(_row: Record, out: dict[str, Any]) -> None:
@@ -144,11 +149,11 @@ def _add_reply_settings(_row: Record, out: dict[str, Any]) -> None:
 
 def _add_edit_controls(row: Record, out: dict[str, Any]) -> None:
     # Tollhouse posts are never edited; X's shape says so with zero edits left.
-    created = row[P_CREATED]
+    created = datetime.fromisoformat(row[P_CREATED].replace("Z", "+00:00"))
     out["edit_controls"] = {
         "edits_remaining": 0,
         "is_edit_eligible": False,
-        "editable_until": _created(created + timedelta(hours=1)),
+        "editable_until": format_time(created + timedelta(hours=1)),
     }
 
 
@@ -189,7 +194,7 @@ def post_renderer(fields: frozenset[str]) -> Callable[[Record], dict[str, Any]]:
 
 
 def _u_created(row: Record, out: dict[str, Any]) -> None:
-    out["created_at"] = _created(row[U_CREATED])
+    out["created_at"] = row[U_CREATED]
 
 
 def _u_description(row: Record, out: dict[str, Any]) -> None:
@@ -232,8 +237,9 @@ def _u_verified_type(row: Record, out: dict[str, Any]) -> None:
 
 
 def _u_withheld(row: Record, out: dict[str, Any]) -> None:
-    if row[U_WITHHELD]:
-        out["withheld"] = row[U_WITHHELD]
+    withheld = _json(row[U_WITHHELD])
+    if withheld is not None:
+        out["withheld"] = withheld
 
 
 _USER_ADDERS: dict[str, Adder] = {
@@ -275,7 +281,8 @@ def _ordered_unique(values: Iterable[Any]) -> list[Any]:
 def _mentioned(rows: Sequence[Record]) -> list[str]:
     names: list[str] = []
     for row in rows:
-        entities = row[P_ENTITIES]
+        raw = row[P_ENTITIES]
+        entities = orjson.loads(raw) if raw else None
         if entities:
             names.extend(m["username"] for m in entities.get("mentions", ()) if "username" in m)
     return names

@@ -27,7 +27,7 @@ from tollhouse.api.responses import JSONResponse
 from tollhouse.api.state import app_state
 from tollhouse.corpus import search
 from tollhouse.corpus.ids import created_at_of, lowest_id_at
-from tollhouse.corpus.query import QuerySyntaxError, parse
+from tollhouse.corpus.query import Node, QuerySyntaxError, parse
 from tollhouse.corpus.query.sql import compile_where
 
 router = APIRouter(tags=["posts"])
@@ -135,7 +135,9 @@ def lookup_work(args: dict[str, str], ids: list[int], parameter: str, *, single:
     return work
 
 
-def compile_query(args: dict[str, str], dialect: str, limit: int) -> ColumnElement[bool]:
+def compile_query(
+    args: dict[str, str], dialect: str, limit: int
+) -> tuple[Node, ColumnElement[bool]]:
     """Parse and compile `query` (at most `limit` characters); a syntax error is a 400 naming
     the position."""
     text = p.require_query(args)
@@ -146,7 +148,7 @@ def compile_query(args: dict[str, str], dialect: str, limit: int) -> ColumnEleme
             f"There were errors processing your request: {exc.message}",
             {"query": [text]},
         ) from None
-    return compile_where(node, dialect)
+    return node, compile_where(node, dialect)
 
 
 async def _search(
@@ -189,7 +191,7 @@ def search_work(
     how = p.rendering(args, p.TWEET_EXPANSIONS)
     bounds = p.id_window(args, earliest=earliest, default_start=default_start, now=now)
     token = p.page_token(args, "next_token", "pagination_token")
-    where = compile_query(args, dialect, max_length)
+    node, where = compile_query(args, dialect, max_length)
     window = search.Window(
         lowest=bounds.lowest,
         highest=bounds.highest,
@@ -199,7 +201,7 @@ def search_work(
     )
 
     def work(conn: Connection) -> tuple[dict[str, Any], list[int]]:
-        rows = search.search_posts(conn, where, window)
+        rows = search.search_posts(conn, where, window, key=node)
         return post_page(conn, rows, window, how, previous_tokens=False)
 
     return work
@@ -215,7 +217,7 @@ async def _counts(
     bounds = p.id_window(args, earliest=earliest, default_start=default_start, now=now)
     p.page_token(args, "next_token", "pagination_token")
     dialect = app_state(request).engine.dialect.name
-    where = compile_query(args, dialect, max_query_length(request))
+    _node, where = compile_query(args, dialect, max_query_length(request))
     bucket_ms = _BUCKET_MS[granularity]
     start = bounds.start_time or created_at_of(bounds.lowest)
     end = bounds.end_time or (
