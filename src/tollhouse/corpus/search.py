@@ -252,18 +252,26 @@ def _page(
 
 
 def search_posts(
-    conn: Connection, where: ColumnElement[bool], window: Window, key: Hashable | None = None
+    conn: Connection,
+    where: ColumnElement[bool] | Callable[[], ColumnElement[bool]],
+    window: Window,
+    key: Hashable | None = None,
 ) -> list[Record]:
     """Visible posts matching `where` inside the window, newest first, up to limit + 1 rows
     (the extra row only signals that another page exists).
 
-    `key` identifies `where` (e.g. the query's syntax tree) so its SQL is compiled only once.
+    `key` identifies `where` (e.g. the query's syntax tree) so its SQL is compiled only once;
+    `where` may then be a function building the condition, called only on the first use.
     """
     columns = POST_COLUMNS[conn.dialect.name]
+
+    def condition() -> ColumnElement[bool]:
+        return where() if callable(where) else where
+
     return _page(
         conn,
         None if key is None else ("search", key),
-        lambda: select(*columns).where(where, visible()),
+        lambda: select(*columns).where(condition(), visible()),
         window,
         posts.c.id,
     )

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter
-from sqlalchemy import ColumnElement, Connection
+from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -135,11 +135,9 @@ def lookup_work(args: dict[str, str], ids: list[int], parameter: str, *, single:
     return work
 
 
-def compile_query(
-    args: dict[str, str], dialect: str, limit: int
-) -> tuple[Node, ColumnElement[bool]]:
-    """Parse and compile `query` (at most `limit` characters); a syntax error is a 400 naming
-    the position."""
+def parse_query(args: dict[str, str], limit: int) -> Node:
+    """Parse `query` (at most `limit` characters); a syntax error is a 400 naming the
+    position."""
     text = p.require_query(args)
     try:
         node = parse(text, max_length=limit)
@@ -148,7 +146,7 @@ def compile_query(
             f"There were errors processing your request: {exc.message}",
             {"query": [text]},
         ) from None
-    return node, compile_where(node, dialect)
+    return node
 
 
 async def _search(
@@ -191,7 +189,7 @@ def search_work(
     how = p.rendering(args, p.TWEET_EXPANSIONS)
     bounds = p.id_window(args, earliest=earliest, default_start=default_start, now=now)
     token = p.page_token(args, "next_token", "pagination_token")
-    node, where = compile_query(args, dialect, max_length)
+    node = parse_query(args, max_length)
     window = search.Window(
         lowest=bounds.lowest,
         highest=bounds.highest,
@@ -201,7 +199,7 @@ def search_work(
     )
 
     def work(conn: Connection) -> tuple[dict[str, Any], list[int]]:
-        rows = search.search_posts(conn, where, window, key=node)
+        rows = search.search_posts(conn, lambda: compile_where(node, dialect), window, key=node)
         return post_page(conn, rows, window, how, previous_tokens=False)
 
     return work
@@ -217,7 +215,7 @@ async def _counts(
     bounds = p.id_window(args, earliest=earliest, default_start=default_start, now=now)
     p.page_token(args, "next_token", "pagination_token")
     dialect = app_state(request).engine.dialect.name
-    _node, where = compile_query(args, dialect, max_query_length(request))
+    where = compile_where(parse_query(args, max_query_length(request)), dialect)
     bucket_ms = _BUCKET_MS[granularity]
     start = bounds.start_time or created_at_of(bounds.lowest)
     end = bounds.end_time or (
