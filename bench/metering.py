@@ -261,7 +261,7 @@ def bench_ack(
     return statistics.median(lat) * 1e3, lat[int(len(lat) * 0.99) - 1] * 1e3
 
 
-MODES = ("off", "fast", "strict")
+MODES = ("off", "fast", "strict", "strict-loop")
 
 
 def bench_latency(
@@ -274,12 +274,13 @@ def bench_latency(
     token = make_licensees(engine, {"bench-org": ["bench-app"]})["bench-org"].tokens["bench-app"]
     engine.dispose()
     visible = [p for p in corpus.posts if p not in corpus.hidden_posts][:50]
-    apps = {
-        mode: create_app(
-            load_settings(database_url=url, metering_mode=mode, spool_dir=tmp / f"spool-{mode}")
-        )
-        for mode in MODES
-    }
+    apps = {}
+    for mode in MODES:
+        setting = "strict" if mode.startswith("strict") else mode
+        settings = load_settings(database_url=url, metering_mode=setting, spool_dir=tmp / mode)
+        apps[mode] = create_app(settings)
+        if mode == "strict-loop":
+            apps[mode].state.tollhouse.usage_writer.group_commit = "loop"
     samples: dict[str, list[float]] = {mode: [] for mode in MODES}
 
     async def run() -> None:

@@ -46,6 +46,7 @@ usage_rollups = sa.Table(
     sa.Column("new_posts", sa.BigInteger, nullable=False),
     sa.Column("bytes", sa.BigInteger, nullable=False),
     sa.Column("errors", sa.BigInteger, nullable=False),
+    sqlite_with_rowid=False,
 )
 
 usage_sketches = sa.Table(

@@ -5,10 +5,10 @@ one fsync, for everything buffered) is separate from storing. The store thread c
 batches to the store in larger transactions (`record_events`: idempotent, rollups and sketches
 in the same transaction), then lets the spool delete segments that are fully stored.
 
-Modes: in `strict` the edge awaits `record_durably`, whose group commit runs on the event loop,
-so a response leaves only once its event is on disk. `fast` only appends to a deque that the
-spool thread writes every `FAST_FLUSH_INTERVAL_S` (50 ms): a crash loses at most the events of
-the last interval plus the one write in flight — under 100 ms of traffic.
+Modes: in `strict` the edge awaits `record_durably`, resolved after the group commit that
+fsyncs its event, so a response leaves only once its event is on disk. `fast` only appends to a
+deque that the spool thread writes every `FAST_FLUSH_INTERVAL_S` (50 ms): a crash loses at most
+the events of the last interval plus the one write in flight — under 100 ms of traffic.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import queue
+import sys
 import threading
 import time
 from collections import deque
@@ -39,6 +40,7 @@ log = logging.getLogger("tollhouse.metering")
 FAST_FLUSH_INTERVAL_S = 0.05
 STORE_BATCH_MAX = 20_000
 STORE_RETRY_S = 0.5
+STRICT_SWITCH_INTERVAL_S = 0.0005
 _STOP = object()
 
 
@@ -96,8 +98,10 @@ class UsageWriter:
         spool_dir: Path,
         mode: Literal["strict", "fast"] = "strict",
         store_interval_s: float = 0.2,
+        group_commit: Literal["thread", "loop"] = "thread",
     ) -> None:
         self.engine = engine
+        self.group_commit = group_commit
         self.spool_dir = Path(spool_dir)
         self.mode = mode
         self.store_interval_s = store_interval_s
@@ -123,6 +127,11 @@ class UsageWriter:
     def start(self) -> ReplayReport:
         """Replay what dead processes left in the spool, then start recording."""
         self._spool = Spool(self.spool_dir)
+        if self.mode == "strict" and sys.getswitchinterval() > STRICT_SWITCH_INTERVAL_S:
+            # After its fsync the spool thread needs the GIL to wake the waiting loop; a busy
+            # loop holds it for the whole switch interval (5 ms by default), which would be
+            # added to every strict response. 0.5 ms bounds that wait.
+            sys.setswitchinterval(STRICT_SWITCH_INTERVAL_S)
         report = replay_spool(self.engine, self.spool_dir, exclude_owner=self._spool.owner)
         self._threads = [
             threading.Thread(target=self._spool_loop, name="usage-spool", daemon=True),
@@ -150,15 +159,21 @@ class UsageWriter:
     def record_durably(self, event: UsageEvent) -> asyncio.Future[None]:
         """Buffer `event`; the future resolves once it is fsynced to the spool (strict mode).
 
-        The group commit runs on the calling event loop, as the next thing it does after the
-        callbacks now ready: every event buffered meanwhile shares the one write and fsync.
-        Doing it on the loop, rather than waking a thread, matters on a busy machine: a woken
-        thread waits for a CPU and for the GIL (milliseconds); the loop is already running.
-        fdatasync takes ~0.2 ms on an SSD; the loop is blocked that long per group."""
+        Group commit: every event buffered while one fsync is in progress shares the next one.
+        By default the spool thread writes (fdatasync releases the GIL, so the event loop keeps
+        serving); with `group_commit="loop"` the loop itself writes, as the next thing it does,
+        which saves a thread wake-up but blocks every request in flight for each fsync
+        (bench/metering.py compares them)."""
         if self._spool_error is not None:
             raise MeteringUnavailable(f"usage spool unavailable: {self._spool_error}")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
+        if self.group_commit == "thread":
+            with self._lock:
+                self._durable.append((event, loop, future))
+            with self._wake:
+                self._wake.notify()
+            return future
         with self._lock:
             self._durable.append((event, loop, future))
             schedule = loop not in self._flush_scheduled
@@ -194,21 +209,21 @@ class UsageWriter:
         self._store_queue.put((seq, events))
         return None
 
-    # -- spool thread: events nobody waits for -------------------------------------------------
+    # -- spool thread ---------------------------------------------------------------------
 
     def _spool_loop(self) -> None:
         while True:
             with self._wake:
-                if not self._stopping:
+                if not self._stopping and not self._durable:
                     self._wake.wait(FAST_FLUSH_INTERVAL_S)
                 stopping = self._stopping
             popleft = self._pending.popleft
             events = [popleft() for _ in range(len(self._pending))]
             if events:
                 self._append(events)
+            # Strict events: those the thread commits, and any a loop did not get to.
+            self._flush_durable(None)
             if stopping:
-                # Strict events whose loop did not get to flush them (shutting down).
-                self._flush_durable(None)
                 self._store_queue.put(_STOP)
                 return
 
