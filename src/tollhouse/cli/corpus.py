@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from tollhouse import migrate
 from tollhouse.cli.common import console, err_console, fail, open_engine
-from tollhouse.corpus.generator import generate_corpus
+from tollhouse.corpus.generator import DEFAULT_BATCH, generate_corpus
 from tollhouse.corpus.importer import import_file
 from tollhouse.errors import TollhouseError
 
@@ -40,7 +40,9 @@ def generate(
     seed: int = typer.Option(0, "--seed", help="Same seed and arguments, same corpus."),
     start: str | None = typer.Option(None, "--start", help="Window start (ISO, UTC if naive)."),
     end: str | None = typer.Option(None, "--end", help="Window end, exclusive (default: now)."),
-    batch_size: int = typer.Option(10_000, "--batch-size", min=1, help="Posts per transaction."),
+    batch_size: int = typer.Option(
+        DEFAULT_BATCH, "--batch-size", min=1, help="Posts per transaction."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     database_url: str | None = DATABASE_URL,
 ) -> None:

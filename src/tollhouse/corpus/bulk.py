@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -134,27 +135,29 @@ def encoding_for(engine: Engine) -> RowEncoding:
     return RowEncoding(postgres=engine.dialect.name == "postgresql")
 
 
-_day_prefixes: dict[int, str] = {}
-# "HH:MM:SS" for every second of a day, built on first use (86 400 short strings).
 _clock: list[str] = []
 
 
-def sqlite_timestamp(epoch_ms: int) -> str:
-    """SQLAlchemy's SQLite DateTime text for a UTC instant, without building a datetime.
-
-    strftime per post would cost more than the rest of the row, so the date part is cached per
-    day and the clock looked up per second.
-    """
+def clock_strings() -> list[str]:
+    """ "HH:MM:SS" for every second of a day (built once: 86 400 short strings)."""
     if not _clock:
         _clock.extend(f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86_400))
-    day, ms_of_day = divmod(epoch_ms, 86_400_000)
-    prefix = _day_prefixes.get(day)
-    if prefix is None:
-        prefix = (_EPOCH + timedelta(days=day)).strftime("%Y-%m-%d ")
-        if len(_day_prefixes) > 4096:
-            _day_prefixes.clear()
-        _day_prefixes[day] = prefix
-    return f"{prefix}{_clock[ms_of_day // 1000]}.{ms_of_day % 1000:03d}000"
+    return _clock
+
+
+def day_prefix(day: int) -> str:
+    """ "YYYY-MM-DD " of the UTC day `day` days after 1970-01-01."""
+    return (_EPOCH + timedelta(days=day)).strftime("%Y-%m-%d ")
+
+
+def sqlite_timestamp(epoch_ms: int) -> str:
+    """SQLAlchemy's SQLite DateTime text ("YYYY-MM-DD HH:MM:SS.ffffff") for a UTC instant.
+
+    Built from lookups rather than strftime, which would cost more than the rest of a row;
+    the generator inlines the same formula with the day prefix cached.
+    """
+    day, of_day = divmod(epoch_ms, 86_400_000)
+    return f"{day_prefix(day)}{clock_strings()[of_day // 1000]}.{of_day % 1000:03d}000"
 
 
 @dataclass(slots=True)
@@ -188,17 +191,38 @@ def _placeholders(n: int, mark: str) -> str:
     return ", ".join([mark] * n)
 
 
-_SQLITE_INSERT_POSTS = (
-    f"INSERT INTO {posts.name} ({', '.join(POST_COLUMNS)}) "
-    f"VALUES ({_placeholders(len(POST_COLUMNS), '?')})"
+_BULK_CHECKPOINT_PAGES = 16_384
+# SQLite takes up to 32 766 parameters per statement; stay below it.
+_SQLITE_PARAMS = 30_000
+_SQLITE_POSTS_HEAD = f"INSERT INTO {posts.name} ({', '.join(POST_COLUMNS)}) VALUES "
+_SQLITE_FTS_HEAD = "INSERT INTO posts_fts(rowid, search_text) VALUES "
+_SQLITE_FACETS_HEAD = (
+    f"INSERT OR IGNORE INTO {post_facets.name} ({', '.join(FACET_COLUMNS)}) VALUES "
 )
 _SQLITE_INSERT_USERS = (
     f"INSERT OR IGNORE INTO {users.name} ({', '.join(USER_COLUMNS)}) "
     f"VALUES ({_placeholders(len(USER_COLUMNS), '?')})"
 )
-_SQLITE_INSERT_FACETS = (
-    f"INSERT OR IGNORE INTO {post_facets.name} ({', '.join(FACET_COLUMNS)}) VALUES (?, ?, ?)"
-)
+
+
+def _insert_many_rows(conn: Any, head: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert with multi-row VALUES statements rather than executemany.
+
+    Why: sqlite3 releases the GIL around each statement step and must take it back after. With
+    executemany that happens once per row, and while the generator thread holds the GIL each
+    take-back waits out the switch interval, so writing and generating never overlap. One
+    statement per ~1 000 rows gives the GIL back once per statement: the database work then
+    runs beside generation on the other core.
+    """
+    if not rows:
+        return
+    width = len(rows[0])
+    per = max(1, _SQLITE_PARAMS // width)
+    row_marks = "(" + ", ".join(["?"] * width) + ")"
+    for k in range(0, len(rows), per):
+        chunk = rows[k : k + per]
+        sql = head + ", ".join([row_marks] * len(chunk))
+        conn.execute(sql, list(chain.from_iterable(chunk)))
 
 
 def _new_posts(existing: set[int], batch: PostBatch) -> tuple[list[tuple[Any, ...]], list[Any]]:
@@ -218,6 +242,17 @@ def _write_sqlite(conn: Any, batch: PostBatch) -> BatchResult:
     # BEGIN IMMEDIATE takes the write lock first, so the existence check below stays true until
     # commit, and the trigger drop is never visible to other connections (SQLite DDL is
     # transactional).
+    # Checkpoint the WAL in larger steps while bulk loading (fewer, longer copies: measured
+    # 3.9 -> 2.1 us of CPU per post); the connection's own setting is restored afterwards.
+    (checkpoint_pages,) = conn.execute("PRAGMA wal_autocheckpoint").fetchone()
+    conn.execute(f"PRAGMA wal_autocheckpoint = {max(checkpoint_pages, _BULK_CHECKPOINT_PAGES)}")
+    try:
+        return _write_sqlite_transaction(conn, batch)
+    finally:
+        conn.execute(f"PRAGMA wal_autocheckpoint = {int(checkpoint_pages)}")
+
+
+def _write_sqlite_transaction(conn: Any, batch: PostBatch) -> BatchResult:
     conn.execute("BEGIN IMMEDIATE")
     try:
         before = conn.total_changes
@@ -238,14 +273,12 @@ def _write_sqlite(conn: Any, batch: PostBatch) -> BatchResult:
             fast = trigger is not None and " ".join(trigger[0].split()) == _FTS_TRIGGER_SQL
             if fast:
                 conn.execute(f"DROP TRIGGER {_FTS_TRIGGER}")
-            conn.executemany(_SQLITE_INSERT_POSTS, rows)
+            _insert_many_rows(conn, _SQLITE_POSTS_HEAD, rows)
             if fast:
-                conn.executemany(
-                    "INSERT INTO posts_fts(rowid, search_text) VALUES (?, ?)",
-                    [(r[POST_ID], r[POST_SEARCH_TEXT]) for r in rows],
-                )
+                fts_rows = [(r[POST_ID], r[POST_SEARCH_TEXT]) for r in rows]
+                _insert_many_rows(conn, _SQLITE_FTS_HEAD, fts_rows)
                 conn.execute(trigger[0])
-            conn.executemany(_SQLITE_INSERT_FACETS, facets)
+            _insert_many_rows(conn, _SQLITE_FACETS_HEAD, facets)
         conn.commit()
     except BaseException:
         conn.rollback()
