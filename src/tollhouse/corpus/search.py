@@ -23,7 +23,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Integer,
-    Row,
     String,
     Text,
     and_,
@@ -119,8 +118,8 @@ USER_COLUMNS = {d: _user_columns(d) for d in ("sqlite", "postgresql")}
 N_POST_COLUMNS = len(POST_COLUMNS["sqlite"])
 N_USER_COLUMNS = len(USER_COLUMNS["sqlite"])
 
-# One result row (positions as in POST_COLUMNS / USER_COLUMNS).
-Record: TypeAlias = Row[*tuple[Any, ...]]
+# One result row (positions as in POST_COLUMNS / USER_COLUMNS): a DBAPI tuple or a Row.
+Record: TypeAlias = Sequence[Any]
 Direction = Literal["next", "previous"]
 Missing = Literal["not-found", "protected", "unavailable"]
 T = TypeVar("T")
@@ -205,7 +204,16 @@ class _StatementCache:
         sql, positions, defaults = hit
         bound = {**defaults, **values}
         args: Any = tuple(bound[name] for name in positions) if positions is not None else bound
-        return list(conn.exec_driver_sql(sql, args))
+        # The driver's own cursor on the connection's transaction: the columns need no result
+        # processing (the database formats timestamps and hands JSON over as text), and
+        # skipping SQLAlchemy's result layer halves the cost of a 100-row page.
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql, args)
+            rows: list[Record] = list(cursor.fetchall())
+        finally:
+            cursor.close()
+        return rows
 
 
 _CACHE = _StatementCache()
@@ -410,16 +418,25 @@ def lookup_users(
     Protected users are returned (their profile is public; their posts are not). Missing keys
     are the requested ids, or the requested usernames as given.
     """
+    columns = USER_COLUMNS[conn.dialect.name]
     if ids:
-        rows = list(
-            conn.execute(select(*USER_COLUMNS[conn.dialect.name]).where(users.c.id.in_(ids)))
-        )
+        n = len(ids)
+
+        def by_ids() -> Any:
+            return select(*columns).where(_in_list(users.c.id, n, BigInteger))
+
+        rows = _CACHE.run(conn, ("users", n), by_ids, _list_values(ids))
         by_key: dict[int | str, Record] = {row[0]: row for row in rows}
         keys: list[int | str] = list(ids)
     else:
         lowered = [u.lower() for u in usernames]
-        stmt = select(*USER_COLUMNS[conn.dialect.name]).where(users.c.username_lower.in_(lowered))
-        rows_by_lower = {row[1].lower(): row for row in conn.execute(stmt)}
+        m = len(lowered)
+
+        def by_names() -> Any:
+            return select(*columns).where(_in_list(users.c.username_lower, m, String))
+
+        found_rows = _CACHE.run(conn, ("users_named", m), by_names, _list_values(lowered))
+        rows_by_lower = {row[1].lower(): row for row in found_rows}
         by_key = {u: rows_by_lower[u.lower()] for u in usernames if u.lower() in rows_by_lower}
         keys = list(usernames)
     found: list[Record] = []
@@ -454,10 +471,16 @@ def users_by_username(conn: Connection, usernames: Sequence[str]) -> dict[str, R
     if not usernames:
         return {}
     lowered = list({u.lower() for u in usernames})
-    stmt = select(*USER_COLUMNS[conn.dialect.name]).where(
-        users.c.username_lower.in_(lowered), users.c.state == ACTIVE
-    )
-    return {row[1].lower(): row for row in conn.execute(stmt)}
+    columns = USER_COLUMNS[conn.dialect.name]
+    n = len(lowered)
+
+    def build() -> Any:
+        return select(*columns).where(
+            _in_list(users.c.username_lower, n, String), users.c.state == ACTIVE
+        )
+
+    rows = _CACHE.run(conn, ("active_users_named", n), build, _list_values(lowered))
+    return {row[1].lower(): row for row in rows}
 
 
 @contextmanager
@@ -483,7 +506,7 @@ def bounded(engine: Engine, timeout_ms: int) -> Iterator[Connection]:
             conn.execute(text(f"SET LOCAL statement_timeout = {int(timeout_ms)}"))
         try:
             yield conn
-        except OperationalError as exc:
+        except Exception as exc:
             if _is_cancellation(exc):
                 raise QueryTimedOut(f"query cancelled after {timeout_ms} ms") from exc
             raise
@@ -494,8 +517,9 @@ def bounded(engine: Engine, timeout_ms: int) -> Iterator[Connection]:
             conn.rollback()
 
 
-def _is_cancellation(exc: OperationalError) -> bool:
-    orig = exc.orig
+def _is_cancellation(exc: Exception) -> bool:
+    # Raised through SQLAlchemy (wrapped, `.orig`) or straight from the driver's cursor.
+    orig = exc.orig if isinstance(exc, OperationalError) else exc
     if isinstance(orig, sqlite3.OperationalError):
         return "interrupted" in str(orig)
     return type(orig).__name__ == "QueryCanceled"
