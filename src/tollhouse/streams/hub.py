@@ -44,6 +44,7 @@ class StreamConnection:
         self.limit = limit
         self._buffer: deque[Delivery] = deque()
         self._wakeup = asyncio.Event()
+        self._ended = asyncio.Event()
         # Why the hub ended this connection ("slow" when its buffer overflowed), or None.
         self.ended: str | None = None
 
@@ -62,6 +63,11 @@ class StreamConnection:
             self.ended = reason
             self._buffer.clear()
         self._wakeup.set()
+        self._ended.set()
+
+    async def wait_ended(self) -> None:
+        """Return once the connection has ended."""
+        await self._ended.wait()
 
     async def next_batch(self, timeout: float) -> list[Delivery] | None:
         """Everything buffered, waiting up to `timeout` s for something; None if nothing came

@@ -26,3 +26,8 @@ def register_routes(app: FastAPI) -> None:
     from tollhouse.api.routes import admin_usage
 
     app.include_router(admin_usage.router)
+
+    from tollhouse.api.routes import admin_posts, streams
+
+    app.include_router(streams.router)
+    app.include_router(admin_posts.router)

@@ -1,0 +1,78 @@
+"""`POST /admin/v1/posts`: live ingest of new posts and deletions (operator token).
+
+The body is shaped like an X API v2 page, so a page fetched from X (or exported) can be posted as
+it is: `{"data": [post…], "includes": {"users": [user…]}, "deletions": ["id"…]}`. Posts are stored,
+then published to every connected stream; deletions mark posts deleted (with the time) and are
+published for deletion compliance.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tollhouse.api.problems import invalid_request
+from tollhouse.api.responses import JSONResponse
+from tollhouse.api.routes.admin.auth import require_operator
+from tollhouse.api.state import app_state
+from tollhouse.corpus.records import PostRecord, UserRecord
+from tollhouse.streams import x_json
+from tollhouse.streams.ingest import ingest
+from tollhouse.streams.runtime import runtime_for
+
+router = APIRouter(tags=["admin"])
+
+# Most posts plus deletions one request may carry (bounds the request's memory and transaction).
+MAX_BATCH = 10_000
+
+
+def _batch(body: Any) -> tuple[list[PostRecord], list[UserRecord], list[int]]:
+    if not isinstance(body, dict) or not set(body) <= {"data", "includes", "deletions"}:
+        raise invalid_request(
+            "The body must be an object with `data` (posts), `includes.users` and `deletions`."
+        )
+    raw_posts = body.get("data", [])
+    includes = body.get("includes", {})
+    raw_users: Any = includes.get("users", []) if isinstance(includes, dict) else None
+    raw_deletions = body.get("deletions", [])
+    if not all(isinstance(v, list) for v in (raw_posts, raw_users, raw_deletions)):
+        raise invalid_request("`data`, `includes.users` and `deletions` must be lists.")
+    if len(raw_posts) + len(raw_deletions) > MAX_BATCH:
+        raise invalid_request(f"One request may carry at most {MAX_BATCH} posts and deletions.")
+    try:
+        users = [x_json.user_from_x(u) for u in raw_users]
+        posts = [x_json.post_from_x(p) for p in raw_posts]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise invalid_request(f"A post or user object is not valid X v2 JSON: {exc}") from exc
+    deletions = []
+    for value in raw_deletions:
+        text = str(value)
+        if not text.isdigit() or len(text) > 19:
+            raise invalid_request(f"`deletions` holds [{text}], which is not a post id.")
+        deletions.append(int(text))
+    return posts, users, deletions
+
+
+@router.post("/admin/v1/posts", summary="Ingest new posts and deletions (live traffic)")
+async def ingest_posts(request: Request) -> Response:
+    require_operator(request)
+    try:
+        body = orjson.loads(await request.body())
+    except orjson.JSONDecodeError as exc:
+        raise invalid_request(f"The body is not JSON: {exc}") from exc
+    posts, users, deletions = _batch(body)
+    runtime = await runtime_for(request.app)
+    result = await ingest(app_state(request).engine, runtime.bus, posts, users, deletions)
+    return JSONResponse(
+        {
+            "data": {
+                "published": result.published,
+                "already_stored": result.already_stored,
+                "deleted": result.deleted,
+            }
+        }
+    )
