@@ -32,6 +32,8 @@ import orjson
 from sqlalchemy.engine import Engine
 
 from tollhouse.corpus.models import post_facets, posts, users
+from tollhouse.corpus.records import PostRecord, UserRecord
+from tollhouse.corpus.store import post_row, user_row
 
 # Column order of the tuples the generator builds; the tests check it covers the tables.
 POST_COLUMNS: tuple[str, ...] = (
@@ -119,6 +121,13 @@ class RowEncoding:
             return _EPOCH + timedelta(milliseconds=epoch_ms)
         return sqlite_timestamp(epoch_ms)
 
+    def moment(self, value: datetime) -> Any:
+        """A datetime (naive = UTC) in the form the backend stores, microseconds kept."""
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        if self.postgres or self.native:
+            return value
+        return f"{value:%Y-%m-%d %H:%M:%S}.{value.microsecond:06d}"
+
     def json(self, value: Any) -> Any:
         if self.native:
             return value
@@ -129,6 +138,34 @@ class RowEncoding:
         if self.postgres:
             return tokens
         return None if self.native else JSON_NULL
+
+
+def post_values(post: PostRecord, encoding: RowEncoding) -> tuple[Any, ...]:
+    """A record as a bulk row (POST_COLUMNS order): exactly what `store.post_row` writes."""
+    return _encode(post_row(post, encoding.postgres), POST_COLUMNS, encoding)
+
+
+def user_values(user: UserRecord, encoding: RowEncoding) -> tuple[Any, ...]:
+    """A record as a bulk row (USER_COLUMNS order): exactly what `store.user_row` writes."""
+    return _encode(user_row(user), USER_COLUMNS, encoding)
+
+
+_TIME_COLUMNS = frozenset({"created_at", "state_changed_at"})
+_JSON_COLUMNS = frozenset({"entities", "withheld"})
+
+
+def _encode(row: dict[str, Any], columns: Sequence[str], encoding: RowEncoding) -> tuple[Any, ...]:
+    values = []
+    for name in columns:
+        value = row[name]
+        if name in _TIME_COLUMNS and value is not None:
+            value = encoding.moment(value)
+        elif name in _JSON_COLUMNS:
+            value = encoding.json(value)
+        elif name == "tokens":
+            value = encoding.tokens(value or [])
+        values.append(value)
+    return tuple(values)
 
 
 def encoding_for(engine: Engine) -> RowEncoding:
