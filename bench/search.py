@@ -46,7 +46,7 @@ from tollhouse.api.routes.tweets import lookup_work, search_work
 from tollhouse.api.routes.users import timeline_work
 from tollhouse.corpus.ids import lowest_id_at
 from tollhouse.corpus.models import post_facets, posts, users
-from tollhouse.corpus.search import run_bounded
+from tollhouse.corpus.search import STATEMENTS, run_bounded
 from tollhouse.db import create_engine
 from tollhouse.migrate import upgrade
 from tollhouse.settings import load_settings
@@ -235,10 +235,12 @@ def capture_sql(engine: Engine, run: Callable[[], Any]) -> list[tuple[str, Any]]
             statements.append((statement, parameters))
 
     event.listen(engine, "before_cursor_execute", record)
+    STATEMENTS.observer = lambda statement, parameters: statements.append((statement, parameters))
     try:
         run()
     finally:
         event.remove(engine, "before_cursor_execute", record)
+        STATEMENTS.observer = None
     return statements
 
 
