@@ -289,3 +289,30 @@ def test_empty_file_reads_nothing(sqlite_engine: Engine, tmp_path: Path, blank: 
     path.write_text(blank)
     summary = import_file(sqlite_engine, path)
     assert (summary.units, summary.readable) == (0, False)
+
+
+def test_twarc_flattened_tweets_bring_their_embedded_users_and_references(
+    engine: Engine, tmp_path: Path
+) -> None:
+    original = {**tweet(T1, 1, "the original"), "author": user(1, "alice")}
+    flat = {
+        **tweet(
+            T2,
+            2,
+            "@alice yes",
+            in_reply_to_user_id="1",
+            conversation_id=str(T1),
+            referenced_tweets=[{**original, "type": "replied_to"}],
+        ),
+        "author": user(2, "bob"),
+        "in_reply_to_user": user(1, "alice"),
+        "__twarc": {"retrieved_at": "2026-10-21T00:00:00+00:00"},
+    }
+    summary = import_file(engine, write_lines(tmp_path / "flat.jsonl", [flat]))
+    assert summary.errors == []
+    assert (summary.posts_imported, summary.users_imported) == (2, 2)
+    with engine.connect() as conn:
+        reply = conn.execute(select(posts).where(posts.c.id == T2)).one()
+        assert reply.replied_to_id == T1
+        names = set(conn.execute(select(users.c.username)).scalars())
+    assert names == {"alice", "bob"}

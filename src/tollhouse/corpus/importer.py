@@ -132,8 +132,15 @@ def _tweet(
         raise UnitRejected(f"{where or 'tweet'}: {exc}") from None
     # The first version of a post in a unit wins (data before includes), as in the store.
     posts.setdefault(post.id, post)
-    if tweet.author is not None:
-        users.setdefault(tweet.author.id, tweet.author.record())
+    # twarc2's flattened output embeds the author, the replied-to user and the referenced
+    # tweets themselves; import those too.
+    for embedded in (tweet.author, tweet.in_reply_to_user):
+        if embedded is not None:
+            users.setdefault(embedded.id, embedded.record())
+    if isinstance(raw, dict) and isinstance(raw.get("referenced_tweets"), list):
+        for k, ref in enumerate(raw["referenced_tweets"]):
+            if isinstance(ref, dict) and "text" in ref:
+                _tweet(ref, f"{where}.referenced_tweets[{k}]".lstrip("."), users, posts)
 
 
 def _reason(where: str, exc: ValidationError) -> str:

@@ -151,7 +151,9 @@ class XTweet(_Model):
     public_metrics: XPostMetrics | None = None
     possibly_sensitive: bool = False
     source: str | None = Field(None, max_length=100, strict=True)
-    author: XUser | None = None  # twarc2's flattened output embeds the author
+    # twarc2's flattened output embeds these user objects.
+    author: XUser | None = None
+    in_reply_to_user: XUser | None = None
 
     _text = field_validator("text")(_no_nul)
 
