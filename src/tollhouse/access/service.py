@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,31 +38,42 @@ from tollhouse.access.models import (
 )
 from tollhouse.access.plans import Plan, default_plans, plan_from_dict
 from tollhouse.access.revocation import bump_version
+from tollhouse.access.views import (
+    Acceptance,
+    AgreementView,
+    AppView,
+    AuditEntry,
+    EndUserView,
+    KeyCreated,
+    KeyView,
+    OrgView,
+    app_view,
+    end_user_view,
+    iso,
+    key_view,
+    now,
+)
 from tollhouse.errors import InvalidInput
+
+__all__ = [
+    "Acceptance",
+    "AccessService",
+    "AgreementView",
+    "AppView",
+    "AuditEntry",
+    "EndUserView",
+    "KeyCreated",
+    "KeyView",
+    "Onboarded",
+    "OrgView",
+    "onboard",
+]
 
 DEFAULT_GRACE = timedelta(hours=24)
 MAX_GRACE = timedelta(days=30)
 _NAME = re.compile(r"^[\w][\w .,&'()@+-]{0,99}$", re.UNICODE)
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _USE_CASE = re.compile(r"^[a-z][a-z0-9_]{1,59}$")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.isoformat()
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 def check_name(kind: str, name: str) -> str:
@@ -74,166 +85,6 @@ def check_name(kind: str, name: str) -> str:
             "( ) @ + - _, starting with a letter or digit"
         )
     return cleaned
-
-
-# ---- views (what the operations return; JSON-ready through .to_dict()) ----
-
-
-@dataclass(frozen=True, slots=True)
-class KeyView:
-    id: str
-    app: str
-    created_at: str
-    expires_at: str | None
-    revoked_at: str | None
-    replaced_by: str | None
-
-    @property
-    def status(self) -> str:
-        if self.revoked_at is not None:
-            return "revoked"
-        if self.expires_at is not None:
-            expires = datetime.fromisoformat(self.expires_at)
-            return "expired" if expires <= _now() else "rotating"
-        return "active"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "status": self.status}
-
-
-@dataclass(frozen=True, slots=True)
-class KeyCreated:
-    """A new key. `token` is shown once; nothing else ever holds it."""
-
-    id: str
-    app: str
-    token: str
-    replaces: str | None = None
-    old_key_expires_at: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"id": self.id, "app": self.app, "token": self.token}
-        if self.replaces is not None:
-            out["replaces"] = self.replaces
-            out["old_key_expires_at"] = self.old_key_expires_at
-        return out
-
-
-@dataclass(frozen=True, slots=True)
-class AppView:
-    id: int
-    name: str
-    org: str
-    status: str
-    use_cases: tuple[str, ...]
-    use_case_text: str
-    created_at: str
-
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["use_cases"] = list(self.use_cases)
-        return out
-
-
-@dataclass(frozen=True, slots=True)
-class EndUserView:
-    id: int
-    org: str
-    name: str
-    sector: str
-    country: str
-    approved: bool
-    approved_at: str | None
-    approved_by: str | None
-    created_at: str
-
-    @property
-    def government(self) -> bool:
-        return self.sector == Sector.GOVERNMENT
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "government": self.government}
-
-
-@dataclass(frozen=True, slots=True)
-class Acceptance:
-    version: str
-    accepted_by: str
-    accepted_at: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True, slots=True)
-class OrgView:
-    id: int
-    name: str
-    plan: str
-    status: str
-    status_reason: str | None
-    billing_day: int
-    contacts: tuple[str, ...]
-    created_at: str
-    agreement_current: str | None = None
-    agreement_accepted: bool = False
-    acceptances: tuple[Acceptance, ...] = ()
-    apps: tuple[AppView, ...] = ()
-    keys: tuple[KeyView, ...] = ()
-    end_users: tuple[EndUserView, ...] = ()
-
-    def to_dict(self, detail: bool = False) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "id": self.id,
-            "name": self.name,
-            "plan": self.plan,
-            "status": self.status,
-            "status_reason": self.status_reason,
-            "billing_day": self.billing_day,
-            "contacts": list(self.contacts),
-            "created_at": self.created_at,
-            "agreement_current": self.agreement_current,
-            "agreement_accepted": self.agreement_accepted,
-        }
-        if detail:
-            out["acceptances"] = [a.to_dict() for a in self.acceptances]
-            out["apps"] = [a.to_dict() for a in self.apps]
-            out["keys"] = [k.to_dict() for k in self.keys]
-            out["end_users"] = [e.to_dict() for e in self.end_users]
-        return out
-
-
-@dataclass(frozen=True, slots=True)
-class AgreementView:
-    id: int
-    version: str
-    text: str
-    terms: AgreementTerms
-    published_at: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "version": self.version,
-            "text": self.text,
-            "terms": self.terms.model_dump(mode="json"),
-            "published_at": self.published_at,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    id: int
-    at: str
-    actor: str
-    action: str
-    target_type: str
-    target: str
-    before: Any
-    after: Any
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass
@@ -273,7 +124,7 @@ class AccessService:
     ) -> None:
         conn.execute(
             admin_audit.insert().values(
-                at=_now(),
+                at=now(),
                 actor=actor,
                 action=action,
                 target_type=target_type,
@@ -358,7 +209,7 @@ class AccessService:
             status_reason=row["status_reason"],
             billing_day=row["billing_day"],
             contacts=tuple(row["contacts"] or ()),
-            created_at=_iso(row["created_at"]) or "",
+            created_at=iso(row["created_at"]) or "",
             agreement_current=None if current is None else current[1],
             agreement_accepted=accepted,
         )
@@ -374,24 +225,24 @@ class AccessService:
         return replace(
             view,
             acceptances=tuple(
-                Acceptance(r.version, r.accepted_by, _iso(r.accepted_at) or "") for r in acc_rows
+                Acceptance(r.version, r.accepted_by, iso(r.accepted_at) or "") for r in acc_rows
             ),
             apps=tuple(app_views),
-            keys=tuple(_key_view(k, app_names[k["app_id"]]) for k in key_rows),
+            keys=tuple(key_view(k, app_names[k["app_id"]]) for k in key_rows),
             end_users=tuple(AccessService._end_user_views(conn, row["id"], row["name"])),
         )
 
     @staticmethod
     def _app_views(conn: Connection, org_id: int, org_name: str) -> list[AppView]:
         rows = conn.execute(sa.select(apps).where(apps.c.org_id == org_id).order_by(apps.c.id))
-        return [_app_view(r, org_name) for r in rows.mappings()]
+        return [app_view(r, org_name) for r in rows.mappings()]
 
     @staticmethod
     def _end_user_views(conn: Connection, org_id: int, org_name: str) -> list[EndUserView]:
         rows = conn.execute(
             sa.select(end_users).where(end_users.c.org_id == org_id).order_by(end_users.c.id)
         )
-        return [_end_user_view(r, org_name) for r in rows.mappings()]
+        return [end_user_view(r, org_name) for r in rows.mappings()]
 
     # ---- plans ----
 
@@ -435,12 +286,12 @@ class AccessService:
                 if before == new:
                     continue
                 if before is None:
-                    conn.execute(plans.insert().values(name=plan.name, definition=new, updated_at=_now()))  # fmt: skip  # noqa: E501
+                    conn.execute(plans.insert().values(name=plan.name, definition=new, updated_at=now()))  # fmt: skip  # noqa: E501
                 else:
                     conn.execute(
                         plans.update()
                         .where(plans.c.name == plan.name)
-                        .values(definition=new, updated_at=_now())
+                        .values(definition=new, updated_at=now())
                     )
                 self._audit(conn, actor, "plan.load", "plan", plan.name, before, new)
                 changed.append(plan.name)
@@ -462,17 +313,17 @@ class AccessService:
             ).first()
             if exists is not None:
                 raise DuplicateName(f"agreement version {draft.version!r} is already published")
-            now = _now()
+            at = now()
             terms = draft.terms.model_dump(mode="json")
             new_id = conn.execute(
                 agreement_versions.insert().values(
-                    version=draft.version, text=draft.text, terms=terms, published_at=now
+                    version=draft.version, text=draft.text, terms=terms, published_at=at
                 )
             ).inserted_primary_key
             assert new_id is not None
             after = {"version": draft.version, "terms": terms}
             self._audit(conn, actor, "agreement.publish", "agreement", draft.version, None, after)
-            return AgreementView(int(new_id[0]), draft.version, draft.text, draft.terms, _iso(now) or "")  # fmt: skip  # noqa: E501
+            return AgreementView(int(new_id[0]), draft.version, draft.text, draft.terms, iso(at) or "")  # fmt: skip  # noqa: E501
 
         view: AgreementView = self._write(change)
         return view
@@ -489,7 +340,7 @@ class AccessService:
             row.version,
             row.text,
             AgreementTerms.model_validate(row.terms),
-            _iso(row.published_at) or "",
+            iso(row.published_at) or "",
         )
 
     def accept_agreement(self, org: str, accepted_by: str, actor: str) -> Acceptance:
@@ -505,16 +356,16 @@ class AccessService:
                 raise NoAgreement(
                     "no agreement has been published yet — run `tollhouse agreements publish`"
                 )
-            now = _now()
+            at = now()
             conn.execute(
                 agreement_acceptances.insert().values(
                     org_id=row["id"],
                     agreement_id=current[0],
                     accepted_by=accepted_by,
-                    accepted_at=now,
+                    accepted_at=at,
                 )
             )
-            acceptance = Acceptance(current[1], accepted_by, _iso(now) or "")
+            acceptance = Acceptance(current[1], accepted_by, iso(at) or "")
             self._audit(
                 conn, actor, "org.accept_agreement", "organisation", row["name"],
                 None, acceptance.to_dict(),
@@ -545,12 +396,12 @@ class AccessService:
             the_plan = self._plan(conn, plan)
             if conn.execute(sa.select(organisations.c.id).where(organisations.c.name == name)).first():  # fmt: skip  # noqa: E501
                 raise DuplicateName(f"an organisation named {name!r} already exists")
-            now = _now()
+            at = now()
             conn.execute(
                 organisations.insert().values(
                     name=name, plan_name=the_plan.name, status=OrgStatus.ACTIVE.value,
                     status_reason=None, billing_day=billing_day, contacts=contact_list,
-                    created_at=now, updated_at=now,
+                    created_at=at, updated_at=at,
                 )
             )  # fmt: skip
             view = self._org_view(conn, self._org_row(conn, name), detail=False)
@@ -587,7 +438,7 @@ class AccessService:
             conn.execute(
                 organisations.update()
                 .where(organisations.c.id == row["id"])
-                .values(updated_at=_now(), **values)
+                .values(updated_at=now(), **values)
             )
             view = self._org_view(conn, self._org_row(conn, row["name"]), detail=False)
             self._audit(conn, actor, action, "organisation", row["name"], before, view.to_dict())
@@ -687,10 +538,10 @@ class AccessService:
                 apps.insert().values(
                     org_id=org_row["id"], name=name, use_cases=wanted,
                     use_case_text=use_case_text.strip(), status=AppStatus.ACTIVE.value,
-                    created_at=_now(),
+                    created_at=now(),
                 )
             )  # fmt: skip
-            view = _app_view(self._app_row(conn, name), org_row["name"])
+            view = app_view(self._app_row(conn, name), org_row["name"])
             self._audit(conn, actor, "app.create", "app", name, None, view.to_dict())
             return view
 
@@ -708,9 +559,9 @@ class AccessService:
             org_name = conn.execute(
                 sa.select(organisations.c.name).where(organisations.c.id == row["org_id"])
             ).scalar_one()
-            before = _app_view(row, org_name).to_dict()
+            before = app_view(row, org_name).to_dict()
             conn.execute(apps.update().where(apps.c.id == row["id"]).values(status=status.value))
-            view = _app_view(self._app_row(conn, name), org_name)
+            view = app_view(self._app_row(conn, name), org_name)
             self._audit(conn, actor, f"app.{status.value}", "app", row["name"], before, view.to_dict())  # fmt: skip  # noqa: E501
             return view
 
@@ -731,14 +582,14 @@ class AccessService:
         def change(conn: Connection) -> KeyCreated:
             row = self._app_row(conn, app)
             minted = tokens.new_token()
-            now = _now()
+            at = now()
             conn.execute(
                 api_keys.insert().values(
                     id=minted.key_id, app_id=row["id"], token_hash=minted.token_hash,
-                    created_at=now,
+                    created_at=at,
                 )
             )  # fmt: skip
-            after = {"id": minted.key_id, "app": row["name"], "created_at": _iso(now)}
+            after = {"id": minted.key_id, "app": row["name"], "created_at": iso(at)}
             self._audit(conn, actor, "key.create", "key", minted.key_id, None, after)
             return KeyCreated(minted.key_id, row["name"], minted.token)
 
@@ -751,11 +602,11 @@ class AccessService:
             app_name = conn.execute(
                 sa.select(apps.c.name).where(apps.c.id == row["app_id"])
             ).scalar_one()
-            before = _key_view(row, app_name)
+            before = key_view(row, app_name)
             if row["revoked_at"] is not None:
                 raise InvalidInput(f"key {key_id} is already revoked")
-            conn.execute(api_keys.update().where(api_keys.c.id == key_id).values(revoked_at=_now()))
-            view = _key_view(self._key_row(conn, key_id), app_name)
+            conn.execute(api_keys.update().where(api_keys.c.id == key_id).values(revoked_at=now()))
+            view = key_view(self._key_row(conn, key_id), app_name)
             self._audit(conn, actor, "key.revoke", "key", key_id, before.to_dict(), view.to_dict())  # fmt: skip  # noqa: E501
             return view
 
@@ -772,18 +623,18 @@ class AccessService:
             app_name = conn.execute(
                 sa.select(apps.c.name).where(apps.c.id == row["app_id"])
             ).scalar_one()
-            before = _key_view(row, app_name)
+            before = key_view(row, app_name)
             if before.status in ("revoked", "expired"):
                 raise InvalidInput(f"key {key_id} is {before.status}; create a new key instead")
             if row["replaced_by"] is not None:
                 raise InvalidInput(f"key {key_id} was already rotated to {row['replaced_by']}")
             minted = tokens.new_token()
-            now = _now()
-            expires = now + grace
+            at = now()
+            expires = at + grace
             conn.execute(
                 api_keys.insert().values(
                     id=minted.key_id, app_id=row["app_id"], token_hash=minted.token_hash,
-                    created_at=now,
+                    created_at=at,
                 )
             )  # fmt: skip
             conn.execute(
@@ -791,13 +642,13 @@ class AccessService:
                 .where(api_keys.c.id == key_id)
                 .values(expires_at=expires, replaced_by=minted.key_id)
             )
-            after = _key_view(self._key_row(conn, key_id), app_name).to_dict()
+            after = key_view(self._key_row(conn, key_id), app_name).to_dict()
             self._audit(conn, actor, "key.rotate", "key", key_id, before.to_dict(), after)
             self._audit(
                 conn, actor, "key.create", "key", minted.key_id, None,
-                {"id": minted.key_id, "app": app_name, "created_at": _iso(now), "replaces": key_id},
+                {"id": minted.key_id, "app": app_name, "created_at": iso(at), "replaces": key_id},
             )  # fmt: skip
-            return KeyCreated(minted.key_id, app_name, minted.token, key_id, _iso(expires))
+            return KeyCreated(minted.key_id, app_name, minted.token, key_id, iso(expires))
 
         created: KeyCreated = self._write(change)
         return created
@@ -810,7 +661,7 @@ class AccessService:
                 .where(api_keys.c.app_id == row["id"])
                 .order_by(api_keys.c.created_at)
             ).mappings()
-            return [_key_view(k, row["name"]) for k in rows]
+            return [key_view(k, row["name"]) for k in rows]
 
     # ---- end users ----
 
@@ -839,7 +690,7 @@ class AccessService:
             new_id = conn.execute(
                 end_users.insert().values(
                     org_id=org_row["id"], name=name, sector=the_sector.value, country=cc,
-                    approved=False, approved_at=None, approved_by=None, created_at=_now(),
+                    approved=False, approved_at=None, approved_by=None, created_at=now(),
                 )
             ).inserted_primary_key  # fmt: skip
             assert new_id is not None
@@ -865,7 +716,7 @@ class AccessService:
         )
         if row is None:
             raise UnknownName(f"no end user with id {end_user_id}")
-        return _end_user_view(row, row["org_name"])
+        return end_user_view(row, row["org_name"])
 
     def approve_end_user(self, end_user_id: int, actor: str) -> EndUserView:
         def change(conn: Connection) -> EndUserView:
@@ -875,7 +726,7 @@ class AccessService:
             conn.execute(
                 end_users.update()
                 .where(end_users.c.id == end_user_id)
-                .values(approved=True, approved_at=_now(), approved_by=actor)
+                .values(approved=True, approved_at=now(), approved_by=actor)
             )
             view = self._end_user(conn, end_user_id)
             self._audit(
@@ -904,7 +755,7 @@ class AccessService:
         return [
             AuditEntry(
                 r.id,
-                _iso(r.at) or "",
+                iso(r.at) or "",
                 r.actor,
                 r.action,
                 r.target_type,
@@ -924,43 +775,6 @@ class AccessService:
             self.load_plans(default_plans(), actor)
         if not has_agreement:
             self.publish_agreement(default_agreement(), actor)
-
-
-def _app_view(row: sa.RowMapping, org_name: str) -> AppView:
-    return AppView(
-        id=row["id"],
-        name=row["name"],
-        org=org_name,
-        status=row["status"],
-        use_cases=tuple(row["use_cases"] or ()),
-        use_case_text=row["use_case_text"],
-        created_at=_iso(row["created_at"]) or "",
-    )
-
-
-def _key_view(row: sa.RowMapping, app_name: str) -> KeyView:
-    return KeyView(
-        id=row["id"],
-        app=app_name,
-        created_at=_iso(row["created_at"]) or "",
-        expires_at=_iso(_aware(row["expires_at"])),
-        revoked_at=_iso(_aware(row["revoked_at"])),
-        replaced_by=row["replaced_by"],
-    )
-
-
-def _end_user_view(row: sa.RowMapping, org_name: str) -> EndUserView:
-    return EndUserView(
-        id=row["id"],
-        org=org_name,
-        name=row["name"],
-        sector=row["sector"],
-        country=row["country"],
-        approved=bool(row["approved"]),
-        approved_at=_iso(row["approved_at"]),
-        approved_by=row["approved_by"],
-        created_at=_iso(row["created_at"]) or "",
-    )
 
 
 @dataclass(frozen=True, slots=True)
