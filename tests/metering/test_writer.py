@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tests.metering.factories import traffic
+from tollhouse.db import create_engine
 from tollhouse.metering.spool import Spool, read_segment
 from tollhouse.metering.writer import UsageWriter
 
@@ -67,3 +68,21 @@ def test_start_replays_what_a_dead_writer_left(tmp_path: Path, engine: Engine) -
 def _close(fd: int) -> int:
     os.close(fd)
     return -1
+
+
+def test_shutdown_with_the_store_down_leaves_events_in_the_spool(
+    tmp_path: Path, engine: Engine
+) -> None:
+    """The writer must not hang on stop when the store is unreachable; nothing is lost."""
+    broken = create_engine(f"sqlite:///{tmp_path / 'missing' / 'no-tables.db'}")
+    spool_dir = tmp_path / "spool"
+    writer = UsageWriter(broken, spool_dir, mode="fast")
+    writer.start()
+    events = traffic(random.Random(4), 20)
+    for e in events:
+        writer.record(e)
+    writer.stop()  # returns although every store attempt fails (no tables there)
+    broken.dispose()
+    report = UsageWriter(engine, spool_dir, mode="fast").start()
+    assert report.events_inserted == 20
+    assert sorted(_stored_ids(engine)) == sorted(e.request_id for e in events)

@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Literal, cast
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from tollhouse.errors import TollhouseError
 from tollhouse.metering.event import UsageEvent
@@ -256,20 +255,30 @@ class UsageWriter:
                 except queue.Empty:
                     break
             if batch:
-                self._store_with_retry(batch)
+                if not self._store_with_retry(batch):
+                    # Shutting down with the store unreachable: the spool keeps the events and
+                    # the next start (of any process on this spool) replays them.
+                    log.error("store unreachable at shutdown; usage events left in the spool")
+                    self._spool.close(all_stored=False)
+                    return
                 self._spool.stored_through(last_seq)
         self._spool.close(all_stored=self._spool_error is None)
 
-    def _store_with_retry(self, batch: list[UsageEvent]) -> None:
+    def _store_with_retry(self, batch: list[UsageEvent]) -> bool:
+        """Store `batch`, retrying; False if still failing once shutdown has begun."""
         while True:
             try:
                 record_events(self.engine, batch)
                 self.stored_events += len(batch)
-                return
-            except (OperationalError, IntegrityError, DBAPIError):
+                return True
+            except Exception:
                 # The events are safe in the spool; keep trying (a concurrent writer of the same
-                # ids, a locked SQLite file, a PostgreSQL restart).
+                # ids, a locked SQLite file, a PostgreSQL restart). Broad on purpose: the ingest
+                # path uses raw DB-API cursors, whose errors SQLAlchemy does not wrap, and a dead
+                # store thread would silently stop all recording.
                 log.exception("storing %d usage events failed; retrying", len(batch))
+                if self._stopping:
+                    return False
                 time.sleep(STORE_RETRY_S)
 
 
