@@ -4,7 +4,6 @@ usage`). Operator token only; one organisation per request, so nothing of anothe
 from __future__ import annotations
 
 import csv
-import hmac
 import io
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
@@ -14,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tollhouse.api import problems
-from tollhouse.api.edge import bearer_token
 from tollhouse.api.responses import JSONResponse
+from tollhouse.api.routes.admin.auth import require_operator
 from tollhouse.api.state import app_state
 from tollhouse.errors import InvalidInput, NotFound
 from tollhouse.metering.service import usage_report
@@ -35,15 +34,6 @@ _CSV_COLUMNS = (
 )
 
 
-def _require_operator(request: Request) -> None:
-    # Same rule as the rest of /admin/v1: only the configured operator token, compared in
-    # constant time; licensee keys are never looked up here.
-    expected = app_state(request).settings.admin_token
-    token = bearer_token(request.scope)
-    if not expected or token is None or not hmac.compare_digest(token.encode(), expected.encode()):
-        raise problems.unauthorized()
-
-
 @router.get("/admin/v1/usage")
 def admin_usage(
     request: Request,
@@ -56,7 +46,7 @@ def admin_usage(
 ) -> Response:
     """Usage of `org` over the UTC days [from, to) (default: the last 30 days), optionally only
     some apps and grouped by app, endpoint, day or hour; distinct posts with 2-sd bounds."""
-    _require_operator(request)
+    require_operator(request)
     end = to or datetime.now(UTC).date() + timedelta(days=1)
     start = from_ or end - timedelta(days=30)
     try:
