@@ -133,6 +133,10 @@ class StreamHub:
             del self._filters[conn.app_id]
             self._replace_rules(conn.app_id, ())
 
+    def key_cost(self, key: str) -> float:
+        """How common an anchor key is in the posts seen here (see RuleIndex.key_cost)."""
+        return self._index.key_cost(key)
+
     @property
     def connection_count(self) -> int:
         return len(self._samples) + sum(len(g) for g in self._filters.values())

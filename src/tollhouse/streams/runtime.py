@@ -14,7 +14,7 @@ from tollhouse.corpus.query import parse
 from tollhouse.settings import Settings
 from tollhouse.streams.bus import Bus, ConnectionSlots, bus_from_url
 from tollhouse.streams.hub import StreamHub
-from tollhouse.streams.index import CompiledRule, compile_rule
+from tollhouse.streams.index import CompiledRule, KeyCost, compile_rule, guessed_cost
 from tollhouse.streams.rules import StreamRule, list_rules
 
 _STATE_ATTR = "tollhouse_streams"
@@ -23,11 +23,15 @@ _STATE_ATTR = "tollhouse_streams"
 _STORED_RULE_MAX_LENGTH = 1 << 16
 
 
-def compiled_rules(engine: Engine, app_id: str) -> list[tuple[StreamRule, CompiledRule]]:
+def compiled_rules(
+    engine: Engine, app_id: str, cost: KeyCost = guessed_cost
+) -> list[tuple[StreamRule, CompiledRule]]:
     """The app's rules from the database, each parsed and compiled for the index."""
     with engine.connect() as conn:
         rules = list_rules(conn, app_id)
-    return [(rule, compile_rule(parse(rule.value, _STORED_RULE_MAX_LENGTH))) for rule in rules]
+    return [
+        (rule, compile_rule(parse(rule.value, _STORED_RULE_MAX_LENGTH), cost)) for rule in rules
+    ]
 
 
 class StreamRuntime:
@@ -44,7 +48,7 @@ class StreamRuntime:
         self._lock = asyncio.Lock()
 
     async def _load_rules(self, app_id: str) -> Sequence[tuple[StreamRule, CompiledRule]]:
-        return await asyncio.to_thread(compiled_rules, self.engine, app_id)
+        return await asyncio.to_thread(compiled_rules, self.engine, app_id, self.hub.key_cost)
 
     async def start(self) -> StreamRuntime:
         """Subscribe to the bus (once)."""
