@@ -3,6 +3,7 @@ refused requests, end users matched against declared ones."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -86,3 +87,21 @@ def test_metering_off_records_nothing_but_still_identifies_requests(
     assert response.status_code == 401 and "x-request-id" in response.headers
     assert _events(engine) == {}
     assert not (tmp_path / "spool").exists()
+
+
+def test_strict_mode_answers_503_when_the_spool_cannot_be_written(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Nothing leaves without its record: a broken spool turns answers into 503s."""
+    lic = make_licensees(engine, {"acme": ["acme-app"]})["acme"]
+    url = engine.url.render_as_string(hide_password=False)
+    app = create_app(load_settings(database_url=url, spool_dir=tmp_path / "spool"))
+    auth = {"Authorization": "Bearer " + lic.tokens["acme-app"]}
+    with TestClient(app) as client:
+        assert client.get("/2/tweets", params={"ids": "1"}, headers=auth).status_code == 200
+        writer = app.state.tollhouse.usage_writer
+        os.close(writer._spool._fd)  # the disk goes away under the spool
+        refused = [client.get("/2/tweets", params={"ids": "1"}, headers=auth) for _ in range(2)]
+    assert [r.status_code for r in refused] == [503, 503]
+    assert all("x-request-id" in r.headers for r in refused)
+    assert refused[0].headers["content-type"] == "application/problem+json"

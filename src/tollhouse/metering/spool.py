@@ -12,6 +12,7 @@ dead (the kernel drops locks with the process, even on SIGKILL) and may replay i
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import struct
@@ -143,7 +144,8 @@ class Spool:
 
     def close(self, all_stored: bool) -> None:
         """Close the spool; if every record is in the store, remove its files and lock."""
-        os.close(self._fd)
+        with contextlib.suppress(OSError):  # already broken (the reason we may be closing)
+            os.close(self._fd)
         if all_stored:
             with self._segments_lock:
                 closed = list(self._closed_segments)
