@@ -304,3 +304,15 @@ def test_cli_generate(tmp_path: Path) -> None:
     empty = runner.invoke(app, [*args, *window[:2], "--end", "2026-09-01", "--database-url", url])
     assert empty.exit_code != 0
     assert "before" in empty.output
+
+
+def test_dense_windows_and_tiny_populations_still_give_unique_ordered_ids() -> None:
+    start = datetime(2026, 10, 1, tzinfo=UTC)
+    spec = CorpusSpec.create(3_000, 1, seed=3, start=start, end=start + timedelta(milliseconds=5))
+    rows = [r for b in iter_batches(spec, RowEncoding(postgres=False)) for r in b.posts]
+    ids = [r[0] for r in rows]
+    assert ids == sorted(set(ids)) and len(ids) == 3_000
+    assert len({r[COL["author_id"]] for r in rows}) == 1
+    assert all(created_at_of(i) < start + timedelta(milliseconds=5) for i in ids)
+    with pytest.raises(InvalidInput, match="too short"):
+        CorpusSpec.create(10_000, 1, start=start, end=start + timedelta(milliseconds=5))

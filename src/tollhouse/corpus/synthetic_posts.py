@@ -40,8 +40,8 @@ _TCO = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 
 class PostMaker:
-    """Builds post rows one at a time; holds the per-run state (pools of earlier posts,
-    the last id) that makes threads and unique, time-ordered ids possible."""
+    """Makes the post rows of one run: holds what is drawn once per run (text fragments, tag,
+    link, mention and source pools) and the pools of earlier posts that threads refer to."""
 
     def __init__(self, spec: CorpusSpec, pop: Population, encoding: RowEncoding) -> None:
         self.rng = rng = random.Random(f"tollhouse-posts:{spec.seed}")
@@ -435,7 +435,7 @@ class PostMaker:
         )
 
 
-def hourly_counts(spec: CorpusSpec, writer: PostMaker) -> Iterator[tuple[int, int, int]]:
+def hourly_counts(spec: CorpusSpec, maker: PostMaker) -> Iterator[tuple[int, int, int]]:
     """(slot start ms, slot end ms, posts in it) for each UTC hour of the window, in order.
 
     Counts follow the languages' daily cycles and a random factor per day; cumulative
@@ -452,7 +452,7 @@ def hourly_counts(spec: CorpusSpec, writer: PostMaker) -> Iterator[tuple[int, in
         if day not in day_factor:
             day_factor[day] = rng.uniform(0.8, 1.2)
         hour = (cursor // _HOUR_MS) % 24
-        weight = writer.hour_cum[hour][-1] * day_factor[day] * (slot_end - cursor) / _HOUR_MS
+        weight = maker.hour_cum[hour][-1] * day_factor[day] * (slot_end - cursor) / _HOUR_MS
         slots.append((cursor, slot_end, weight))
         cursor = slot_end
     total = sum(w for _, _, w in slots) or 1.0

@@ -10,6 +10,9 @@ from tollhouse.errors import InvalidInput
 DEFAULT_WINDOW = timedelta(days=30)
 # Users join between the snowflake epoch (ids must encode a valid time) and the window start.
 FIRST_SIGNUP = datetime(2010, 11, 5, tzinfo=UTC)
+# A snowflake has 4096 sequence numbers per millisecond (and worker); staying far below that on
+# average keeps every post inside its window.
+_MAX_PER_MS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +44,8 @@ class CorpusSpec:
         start = _utc(start) if start is not None else end - DEFAULT_WINDOW
         if start >= end:
             raise InvalidInput(f"--start ({start.isoformat()}) must be before --end")
+        if posts > (end - start) / timedelta(milliseconds=1) * _MAX_PER_MS:
+            raise InvalidInput(f"the window is too short for {posts} posts")
         if start < FIRST_SIGNUP + timedelta(days=1):
             raise InvalidInput("--start must be after 2010-11-06 (snowflake ids start in 2010)")
         return cls(posts=posts, users=users, seed=seed, start=start, end=end)
