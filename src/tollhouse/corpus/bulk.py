@@ -1,15 +1,20 @@
 """Bulk writing of posts, facets and users with the raw database driver.
 
-`corpus.store` is the general write path (SQLAlchemy Core, one statement per table, FTS kept by
-triggers). For millions of generated rows it is too slow, so the generator writes pre-encoded
-tuples here instead. Measured on the 2-core build machine with 200 k posts (SQLite 3.40):
+`corpus.store` is the general write path (SQLAlchemy Core, FTS kept by triggers). For millions
+of generated rows it is too slow, so the generator writes pre-encoded tuples here instead.
+Measured on the 2-core build machine (SQLite 3.40; see bench/generate.py and bench/RESULTS.md):
 
-* SQLAlchemy executemany through the FTS trigger: ~20 k posts/s; raw `sqlite3.executemany`
-  through the same trigger is no better, because the trigger itself is the cost.
-* raw executemany with the trigger dropped inside the batch's transaction and the FTS rows
-  inserted by a second executemany: ~65 k posts/s; dropping the trigger for the whole load and
-  rebuilding the index at the end: ~70 k posts/s, but a rebuild re-reads every post already in
-  the table, so it loses on any non-empty corpus. We take the per-batch path.
+* 200 k simple rows, quiet machine: raw `sqlite3.executemany` through the FTS trigger 20 k
+  rows/s; with the trigger dropped inside the batch's transaction and the FTS rows inserted by
+  a second statement 65 k/s; trigger dropped for the whole load and the index rebuilt at the end
+  71 k/s, but a rebuild re-reads every post already in the table, so it loses on any non-empty
+  corpus. We take the per-batch path.
+* Generated rows, CPU per post: posts 8.6 µs, FTS 4.2 µs, facets 3.2 µs, commit 3.9 µs (2.1 µs
+  with the larger WAL checkpoints below), about 20 µs in all; plain SQLAlchemy executemany of
+  the same rows costs ~110 µs.
+* Multi-row VALUES statements rather than executemany, so that writing overlaps generation
+  (see `_insert_many_rows`). Passing a batch as one JSON parameter (`json_each`) would overlap
+  too, but SQLite re-parses the row for every column: three times the CPU.
 * PostgreSQL: `COPY … FROM STDIN` (psycopg) instead of INSERT.
 
 The rows written are exactly the rows `corpus.store` would write for the same records (the tests
