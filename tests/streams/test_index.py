@@ -78,7 +78,7 @@ def posts(draw: st.DrawFn) -> MatchablePost:
     return MatchablePost.from_record(post, author, reply_name)
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(nodes, min_size=1, max_size=25), st.lists(posts(), min_size=1, max_size=8))
 def test_index_matches_exactly_what_every_rule_matches(
     rules: list[Node], sample: list[MatchablePost]
