@@ -81,9 +81,13 @@ def events_for(
 
 
 def _store(
-    engine: Engine, batch: Sequence[PostRecord], authors: Sequence[UserRecord]
+    engine: Engine,
+    batch: Sequence[PostRecord],
+    authors: Sequence[UserRecord],
+    also_store: Sequence[PostRecord],
 ) -> tuple[list[PostPublished], int]:
     with engine.begin() as conn:
+        insert_posts(conn, also_store)
         ids = [p.id for p in batch]
         present = (
             set(conn.execute(select(posts.c.id).where(posts.c.id.in_(ids))).scalars())
@@ -123,9 +127,11 @@ async def ingest(
     new_posts: Sequence[PostRecord] = (),
     authors: Sequence[UserRecord] = (),
     deletions: Sequence[int] = (),
+    also_store: Sequence[PostRecord] = (),
 ) -> IngestResult:
-    """Store `new_posts` (and `authors`), mark `deletions` deleted, then publish both."""
-    events, already = await asyncio.to_thread(_store, engine, new_posts, authors)
+    """Store `new_posts` (and `authors`, and `also_store`: referenced posts, stored but not
+    published), mark `deletions` deleted, then publish the new posts and the deletions."""
+    events, already = await asyncio.to_thread(_store, engine, new_posts, authors, also_store)
     at = datetime.now(UTC)
     deleted = await asyncio.to_thread(_mark_deleted, engine, deletions, at)
     out: list[Event] = [*events, *(PostDeleted(i, at) for i in deleted)]

@@ -19,8 +19,8 @@ from tollhouse.api.problems import invalid_request
 from tollhouse.api.responses import JSONResponse
 from tollhouse.api.routes.admin.auth import require_operator
 from tollhouse.api.state import app_state
+from tollhouse.corpus.importer import UnitRejected, parse_unit
 from tollhouse.corpus.records import PostRecord, UserRecord
-from tollhouse.streams import x_json
 from tollhouse.streams.ingest import ingest
 from tollhouse.streams.runtime import runtime_for
 
@@ -31,30 +31,29 @@ MAX_BATCH = 10_000
 
 
 def _batch(body: Any) -> tuple[list[PostRecord], list[UserRecord], list[int]]:
+    """The new posts (those in `data`; referenced posts in `includes.tweets` are stored but not
+    published), every user and post to store, and the ids to delete."""
     if not isinstance(body, dict) or not set(body) <= {"data", "includes", "deletions"}:
         raise invalid_request(
-            "The body must be an object with `data` (posts), `includes.users` and `deletions`."
+            "The body must be an object with `data` (posts), `includes` and `deletions`."
         )
     raw_posts = body.get("data", [])
-    includes = body.get("includes", {})
-    raw_users: Any = includes.get("users", []) if isinstance(includes, dict) else None
     raw_deletions = body.get("deletions", [])
-    if not all(isinstance(v, list) for v in (raw_posts, raw_users, raw_deletions)):
-        raise invalid_request("`data`, `includes.users` and `deletions` must be lists.")
+    if not isinstance(raw_posts, list) or not isinstance(raw_deletions, list):
+        raise invalid_request("`data` and `deletions` must be lists.")
     if len(raw_posts) + len(raw_deletions) > MAX_BATCH:
         raise invalid_request(f"One request may carry at most {MAX_BATCH} posts and deletions.")
     try:
-        users = [x_json.user_from_x(u) for u in raw_users]
-        posts = [x_json.post_from_x(p) for p in raw_posts]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise invalid_request(f"A post or user object is not valid X v2 JSON: {exc}") from exc
+        unit = parse_unit(1, {"data": raw_posts, "includes": body.get("includes") or {}})
+    except UnitRejected as exc:
+        raise invalid_request(f"Not valid X v2 JSON: {exc}") from exc
     deletions = []
     for value in raw_deletions:
         text = str(value)
-        if not text.isdigit() or len(text) > 19:
+        if not text.isascii() or not text.isdigit() or len(text) > 19:
             raise invalid_request(f"`deletions` holds [{text}], which is not a post id.")
         deletions.append(int(text))
-    return posts, users, deletions
+    return list(unit.posts), list(unit.users), deletions
 
 
 @router.post("/admin/v1/posts", summary="Ingest new posts and deletions (live traffic)")
@@ -65,8 +64,16 @@ async def ingest_posts(request: Request) -> Response:
     except orjson.JSONDecodeError as exc:
         raise invalid_request(f"The body is not JSON: {exc}") from exc
     posts, users, deletions = _batch(body)
+    new_ids = {int(p["id"]) for p in body.get("data", [])}
     runtime = await runtime_for(request.app)
-    result = await ingest(app_state(request).engine, runtime.bus, posts, users, deletions)
+    result = await ingest(
+        app_state(request).engine,
+        runtime.bus,
+        [p for p in posts if p.id in new_ids],
+        users,
+        deletions,
+        also_store=[p for p in posts if p.id not in new_ids],
+    )
     return JSONResponse(
         {
             "data": {
