@@ -12,6 +12,7 @@ from tollhouse.cli import endusers as endusers_cli
 from tollhouse.cli import keys as keys_cli
 from tollhouse.cli import orgs as orgs_cli
 from tollhouse.cli import plans as plans_cli
+from tollhouse.cli import replay as replay_cli
 from tollhouse.cli import serve as serve_cli
 from tollhouse.cli import usage as usage_cli
 
@@ -23,6 +24,7 @@ app = typer.Typer(
 )
 app.add_typer(db_cli.app, name="db")
 app.add_typer(corpus_cli.app, name="corpus")
+replay_cli.register(corpus_cli.app)
 serve_cli.register(app)
 app.add_typer(orgs_cli.app, name="orgs")
 app.add_typer(apps_cli.app, name="apps")
