@@ -298,11 +298,16 @@ _MENTIONED = bindparam("mentioned", "", type_=String)
 def user_posts(
     conn: Connection, author_id: int, window: Window, exclude: frozenset[str] = frozenset()
 ) -> list[Record]:
-    """An author's visible posts (timeline), newest first, up to limit + 1 rows."""
+    """An author's active posts (timeline), newest first, up to limit + 1 rows.
+
+    The caller checks that the author may be served (`lookup_users`): repeating that check per
+    row as `visible()` does would make PostgreSQL misjudge the anti-join and sort every post of
+    a prolific author instead of walking the (author_id, id) index backwards.
+    """
     columns = POST_COLUMNS[conn.dialect.name]
 
     def stmt() -> Any:
-        conditions = [posts.c.author_id == _AUTHOR, visible()]
+        conditions = [posts.c.author_id == _AUTHOR, posts.c.state == ACTIVE]
         if "replies" in exclude:
             conditions.append(posts.c.replied_to_id.is_(None))
         if "retweets" in exclude:
