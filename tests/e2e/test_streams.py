@@ -8,9 +8,11 @@ import os
 import queue
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -36,6 +38,7 @@ from twarc import Twarc2
 from tollhouse.access.service import AccessService
 from tollhouse.corpus.models import posts
 from tollhouse.db import create_engine
+from tollhouse.metering.models import usage_events
 from tollhouse.migrate import upgrade
 from tollhouse.streams.sample import in_sample
 
@@ -407,3 +410,53 @@ def test_rule_limits_come_from_the_plan(server: LiveServer, org_engine: Engine) 
     capped = httpx.post(url, json={"add": [{"value": "three"}]}, headers=bearer(token))
     assert capped.status_code == 400
     assert capped.json()["title"] == "RulesCapExceeded"
+
+
+def test_metering_totals_equal_posts_received_and_the_cap_ends_the_stream(
+    live_server: Callable[..., LiveServer], db_url: str, sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    server = live_server(
+        database_url=db_url,
+        stream_keepalive_seconds="0.2",
+        stream_usage_interval_seconds="0.2",
+        metering_mode="fast",
+        spool_dir=str(tmp_path / "spool"),
+    )
+    streaming_plan(AccessService(sqlite_engine), "capped", monthly_post_cap=8)
+    (token,) = licensee(sqlite_engine, "acme", "capped", ["reader"])
+    response = httpx.post(
+        f"{server.base_url}/2/tweets/search/stream/rules",
+        json={"add": [{"value": "cat"}]},
+        headers=bearer(token),
+    )
+    assert response.status_code == 200
+    reader = LineReader(server.base_url, "/2/tweets/search/stream", token)
+    first = [post_json(f"cat {i}", 101) for i in range(5)]
+    ingest(server.base_url, first, [ALICE])
+    got = reader.take(5)
+    second = [post_json(f"cat again {i}", 101) for i in range(4)]
+    ingest(server.base_url, second)
+    got += reader.take(5)
+    # The batch that reached the cap (8) is delivered, then the stream ends with X's error.
+    assert [g["data"]["id"] for g in got[:9]] == [p["id"] for p in first + second]
+    assert got[9]["errors"][0]["title"] == "UsageCapExceeded"
+    assert reader.ended.wait(10)
+    reader.close()
+    received = 9
+    # Usage events: one per connection per interval with posts, summing to what was received.
+    with sqlite_engine.connect() as conn:
+        for _ in range(100):
+            rows = conn.execute(
+                select(usage_events.c.posts).where(
+                    usage_events.c.endpoint == "/2/tweets/search/stream",
+                    usage_events.c.posts > 0,
+                )
+            ).all()
+            if sum(r.posts for r in rows) >= received:
+                break
+            time.sleep(0.1)
+    assert sum(r.posts for r in rows) == received
+    assert len(rows) <= 3  # per interval, not per post
+    # A new connection is refused while the cap is used up.
+    refused = httpx.get(f"{server.base_url}/2/tweets/search/stream", headers=bearer(token))
+    assert refused.status_code == 429 and refused.json()["title"] == "UsageCapExceeded"

@@ -51,20 +51,25 @@ def point_at(session: requests.Session, base_url: str) -> requests.Session:
 
 
 def streaming_plan(
-    service: AccessService, name: str, max_rules: int = 10, max_length: int = 64
+    service: AccessService,
+    name: str,
+    max_rules: int = 10,
+    max_length: int = 64,
+    monthly_post_cap: int | None = None,
 ) -> None:
-    """A plan with every stream endpoint and small rule limits (for the limit tests)."""
+    """A plan with every stream endpoint and small limits (for the limit tests); a cap given
+    here is hard (no overage)."""
     service.install_defaults("test")
-    plan = plan_from_dict(
-        name,
-        {
-            "monthly_fee": "0",
-            "endpoints": STREAM_ENDPOINTS,
-            "max_apps": 10,
-            "max_stream_rules": max_rules,
-            "max_query_length": max_length,
-        },
-    )
+    raw: dict[str, Any] = {
+        "monthly_fee": "0",
+        "endpoints": STREAM_ENDPOINTS,
+        "max_apps": 10,
+        "max_stream_rules": max_rules,
+        "max_query_length": max_length,
+    }
+    if monthly_post_cap is not None:
+        raw["monthly_post_cap"] = monthly_post_cap
+    plan = plan_from_dict(name, raw)
     service.load_plans([*service.list_plans(), plan], "test")
 
 

@@ -36,7 +36,7 @@ from tollhouse.streams import rules as rule_service
 from tollhouse.streams.errors import RulesCapExceeded
 from tollhouse.streams.events import RulesChanged
 from tollhouse.streams.hub import Delivery, StreamConnection
-from tollhouse.streams.metering import StreamMeter, UnmeteredStream
+from tollhouse.streams.metering import MeteredStream, StreamMeter
 from tollhouse.streams.runtime import StreamRuntime, runtime_for
 
 router = APIRouter(tags=["streams"])
@@ -353,13 +353,24 @@ async def _open_stream(request: Request, kind: str) -> Response:
     except BaseException:
         await runtime.slots.release(slot, token)
         raise
-    meter = stream_meter(request, context)
+    template = "/2/tweets/search/stream" if kind == "filter" else "/2/tweets/sample/stream"
+    meter = stream_meter(request, context, template)
     return StreamResponse(runtime, conn, slot, token, ttl, how, meter)
 
 
-def stream_meter(request: Request, context: RequestContext) -> StreamMeter:
+def stream_meter(request: Request, context: RequestContext, endpoint: str) -> StreamMeter:
     """The meter for one stream connection (see tollhouse.streams.metering)."""
-    return UnmeteredStream()
+    state = app_state(request)
+    client = request.client
+    return MeteredStream(
+        context,
+        endpoint,
+        state.limits,
+        state.usage_writer,
+        client_ip=client.host if client else None,
+        user_agent=(request.headers.get("user-agent") or "")[:512] or None,
+        end_user=(request.headers.get("x-end-user") or "").strip()[:200] or None,
+    )
 
 
 # ---- rendering --------------------------------------------------------------------------------
@@ -550,8 +561,11 @@ class StreamResponse(Response):
                 if not await self.meter.admit([d.event.post.id for d in batch]):
                     return _body(error_line(USAGE_CAPPED))
                 chunk = await self.renderer.render(batch)
+                self.meter.wrote(len(chunk))
             if not await self._send_unless_ended(send, _body(chunk)):
                 return self._farewell(self.conn.ended or "slow")
+            if self.meter.exhausted:
+                return _body(error_line(USAGE_CAPPED))
 
     def _farewell(self, reason: str) -> Message | None:
         if reason == "client":
