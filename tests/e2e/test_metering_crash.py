@@ -24,6 +24,7 @@ from tests.api.sample_corpus import build
 from tests.conftest import LiveServer
 
 from tollhouse.db import create_engine
+from tollhouse.metering.spool import spool_dir_for
 from tollhouse.metering.writer import UsageWriter, replay_spool
 
 _CHILD = r"""
@@ -74,7 +75,7 @@ def _run_and_kill(database_url: str, spool_dir: Path, mode: str, acked_wanted: i
     for line in proc.stdout:
         acked.append(line.strip())
         # Kill only once something reached the spool, so that there is something to keep.
-        if len(acked) >= acked_wanted and any(p.stat().st_size for p in spool_dir.glob("*.seg")):
+        if len(acked) >= acked_wanted and any(p.stat().st_size for p in spool_dir.rglob("*.seg")):
             break
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -113,7 +114,7 @@ def test_strict_writer_killed_loses_and_duplicates_nothing(
     assert set(counts.values()) == {1}
     _assert_rollups_match_events(engine)
     # A second restart finds nothing left to replay and changes nothing.
-    assert replay_spool(engine, spool_dir).segments == 0
+    assert replay_spool(engine, spool_dir_for(spool_dir, engine)).segments == 0
     assert _event_counts(engine) == counts
 
 
@@ -122,7 +123,7 @@ def test_fast_writer_killed_loses_only_the_unflushed_tail(
 ) -> None:
     spool_dir = tmp_path / "spool"
     recorded = _run_and_kill(database_url, spool_dir, "fast", 5000)
-    replay_spool(engine, spool_dir)
+    replay_spool(engine, spool_dir_for(spool_dir, engine))
     counts = _event_counts(engine)
     assert set(counts.values()) == {1}
     stored = [rid in counts for rid in recorded]
@@ -191,5 +192,5 @@ def test_server_killed_under_load_keeps_every_answered_request(
         ).one()
     assert row.endpoint == "/2/tweets" and row.org_id is not None and row.end_user == "crash-test"
     _assert_rollups_match_events(engine)
-    assert not list(spool_dir.glob("*.seg"))
+    assert not list(spool_dir.rglob("*.seg"))
     engine.dispose()

@@ -83,3 +83,17 @@ def test_replaying_a_spool_twice_gives_the_same_totals(tmp_path: Path, engine: E
         assert tuple(conn.execute(sa.text(totals)).one()) == after_first
         assert conn.execute(sa.text("SELECT COUNT(*) FROM usage_events")).scalar_one() == 300
     assert after_first[0] == 300
+
+
+def test_each_database_has_its_own_spool(tmp_path: Path) -> None:
+    """Events are replayed only into the database they were meant for."""
+    from tollhouse.db import create_engine
+    from tollhouse.metering.spool import spool_dir_for
+
+    a = create_engine(f"sqlite:///{tmp_path / 'a.db'}")
+    b = create_engine(f"sqlite:///{tmp_path / 'b.db'}")
+    a_again = create_engine(f"sqlite:///{tmp_path / 'x' / '..' / 'a.db'}")
+    base = tmp_path / "spool"
+    assert spool_dir_for(base, a) != spool_dir_for(base, b)
+    assert spool_dir_for(base, a) == spool_dir_for(base, a_again)
+    assert spool_dir_for(base, a).parent == base

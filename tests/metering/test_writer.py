@@ -12,8 +12,8 @@ from sqlalchemy.engine import Engine
 
 from tests.metering.factories import traffic
 from tollhouse.db import create_engine
-from tollhouse.metering.spool import Spool, read_segment
-from tollhouse.metering.writer import UsageWriter
+from tollhouse.metering.spool import Spool, read_segment, spool_dir_for
+from tollhouse.metering.writer import UsageWriter, replay_spool
 
 
 def _stored_ids(engine: Engine) -> list[str]:
@@ -34,12 +34,12 @@ def test_strict_acknowledges_after_the_spool_and_drains_on_stop(
 
     asyncio.run(send_all())
     # Acknowledged: every event is in this process's spool (the store may not have it yet).
-    segments = sorted(spool_dir.glob("*.seg"))
+    segments = sorted(writer.spool_dir.glob("*.seg"))
     spooled = [e.request_id for s in segments for e in read_segment(s).events]
     assert sorted(spooled) == sorted(e.request_id for e in events)
     writer.stop()
     assert sorted(_stored_ids(engine)) == sorted(e.request_id for e in events)
-    assert list(spool_dir.iterdir()) == []  # all stored: segments and lock removed
+    assert list(writer.spool_dir.iterdir()) == []  # all stored: segments and lock removed
 
 
 def test_fast_mode_drains_on_stop(tmp_path: Path, engine: Engine) -> None:
@@ -53,7 +53,7 @@ def test_fast_mode_drains_on_stop(tmp_path: Path, engine: Engine) -> None:
 
 
 def test_start_replays_what_a_dead_writer_left(tmp_path: Path, engine: Engine) -> None:
-    spool = Spool(tmp_path / "spool")
+    spool = Spool(spool_dir_for(tmp_path / "spool", engine))
     events = traffic(random.Random(3), 50)
     spool.append(events)
     spool._fd, spool._lock_fd = _close(spool._fd), _close(spool._lock_fd)  # "killed"
@@ -83,6 +83,7 @@ def test_shutdown_with_the_store_down_leaves_events_in_the_spool(
         writer.record(e)
     writer.stop()  # returns although every store attempt fails (no tables there)
     broken.dispose()
-    report = UsageWriter(engine, spool_dir, mode="fast").start()
+    # What `tollhouse usage replay` does once the store is back.
+    report = replay_spool(engine, writer.spool_dir)
     assert report.events_inserted == 20
     assert sorted(_stored_ids(engine)) == sorted(e.request_id for e in events)

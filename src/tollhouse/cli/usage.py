@@ -148,11 +148,13 @@ def replay(
     """Store what dead server processes left in the spool (servers also do this at start)."""
     from pathlib import Path
 
+    from tollhouse.metering.spool import spool_dir_for
     from tollhouse.metering.writer import replay_spool
 
     engine = open_engine()
     try:
-        report = replay_spool(engine, Path(spool_dir) if spool_dir else settings().spool_dir)
+        base = Path(spool_dir) if spool_dir else settings().spool_dir
+        report = replay_spool(engine, spool_dir_for(base, engine))
     finally:
         engine.dispose()
     console.print(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import os
 import struct
 import threading
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
+from sqlalchemy.engine import Engine
 
 from tollhouse.metering.event import UsageEvent
 
@@ -36,6 +38,21 @@ def encode(events: Sequence[UsageEvent]) -> bytes:
     """One framed record holding `events`."""
     payload = orjson.dumps([e.to_wire() for e in events])
     return _HEADER.pack(len(payload), zlib.crc32(payload)) + payload
+
+
+def spool_dir_for(base: Path, engine: Engine) -> Path:
+    """The spool directory of one database under `base`.
+
+    Segments must be replayed into the database their events were meant for; a spool dir
+    shared by servers of different databases (development, tests) would otherwise move usage
+    from one into another. The key is the URL (password hidden) or, for SQLite, the file's
+    absolute path."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        identity = "sqlite:" + str(Path(url.database).resolve())
+    else:
+        identity = url.render_as_string(hide_password=True)
+    return Path(base) / ("db-" + hashlib.sha256(identity.encode()).hexdigest()[:16])
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ from sqlalchemy.engine import Engine
 
 from tollhouse.errors import TollhouseError
 from tollhouse.metering.event import UsageEvent
-from tollhouse.metering.spool import Spool, orphans, read_segment
+from tollhouse.metering.spool import Spool, orphans, read_segment, spool_dir_for
 from tollhouse.metering.store import record_events
 from tollhouse.settings import Settings
 
@@ -101,7 +101,7 @@ class UsageWriter:
     ) -> None:
         self.engine = engine
         self.group_commit = group_commit
-        self.spool_dir = Path(spool_dir)
+        self.spool_dir = spool_dir_for(spool_dir, engine)  # this database's own spool
         self.mode = mode
         self.store_interval_s = store_interval_s
         # Events nobody waits for; a deque drained by popleft, because appends come without a
