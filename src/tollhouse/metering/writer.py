@@ -107,7 +107,8 @@ class UsageWriter:
         # Events nobody waits for; a deque drained by popleft, because appends come without a
         # lock and swapping a list could lose an append that raced the swap.
         self._pending: deque[UsageEvent] = deque()
-        # Strict events with their waiting futures, flushed by the event loops themselves.
+        # Strict events with their waiting futures (written by the spool thread, or by the
+        # waiting loop itself with group_commit="loop").
         self._durable: list[tuple[UsageEvent, asyncio.AbstractEventLoop, asyncio.Future[None]]]
         self._durable = []
         self._flush_scheduled: set[asyncio.AbstractEventLoop] = set()
