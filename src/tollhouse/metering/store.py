@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -241,17 +241,19 @@ def _stage_postgresql(cursor: Any, rows: list[tuple[Any, ...]]) -> None:
 
 
 def _update_sketches(conn: Connection, events: Sequence[UsageEvent]) -> None:
-    by_key: dict[tuple[int, date, int], Any] = defaultdict(sketches.new_sketch)
+    # Keyed by day number first; dates are made once per key, not once per event.
+    by_key: dict[tuple[int, int, int], Any] = defaultdict(sketches.new_sketch)
     for e in events:
         if not e.post_ids or e.org_id is None:
             continue
-        day = (_EPOCH + timedelta(microseconds=e.occurred_us - e.occurred_us % _DAY_US)).date()
-        sketch = by_key[(e.org_id, day, e.app_id if e.app_id is not None else UNKNOWN_ID)]
+        day_number = e.occurred_us // _DAY_US
+        sketch = by_key[(e.org_id, day_number, e.app_id if e.app_id is not None else UNKNOWN_ID)]
         update = sketch.update
         for post_id in e.post_ids:
             update(post_id)
     t = usage_sketches.c
-    for (org_id, day, app_id), sketch in by_key.items():
+    for (org_id, day_number, app_id), sketch in by_key.items():
+        day = (_EPOCH + timedelta(days=day_number)).date()
         key = (t.org_id == org_id) & (t.day == day) & (t.app_id == app_id)
         select = sa.select(t.sketch).where(key)
         if conn.dialect.name == "postgresql":
