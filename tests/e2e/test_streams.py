@@ -460,3 +460,52 @@ def test_metering_totals_equal_posts_received_and_the_cap_ends_the_stream(
     # A new connection is refused while the cap is used up.
     refused = httpx.get(f"{server.base_url}/2/tweets/search/stream", headers=bearer(token))
     assert refused.status_code == 429 and refused.json()["title"] == "UsageCapExceeded"
+
+
+def test_rules_requests_answer_like_x(server: LiveServer, org_engine: Engine) -> None:
+    (token,) = licensee(org_engine, org(), "pro", ["rules"])
+    url = f"{server.base_url}/2/tweets/search/stream/rules"
+    auth = bearer(token)
+    assert httpx.get(url, headers=auth).json()["meta"]["result_count"] == 0
+    dry = httpx.post(url, params={"dry_run": "true"}, json={"add": [{"value": "x"}]}, headers=auth)
+    assert dry.status_code == 200 and dry.json()["meta"]["summary"]["created"] == 1
+    assert httpx.get(url, headers=auth).json()["meta"]["result_count"] == 0
+    made = httpx.post(
+        url, json={"add": [{"value": "cat", "tag": "pets"}, {"value": "dog"}]}, headers=auth
+    ).json()
+    ids = {r["value"]: r["id"] for r in made["data"]}
+    duplicate = httpx.post(url, json={"add": [{"value": "cat"}, {"value": "bird"}]}, headers=auth)
+    assert duplicate.status_code == 200
+    body = duplicate.json()
+    assert body["meta"]["summary"] == {"created": 1, "not_created": 1, "valid": 1, "invalid": 1}
+    assert body["errors"] == [
+        {
+            "value": "cat",
+            "id": ids["cat"],
+            "title": "DuplicateRule",
+            "type": "https://api.twitter.com/2/problems/duplicate-rules",
+        }
+    ]
+    invalid = httpx.post(url, json={"add": [{"value": "(cat"}, {"value": "ok"}]}, headers=auth)
+    assert invalid.status_code == 400
+    assert invalid.json()["meta"]["summary"]["created"] == 0
+    assert invalid.json()["errors"][0]["type"].endswith("/invalid-rules")
+    listed = httpx.get(url, params={"ids": ids["cat"]}, headers=auth).json()
+    assert listed["data"] == [{"id": ids["cat"], "value": "cat", "tag": "pets"}]
+    dry_delete = httpx.post(
+        url, params={"dry_run": "true"}, json={"delete": {"ids": [ids["cat"]]}}, headers=auth
+    )
+    assert dry_delete.json()["meta"]["summary"] == {"deleted": 1, "not_deleted": 0}
+    deleted = httpx.post(
+        url, json={"delete": {"ids": [ids["cat"], "1"], "values": ["dog"]}}, headers=auth
+    ).json()
+    assert deleted["meta"]["summary"] == {"deleted": 2, "not_deleted": 1}
+    assert deleted["errors"][0]["value"] == "1"
+    assert [r["value"] for r in httpx.get(url, headers=auth).json()["data"]] == ["bird"]
+    for bad in ({}, {"add": []}, {"add": [{"tag": "no value"}]}, {"delete": {}}, {"nope": 1}):
+        refused = httpx.post(url, json=bad, headers=auth)
+        assert refused.status_code == 400, bad
+        assert refused.json()["title"] == "Invalid Request"
+    assert httpx.post(url, content=b"not json", headers=auth).status_code == 400
+    unknown = httpx.get(f"{server.base_url}/2/tweets/search/stream?foo=1", headers=auth)
+    assert unknown.status_code == 400
