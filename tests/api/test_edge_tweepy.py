@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -16,10 +14,13 @@ import pytest
 import tweepy
 from sqlalchemy.engine import Engine
 from tests.e2e.conftest import point_at
+from typer.testing import CliRunner
 
+from tollhouse.cli.main import app
 from tollhouse.corpus.records import PostRecord, UserRecord
 from tollhouse.corpus.store import insert_posts, insert_users
 from tollhouse.db import create_engine
+from tollhouse.settings import get_settings
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 AUTHOR = UserRecord(id=2244994945, username="tollhouse_dev", created_at=NOW, name="Tollhouse")
@@ -27,13 +28,20 @@ POST = PostRecord(id=1850000000000000000, author_id=AUTHOR.id, text="hello from 
 
 
 def tollhouse(database_url: str, *args: str) -> Any:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TOLLHOUSE_")}
-    env["TOLLHOUSE_DATABASE_URL"] = database_url
-    done = subprocess.run(
-        [sys.executable, "-m", "tollhouse.cli.main", *args, "--json"],
-        env=env, check=True, capture_output=True, text=True,
-    )  # fmt: skip
-    return json.loads(done.stdout)
+    """Run a `tollhouse … --json` command (in this process, not in the server's)."""
+    saved = os.environ.get("TOLLHOUSE_DATABASE_URL")
+    os.environ["TOLLHOUSE_DATABASE_URL"] = database_url
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, [*args, "--json"])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+    finally:
+        if saved is None:
+            os.environ.pop("TOLLHOUSE_DATABASE_URL", None)
+        else:
+            os.environ["TOLLHOUSE_DATABASE_URL"] = saved
+        get_settings.cache_clear()
 
 
 def client_for(base_url: str, token: str) -> tweepy.Client:

@@ -1,37 +1,47 @@
 """Revocation and suspension reach every server process within a second.
 
 Two real `tollhouse serve` processes share one database; the change is made by a third process
-(the `tollhouse` CLI). Each server has already cached the key, so only the change notice (the
-version row, or Redis pub/sub when configured) can make it refuse. One second after the CLI
-returns, both must refuse.
+(the `tollhouse` CLI, run in the test process). Each server has already cached the key, so only
+the change notice (the version row, or Redis pub/sub when configured) can make it refuse. One
+second after the CLI returns, both must refuse.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
 from tollhouse.access.service import AccessService, onboard
+from tollhouse.cli.main import app
 from tollhouse.db import create_engine
+from tollhouse.settings import get_settings
 
 PATH = "/2/users/by/username/nobody"
 
 
 def cli(database_url: str, *args: str, **settings: str) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TOLLHOUSE_")}
-    env["TOLLHOUSE_DATABASE_URL"] = database_url
+    """Run a `tollhouse` command in this test process: a process apart from both servers."""
+    env = {"TOLLHOUSE_DATABASE_URL": database_url}
     env.update({f"TOLLHOUSE_{k.upper()}": v for k, v in settings.items()})
-    subprocess.run(
-        [sys.executable, "-m", "tollhouse.cli.main", *args], env=env, check=True,
-        capture_output=True,
-    )  # fmt: skip
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, list(args))
+        assert result.exit_code == 0, result.output
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        get_settings.cache_clear()
 
 
 def status(server: Any, token: str) -> int:
