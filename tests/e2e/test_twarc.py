@@ -66,3 +66,15 @@ def test_timeline(served: Served, twarc: Twarc2) -> None:
     no_replies = corpus.visible_ids(lambda p: p.author_id == record.id and p.replied_to_id is None)
     pages = list(twarc.timeline(str(record.id), exclude_replies=True))
     assert [int(t["id"]) for page in pages for t in page["data"]] == no_replies
+
+
+def test_counts_recent(served: Served, twarc: Twarc2) -> None:
+    corpus = served.corpus
+    week_ago = corpus.now - timedelta(days=7)
+    expected = corpus.visible_ids(
+        lambda p: "copper" in tokenize(p.text) and p.created_at >= week_ago
+    )
+    pages = list(twarc.counts_recent("copper", granularity="day"))
+    assert len(pages) == 1
+    assert pages[0]["meta"]["total_tweet_count"] == len(expected)
+    assert sum(bucket["tweet_count"] for bucket in pages[0]["data"]) == len(expected)
