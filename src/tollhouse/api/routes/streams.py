@@ -333,9 +333,13 @@ async def _open_stream(request: Request, kind: str) -> Response:
     context = _caller(request)
     args = dict(request.query_params)
     p.check_known(args, STREAM_PARAMS)
-    if "backfill_minutes" in args:
-        # Accepted for compatibility; Tollhouse has no backfill, as X only offers it on some plans.
-        p.max_results({"max_results": args["backfill_minutes"]}, 0, 5, 0)
+    backfill = args.get("backfill_minutes")
+    if backfill is not None and backfill not in ("0", "1", "2", "3", "4", "5"):
+        raise invalid_request(
+            f"The `backfill_minutes` query parameter value [{backfill}] is not between 0 and 5",
+            {"backfill_minutes": [backfill]},
+        )
+    # backfill_minutes is accepted for compatibility; Tollhouse keeps no backfill buffer.
     how = p.rendering(args, p.TWEET_EXPANSIONS)
     runtime = await runtime_for(request.app)
     settings = runtime.settings
@@ -461,14 +465,21 @@ class LineRenderer:
         with self.engine.connect() as conn:
             for delivery in batch:
                 row = post_row(delivery.event.post)
-                includes, _errors, _ids = post_includes(conn, [row], self.how)
-                out.append(self._line(delivery, includes))
+                includes, errors, _ids = post_includes(conn, [row], self.how)
+                out.append(self._line(delivery, includes, errors))
         return b"".join(out)
 
-    def _line(self, delivery: Delivery, includes: dict[str, Any]) -> bytes:
+    def _line(
+        self,
+        delivery: Delivery,
+        includes: dict[str, Any],
+        errors: Sequence[dict[str, Any]] = (),
+    ) -> bytes:
         body: dict[str, Any] = {"data": self.render_post(post_row(delivery.event.post))}
         if includes:
             body["includes"] = includes
+        if errors:
+            body["errors"] = list(errors)
         if delivery.rules:
             body["matching_rules"] = [{"id": str(r.id), "tag": r.tag or ""} for r in delivery.rules]
         return orjson.dumps(body) + b"\r\n"
