@@ -11,6 +11,7 @@ import pytest
 
 from tollhouse.corpus.records import PostRecord, UserRecord
 from tollhouse.streams.bus import Bus, ConnectionSlots, bus_from_url, split_prefix
+from tollhouse.streams.errors import BusUnavailable
 from tollhouse.streams.events import Event, PostDeleted, PostPublished, RulesChanged
 
 pytestmark = pytest.mark.anyio
@@ -100,3 +101,12 @@ def test_prefix_is_taken_out_of_the_url() -> None:
     assert split_prefix("redis://h:6379/0") == ("redis://h:6379/0", "tollhouse:")
     with pytest.raises(ValueError):
         bus_from_url("kafka://x")
+
+
+async def test_an_unreachable_redis_is_a_clear_error() -> None:
+    bus, slots = bus_from_url("redis://127.0.0.1:1/0?prefix=nowhere:")
+    with pytest.raises(BusUnavailable):
+        await bus.publish([RulesChanged("1")])
+    with pytest.raises(BusUnavailable):
+        await slots.claim("filter:1", "token", 5)
+    await bus.close()

@@ -22,3 +22,7 @@ class InvalidRuleRequest(InvalidInput):
 
 class StreamBusy(TollhouseError):
     """The app already has its one stream connection open."""
+
+
+class BusUnavailable(TollhouseError):
+    """The stream bus (Redis) cannot be reached; nothing was published or claimed."""

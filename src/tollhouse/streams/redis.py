@@ -15,8 +15,10 @@ from collections.abc import Sequence
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 
 from tollhouse.streams.bus import EventHandler
+from tollhouse.streams.errors import BusUnavailable
 from tollhouse.streams.events import Event, decode, encode
 
 log = logging.getLogger("tollhouse.streams")
@@ -75,10 +77,13 @@ class RedisBus:
     async def publish(self, events: Sequence[Event]) -> None:
         if not events:
             return
-        async with self._client.pipeline(transaction=False) as pipe:
-            for event in events:
-                pipe.publish(self.channel, encode(event))
-            await pipe.execute()
+        try:
+            async with self._client.pipeline(transaction=False) as pipe:
+                for event in events:
+                    pipe.publish(self.channel, encode(event))
+                await pipe.execute()
+        except (RedisError, OSError) as exc:
+            raise BusUnavailable(f"cannot publish on the stream bus: {exc}") from exc
 
     async def close(self) -> None:
         if self._reader is not None:
@@ -96,11 +101,18 @@ class RedisSlots:
         self._prefix = f"{prefix}stream-slot:"
 
     async def claim(self, key: str, token: str, ttl: float) -> bool:
-        done = await self._client.set(self._prefix + key, token, nx=True, px=int(ttl * 1000))
+        try:
+            done = await self._client.set(self._prefix + key, token, nx=True, px=int(ttl * 1000))
+        except (RedisError, OSError) as exc:
+            raise BusUnavailable(f"cannot reach the connection slots: {exc}") from exc
         return bool(done)
 
     async def refresh(self, key: str, token: str, ttl: float) -> bool:
-        done = await self._client.eval(_REFRESH, 1, self._prefix + key, token, int(ttl * 1000))
+        try:
+            done = await self._client.eval(_REFRESH, 1, self._prefix + key, token, int(ttl * 1000))
+        except (RedisError, OSError):
+            # Keep streaming through a Redis blip; the slot is re-checked next time.
+            return True
         return bool(done)
 
     async def release(self, key: str, token: str) -> None:

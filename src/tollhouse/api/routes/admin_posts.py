@@ -15,12 +15,13 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tollhouse.api.problems import invalid_request
+from tollhouse.api.problems import invalid_request, service_unavailable
 from tollhouse.api.responses import JSONResponse
 from tollhouse.api.routes.admin.auth import require_operator
 from tollhouse.api.state import app_state
 from tollhouse.corpus.importer import UnitRejected, parse_unit
 from tollhouse.corpus.records import PostRecord, UserRecord
+from tollhouse.streams.errors import BusUnavailable
 from tollhouse.streams.ingest import ingest
 from tollhouse.streams.runtime import runtime_for
 
@@ -66,14 +67,18 @@ async def ingest_posts(request: Request) -> Response:
     posts, users, deletions = _batch(body)
     new_ids = {int(p["id"]) for p in body.get("data", [])}
     runtime = await runtime_for(request.app)
-    result = await ingest(
-        app_state(request).engine,
-        runtime.bus,
-        [p for p in posts if p.id in new_ids],
-        users,
-        deletions,
-        also_store=[p for p in posts if p.id not in new_ids],
-    )
+    try:
+        result = await ingest(
+            app_state(request).engine,
+            runtime.bus,
+            [p for p in posts if p.id in new_ids],
+            users,
+            deletions,
+            also_store=[p for p in posts if p.id not in new_ids],
+        )
+    except BusUnavailable as exc:
+        # The posts are stored (ingest is idempotent): the operator may simply send them again.
+        raise service_unavailable(f"Posts stored but not published: {exc}") from exc
     return JSONResponse(
         {
             "data": {

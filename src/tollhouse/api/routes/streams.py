@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 import uuid
 from collections.abc import Sequence
@@ -25,7 +26,13 @@ from starlette.types import Message, Receive, Scope, Send
 
 from tollhouse.access.context import RequestContext
 from tollhouse.api import params as p
-from tollhouse.api.problems import PROBLEMS, ApiProblem, invalid_request, unauthorized
+from tollhouse.api.problems import (
+    PROBLEMS,
+    ApiProblem,
+    invalid_request,
+    service_unavailable,
+    unauthorized,
+)
 from tollhouse.api.render import post_includes, post_renderer, user_renderer
 from tollhouse.api.responses import JSONResponse
 from tollhouse.api.state import app_state
@@ -33,13 +40,14 @@ from tollhouse.corpus.records import PostRecord, UserRecord
 from tollhouse.corpus.search import Record
 from tollhouse.corpus.store import entities_of
 from tollhouse.streams import rules as rule_service
-from tollhouse.streams.errors import RulesCapExceeded
+from tollhouse.streams.errors import BusUnavailable, RulesCapExceeded
 from tollhouse.streams.events import RulesChanged
 from tollhouse.streams.hub import Delivery, StreamConnection
 from tollhouse.streams.metering import MeteredStream, StreamMeter
 from tollhouse.streams.runtime import StreamRuntime, runtime_for
 
 router = APIRouter(tags=["streams"])
+log = logging.getLogger("tollhouse.streams")
 
 STREAM_PARAMS = (
     "backfill_minutes",
@@ -221,7 +229,11 @@ async def _rules_changed(request: Request, app_id: str) -> None:
     """Make this process use the new rules before answering, and tell the other processes."""
     runtime = await runtime_for(request.app)
     await runtime.hub.reload(app_id)
-    await runtime.bus.publish([RulesChanged(app_id)])
+    try:
+        await runtime.bus.publish([RulesChanged(app_id)])
+    except BusUnavailable:
+        # The rules are stored; other processes read them when their next stream connects.
+        log.warning("rules of app %s changed but the stream bus is unavailable", app_id)
 
 
 async def _add(
@@ -347,7 +359,11 @@ async def _open_stream(request: Request, kind: str) -> Response:
     slot = f"{kind}:{app_id}"
     token = uuid.uuid4().hex
     ttl = max(3 * settings.stream_keepalive_seconds, 5.0)
-    if not await runtime.slots.claim(slot, token, ttl):
+    try:
+        claimed = await runtime.slots.claim(slot, token, ttl)
+    except BusUnavailable as exc:
+        raise service_unavailable("Streams are unavailable right now; retry shortly.") from exc
+    if not claimed:
         raise too_many_connections()
     try:
         if kind == "filter":
