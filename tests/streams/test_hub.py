@@ -112,3 +112,13 @@ async def test_ended_connection_wakes_its_reader() -> None:
     hub.close_all()
     assert await asyncio.wait_for(waiter, 1) is None
     assert conn.ended == "shutdown"
+
+
+async def test_a_failed_rule_load_leaves_no_connection_behind() -> None:
+    async def broken(app_id: str) -> Sequence[tuple[StreamRule, CompiledRule]]:
+        raise OSError("database down")
+
+    hub = StreamHub(broken)
+    with pytest.raises(OSError):
+        await hub.connect_filter("a")
+    assert hub.connection_count == 0

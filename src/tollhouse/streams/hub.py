@@ -111,7 +111,11 @@ class StreamHub:
         first = app_id not in self._filters
         self._filters.setdefault(app_id, set()).add(conn)
         if first:
-            await self.reload(app_id)
+            try:
+                await self.reload(app_id)
+            except BaseException:
+                self.disconnect(conn)
+                raise
         return conn
 
     def connect_sample(self, app_id: str) -> StreamConnection:
