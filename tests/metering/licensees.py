@@ -19,14 +19,17 @@ class Licensee:
     tokens: dict[str, str]  # app name -> bearer token
 
 
-def make_licensees(engine: Engine, orgs: dict[str, list[str]]) -> dict[str, Licensee]:
-    """Each organisation in `orgs` with its apps, on a plan with every endpoint."""
+def make_licensees(
+    engine: Engine, orgs: dict[str, list[str]], monthly_post_cap: int | None = None
+) -> dict[str, Licensee]:
+    """Each organisation in `orgs` with its apps, on a plan with every endpoint (no cap unless
+    `monthly_post_cap` is given)."""
     enterprise = next(p for p in default_plans() if p.name == "enterprise")
     plan = dataclasses.replace(
         enterprise,
         name="metering-tests",
         rate_limits={t: (RateLimit(1_000_000, 900),) for t in enterprise.endpoints},
-        monthly_post_cap=None,
+        monthly_post_cap=monthly_post_cap,
         max_apps=10,
     )
     service = AccessService(engine)

@@ -105,3 +105,23 @@ def test_strict_mode_answers_503_when_the_spool_cannot_be_written(
     assert [r.status_code for r in refused] == [503, 503]
     assert all("x-request-id" in r.headers for r in refused)
     assert refused[0].headers["content-type"] == "application/problem+json"
+
+
+def test_new_posts_are_those_the_cap_counted_after_the_daily_dedupe(
+    engine: Engine, tmp_path: Path
+) -> None:
+    corpus = build(engine, n_posts=80, n_users=10)
+    lic = make_licensees(engine, {"acme": ["acme-app"]}, monthly_post_cap=10_000)["acme"]
+    url = engine.url.render_as_string(hide_password=False)
+    app = create_app(load_settings(database_url=url, spool_dir=tmp_path / "spool"))
+    visible = sorted(corpus.visible_ids())
+    first, second = visible[:3], visible[2:5]
+    auth = {"Authorization": "Bearer " + lic.tokens["acme-app"]}
+    with TestClient(app) as client:
+        a = client.get("/2/tweets", params={"ids": ",".join(map(str, first))}, headers=auth)
+        b = client.get("/2/tweets", params={"ids": ",".join(map(str, second))}, headers=auth)
+    events = _events(engine)
+    ea, eb = events[a.headers["x-request-id"]], events[b.headers["x-request-id"]]
+    assert (ea.posts, ea.new_posts) == (3, 3)
+    # One of the second request's posts was already delivered today: it counts once.
+    assert (eb.posts, eb.new_posts) == (3, 2)

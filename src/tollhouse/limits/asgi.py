@@ -24,6 +24,8 @@ DELIVERED_KEY = "tollhouse.delivered"
 RESPONSE_HEADERS_KEY = "tollhouse.response_headers"
 # Where admit_step leaves its Decision for count_step.
 DECISION_KEY = "tollhouse.limits.decision"
+# How many delivered posts were new against the cap today (read by metering).
+NEW_POSTS_KEY = "tollhouse.new_posts"
 
 
 def problem_messages(problem: problems.ApiProblem) -> tuple[Message, Message]:
@@ -76,4 +78,7 @@ async def count_step(service: LimitsService, caller: Caller, scope: Scope) -> No
         return
     metered = scope.get(DECISION_KEY + ".metered", False)
     delivered = (scope.get(DELIVERED_KEY) or ()) if metered else ()
-    await service.count_delivered(caller, delivered, decision.reservation)
+    counted = await service.count_delivered(caller, delivered, decision.reservation)
+    if counted is not None:
+        # Metering records how many of the delivered posts were new against the cap today.
+        scope[NEW_POSTS_KEY] = counted.new_posts
