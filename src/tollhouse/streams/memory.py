@@ -4,11 +4,14 @@ buffer when `publish` returns."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Sequence
 
 from tollhouse.streams.bus import EventHandler
 from tollhouse.streams.events import Event
+
+log = logging.getLogger("tollhouse.streams")
 
 
 class MemoryBus:
@@ -26,7 +29,10 @@ class MemoryBus:
         async with self._lock:
             for event in events:
                 for handler in self._handlers:
-                    await handler(event)
+                    try:
+                        await handler(event)
+                    except Exception:  # as on Redis: one bad event must not stop the rest
+                        log.exception("stream bus: handler failed")
 
     async def close(self) -> None:
         self._handlers.clear()
