@@ -53,6 +53,7 @@ class PostMaker:
         for index, li in enumerate(pop.languages):
             members[li].append(index)
         self.members = members
+        self.id_strings = [str(user_id) for user_id in pop.ids]  # as X writes ids in entities
         self.member_cum = [list(accumulate(pop.activity[i] for i in m)) for m in members]
         lang_activity = [c[-1] if c else 0.0 for c in self.member_cum]
         # Language weights per UTC hour: activity of its writers times the daily cycle at their
@@ -128,6 +129,8 @@ class PostMaker:
         r = rng.random
         pop = self.pop
         user_ids = pop.ids
+        id_strings = self.id_strings
+        bisect_right = bisect.bisect_right
         usernames = pop.usernames
         engagement = pop.engagement
         followers = pop.followers
@@ -181,11 +184,11 @@ class PostMaker:
                 else:
                     created = encoding.time(ms)
 
-                li = bisect.bisect(cum_by_lang, r() * total)
+                li = bisect_right(cum_by_lang, r() * total)
                 if li >= n_lang:
                     li = n_lang - 1
                 cum = member_cum[li]
-                pick = bisect.bisect(cum, r() * cum[-1])
+                pick = bisect_right(cum, r() * cum[-1])
                 author = members[li][pick if pick < len(cum) else len(cum) - 1]
                 earlier = threads[li]
                 kind = r()
@@ -229,7 +232,7 @@ class PostMaker:
                                 "start": 0,
                                 "end": 1 + len(name),
                                 "username": name,
-                                "id": str(reply_user),
+                                "id": id_strings[target],
                             }
                         ]
                     }
@@ -243,21 +246,23 @@ class PostMaker:
                         text, entities, facets, li
                     )
                 sensitive = r() < 0.015
+                tokens = tokenize(text)
                 # Remember the post for later replies, quotes and retweets (ring buffer).
                 head = thread_head[li]
-                entry = (post_id, author, conversation, text, entities, facets, sensitive)
+                entry = (post_id, author, conversation, text, entities, facets, sensitive, tokens)
                 if len(earlier) < _THREAD_POOL:
                     earlier.append(entry)
                 else:
                     earlier[head] = entry
                 thread_head[li] = (head + 1) % _THREAD_POOL
-                if facets:
+                if len(facets) == 1:
+                    facets_out.append((facets[0][0], facets[0][1][:512], post_id))
+                elif facets:
                     for kind_value in dict.fromkeys(facets):
                         facets_out.append((kind_value[0], kind_value[1][:512], post_id))
 
                 likes = int(engagement[author] * ((1.0 - r()) ** -0.77 - 1.0))  # Pareto 1.3
                 retweets = int(likes * r() * 0.35)
-                tokens = tokenize(text)
                 rows.append(
                     (
                         post_id,
@@ -321,7 +326,7 @@ class PostMaker:
                         "start": pos + 1,
                         "end": pos + 2 + len(name),
                         "username": name,
-                        "id": str(pop.ids[target]),
+                        "id": self.id_strings[target],
                     }
                 )
                 facets.append(("m", name.lower()))
@@ -376,7 +381,9 @@ class PostMaker:
         pool = self.threads[li]
         n = len(pool)
         original = pool[(self.thread_head[li] - 1 - int(n * self.rng.random() ** 2)) % n]
-        orig_id, orig_author, _, orig_text, orig_entities, orig_facets, sensitive = original
+        orig_id, orig_author, _, orig_text, orig_entities, orig_facets, sensitive, orig_tokens = (
+            original
+        )
         pop = self.pop
         name = pop.usernames[orig_author]
         prefix = f"RT @{name}: "
@@ -388,7 +395,7 @@ class PostMaker:
                     "start": 3,
                     "end": 4 + len(name),
                     "username": name,
-                    "id": str(pop.ids[orig_author]),
+                    "id": self.id_strings[orig_author],
                 }
             ]
         }
@@ -401,7 +408,9 @@ class PostMaker:
         facets = [("m", name.lower()), *orig_facets]
         for kind_value in dict.fromkeys(facets):
             out.append((kind_value[0], kind_value[1][:512], post_id))
-        tokens = tokenize(text)
+        # The prefix ends in a space, so the tokens of the whole text are the prefix's followed
+        # by the original's (tokenize never joins across a space): no need to scan it again.
+        tokens = tokenize(prefix) + orig_tokens
         r = self.rng.random
         encoding = self.encoding
         return (
