@@ -23,6 +23,7 @@ from tollhouse.limits.service import limits_from_settings
 from tollhouse.metering.asgi import MeteringMiddleware
 from tollhouse.metering.writer import writer_for
 from tollhouse.settings import Settings, get_settings
+from tollhouse.streams.runtime import close_runtime
 
 log = logging.getLogger("tollhouse.api")
 
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # Replays what a crashed process left in the spool before serving.
             await anyio.to_thread.run_sync(state.usage_writer.start)
         yield
+        await close_runtime(_app)  # streams (task G): end connections, release the bus
         if state.usage_writer is not None:
             await anyio.to_thread.run_sync(state.usage_writer.stop)  # drains the buffer
         await state.limits.close()

@@ -76,3 +76,10 @@ async def runtime_for(app: Any) -> StreamRuntime:
         runtime = StreamRuntime(state.settings, state.engine)
         setattr(app.state, _STATE_ATTR, runtime)
     return await runtime.start()
+
+
+async def close_runtime(app: Any) -> None:
+    """End this process's streams and release the bus (at shutdown); a no-op if never used."""
+    runtime: StreamRuntime | None = getattr(app.state, _STATE_ATTR, None)
+    if runtime is not None:
+        await runtime.close()
