@@ -28,6 +28,8 @@ DEFAULT_BITS = 1 << 23
 DEFAULT_HASHES = 4
 _KEY = b"tollhouse-dedupe"
 _MASK64 = (1 << 64) - 1
+# The keyed hash's initial state; `copy()` of it equals a fresh `blake2b(key=_KEY)` (tested).
+_KEYED = hashlib.blake2b(digest_size=16, key=_KEY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,17 +51,33 @@ class DedupeShape:
 
     def positions(self, post_id: int) -> list[int]:
         """The `hashes` bit positions of one post."""
-        digest = hashlib.blake2b(
-            (post_id & _MASK64).to_bytes(8, "little"), digest_size=16, key=_KEY
-        ).digest()
-        h1 = int.from_bytes(digest[:8], "little")
-        h2 = int.from_bytes(digest[8:], "little") | 1
-        bits = self.bits
-        return [(h1 + i * h2) % bits for i in range(self.hashes)]
+        return self.all_positions((post_id,))
 
     def all_positions(self, post_ids: Iterable[int]) -> list[int]:
-        """Positions of every post, `hashes` per post, in order (the Redis script's argument)."""
+        """Positions of every post, `hashes` per post, in order (the Redis script's argument).
+
+        This runs for every delivered post of every request, so it is one loop with everything
+        bound locally: the keyed BLAKE2b state is copied (the key block was hashed once, at
+        import) and the two 64-bit halves come out of one int."""
         out: list[int] = []
+        extend = out.extend
+        fresh_state = _KEYED.copy
+        bits = self.bits
+        if self.hashes == 4:
+            for post_id in post_ids:
+                state = fresh_state()
+                state.update((post_id & _MASK64).to_bytes(8, "little"))
+                value = int.from_bytes(state.digest(), "little")
+                h1 = value & _MASK64
+                h2 = (value >> 64) | 1
+                extend((h1 % bits, (h1 + h2) % bits, (h1 + 2 * h2) % bits, (h1 + 3 * h2) % bits))
+            return out
+        steps = range(self.hashes)
         for post_id in post_ids:
-            out.extend(self.positions(post_id))
+            state = fresh_state()
+            state.update((post_id & _MASK64).to_bytes(8, "little"))
+            value = int.from_bytes(state.digest(), "little")
+            h1 = value & _MASK64
+            h2 = (value >> 64) | 1
+            extend([(h1 + i * h2) % bits for i in steps])
         return out

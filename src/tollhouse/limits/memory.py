@@ -32,6 +32,8 @@ from tollhouse.limits.periods import day_date, period_candidates, utc_day
 
 # Daily per-app counts are kept as long as `GET /2/usage/tweets?days=` can ask for (90 days).
 KEEP_DAYS = 90
+# Post ids remembered per organisation as already in today's dedupe filter (~60 bytes each).
+KNOWN_PER_ORG = 1 << 16
 
 
 class MemoryLimits:
@@ -45,7 +47,8 @@ class MemoryLimits:
         self._windows: dict[tuple[int, str, int], list[int]] = {}
         self._used: dict[int, list[int]] = {}  # org → [period start, posts counted]
         self._reserved: dict[int, list[int]] = {}  # org → [period start, posts reserved]
-        self._seen: dict[int, tuple[int, bytearray]] = {}  # org → (UTC day, Bloom bitmap)
+        # org → (UTC day, Bloom bitmap, ids known to be in it)
+        self._seen: dict[int, tuple[int, bytearray, set[int]]] = {}
         self._daily: dict[int, dict[int, dict[int, int]]] = {}  # org → day → app → posts
         self._periods: dict[int, tuple[int, int]] = {}  # billing day → current [start, end)
 
@@ -118,24 +121,35 @@ class MemoryLimits:
     async def admit(self, admission: Admission) -> Decision:
         return self.decide(admission)
 
-    def _bitmap(self, org_id: int, day: int) -> bytearray:
+    def _bitmap(self, org_id: int, day: int) -> tuple[bytearray, set[int]]:
         held = self._seen.get(org_id)
         if held is None or held[0] != day:
-            held = (day, bytearray(self.dedupe.memory_bytes))
+            held = (day, bytearray(self.dedupe.memory_bytes), set())
             self._seen[org_id] = held
-        return held[1]
+        return held[1], held[2]
 
     async def count(self, delivery: Delivery) -> DeliveryCount:
         now = int(self.clock())
         day = utc_day(now)
-        bitmap = self._bitmap(delivery.org_id, day)
+        bitmap, known = self._bitmap(delivery.org_id, day)
+        # Posts already run through today's filter have all their bits set, so the filter would
+        # call them seen: skip hashing them (the answer is the same, at a set lookup's cost).
+        # The set is bounded; emptying it only brings back the hashing.
+        fresh_ids = [post_id for post_id in delivery.post_ids if post_id not in known]
+        if len(known) + len(fresh_ids) > KNOWN_PER_ORG:
+            known.clear()
+        known.update(fresh_ids)
         new = 0
-        for post_id in delivery.post_ids:
+        positions = self.dedupe.all_positions(fresh_ids)
+        per_post = self.dedupe.hashes
+        for first in range(0, len(positions), per_post):
             fresh = False
-            for position in self.dedupe.positions(post_id):
-                byte, bit = divmod(position, 8)
-                if not bitmap[byte] >> bit & 1:
-                    bitmap[byte] |= 1 << bit
+            for position in positions[first : first + per_post]:
+                byte = position >> 3
+                mask = 1 << (position & 7)
+                bits = bitmap[byte]
+                if not bits & mask:
+                    bitmap[byte] = bits | mask
                     fresh = True
             new += fresh
         start, end = self._period(delivery.billing_day, now)
