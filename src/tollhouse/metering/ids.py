@@ -6,7 +6,7 @@ primary-key range (`uuid7_floor`) instead of needing a second index on time.
 
 from __future__ import annotations
 
-import os
+import random
 import time
 
 _VERSION = 0x7 << 76
@@ -16,7 +16,10 @@ _VARIANT = 0b10 << 62
 def uuid7(unix_ms: int | None = None) -> str:
     """A new UUIDv7 as the canonical 36-character lowercase string."""
     ms = time.time_ns() // 1_000_000 if unix_ms is None else unix_ms
-    rand = int.from_bytes(os.urandom(10), "big")
+    # Request ids must be unique, not unguessable: the process's Mersenne Twister (seeded from
+    # os.urandom, reseeded in children after fork) gives 80 bits without the system call, whose
+    # GIL release and re-acquisition cost the event loop up to a switch interval per request.
+    rand = random.getrandbits(80)
     rand_a = rand >> 68  # 12 bits
     rand_b = rand & ((1 << 62) - 1)
     value = (ms & 0xFFFF_FFFF_FFFF) << 80 | _VERSION | rand_a << 64 | _VARIANT | rand_b

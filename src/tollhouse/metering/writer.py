@@ -116,6 +116,7 @@ class UsageWriter:
         self._spool_lock = threading.Lock()
         self._wake = threading.Condition(threading.Lock())
         self._stopping = False
+        self._spool_idle = True  # the spool thread is (about to be) waiting for work
         self._store_queue: queue.Queue[object] = queue.Queue()
         self._spool: Spool | None = None
         self._threads: list[threading.Thread] = []
@@ -171,8 +172,13 @@ class UsageWriter:
         if self.group_commit == "thread":
             with self._lock:
                 self._durable.append((event, loop, future))
-            with self._wake:
-                self._wake.notify()
+            # Wake the spool thread only if it is asleep: while it is committing a group it
+            # takes everything buffered when it comes back, and a notify per request (a lock
+            # round trip each) was a visible share of the loop's time. `_spool_idle` is set
+            # before the thread checks `_durable`, so either it sees this event or we see it idle.
+            if self._spool_idle:
+                with self._wake:
+                    self._wake.notify()
             return future
         with self._lock:
             self._durable.append((event, loop, future))
@@ -214,8 +220,10 @@ class UsageWriter:
     def _spool_loop(self) -> None:
         while True:
             with self._wake:
+                self._spool_idle = True
                 if not self._stopping and not self._durable:
                     self._wake.wait(FAST_FLUSH_INTERVAL_S)
+                self._spool_idle = False
                 stopping = self._stopping
             popleft = self._pending.popleft
             events = [popleft() for _ in range(len(self._pending))]
