@@ -509,3 +509,29 @@ def test_rules_requests_answer_like_x(server: LiveServer, org_engine: Engine) ->
     assert httpx.post(url, content=b"not json", headers=auth).status_code == 400
     unknown = httpx.get(f"{server.base_url}/2/tweets/search/stream?foo=1", headers=auth)
     assert unknown.status_code == 400
+
+
+def test_headers_and_posts_do_not_wait_for_a_keep_alive(
+    live_server: Callable[..., LiveServer], db_url: str, sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    # With metering on, the metering middleware holds a response's start until its first body.
+    server = live_server(
+        database_url=db_url,
+        stream_keepalive_seconds="120",
+        metering_mode="fast",
+        spool_dir=str(tmp_path / "spool"),
+    )
+    (token,) = licensee(sqlite_engine, "acme", "pro", ["patient"])
+    httpx.post(
+        f"{server.base_url}/2/tweets/search/stream/rules",
+        json={"add": [{"value": "owl"}]},
+        headers=bearer(token),
+    )
+    # LineReader fails unless the response headers arrive within 10 s (the keep-alive is 120 s).
+    reader = LineReader(server.base_url, "/2/tweets/search/stream", token)
+    assert reader.status == 200
+    post = post_json("an owl at night", 101)
+    ingest(server.base_url, [post], [ALICE])
+    assert reader.take(1, timeout=10)[0]["data"]["id"] == post["id"]
+    assert reader.keepalives == 0
+    reader.close()

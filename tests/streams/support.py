@@ -4,8 +4,10 @@ unmodified clients (tweepy, twarc) at a local server."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import queue
+import socket
 import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -164,5 +166,12 @@ class LineReader:
     def close(self) -> None:
         self._stop.set()
         if self._response is not None:
+            # Shut the socket down first: that wakes the reader thread blocked in recv (closing
+            # the response alone waits for the read to time out).
+            connection = getattr(self._response.raw, "connection", None)
+            sock = getattr(connection, "sock", None)
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
             self._response.close()
         self._thread.join(10)

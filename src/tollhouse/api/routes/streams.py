@@ -541,6 +541,9 @@ class StreamResponse(Response):
         watcher = asyncio.create_task(self._watch_disconnect(receive))
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            # An empty first chunk makes the headers leave now (middlewares may hold the start
+            # message until the first body part), not with the first post or keep-alive.
+            await send({"type": "http.response.body", "body": b"", "more_body": True})
             farewell = await self._pump(send)
             if farewell is not None:
                 await self._send_within(send, farewell, _FAREWELL_SECONDS)
