@@ -33,5 +33,8 @@ bench: $(STAMP)
 bench-search: $(STAMP)
 	$(BIN)/python bench/search.py
 
+bench-gateway: $(STAMP)
+	$(BIN)/python bench/gateway.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

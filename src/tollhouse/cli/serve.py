@@ -1,29 +1,67 @@
-"""`tollhouse serve` and `tollhouse demo`."""
+"""`tollhouse serve`: the API under an ASGI server, one worker process per core it is given."""
 
 from __future__ import annotations
 
+import os
+from enum import StrEnum
+
 import typer
+
+
+class AsgiServer(StrEnum):
+    uvicorn = "uvicorn"
+    granian = "granian"
 
 
 def register(app: typer.Typer) -> None:
     app.command()(serve)
 
 
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity, e.g. under taskset or a cgroup)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, help="TCP port."),
-    workers: int = typer.Option(1, help="Worker processes (one per core you give it)."),
+    workers: int = typer.Option(
+        1, help="Worker processes; 0 = one per core this process may use (its CPU affinity)."
+    ),
+    server: AsgiServer = typer.Option(AsgiServer.uvicorn, help="ASGI server."),
 ) -> None:
-    """Serve the API with uvicorn (uvloop + httptools)."""
+    """Serve the API (uvicorn with uvloop + httptools, or granian)."""
+    count = workers if workers > 0 else available_cores()
+    if server is AsgiServer.granian:
+        _granian(host, port, count)
+        return
     import uvicorn
 
     uvicorn.run(
         "tollhouse.api.asgi:app",
         host=host,
         port=port,
-        workers=workers,
+        workers=count,
         loop="uvloop",
         http="httptools",
         access_log=False,
         log_level="warning",
     )
+
+
+def _granian(host: str, port: int, workers: int) -> None:
+    from granian import Granian
+    from granian.constants import Interfaces, Loops
+
+    Granian(
+        "tollhouse.api.asgi:app",
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=workers,
+        loop=Loops.uvloop,
+        log_access=False,
+    ).serve()

@@ -1,0 +1,1 @@
+"""Peers of bench/gateway.py: the apps and configs the Tollhouse gateway is measured against."""
