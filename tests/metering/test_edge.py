@@ -125,3 +125,43 @@ def test_new_posts_are_those_the_cap_counted_after_the_daily_dedupe(
     assert (ea.posts, ea.new_posts) == (3, 3)
     # One of the second request's posts was already delivered today: it counts once.
     assert (eb.posts, eb.new_posts) == (3, 2)
+
+
+def test_an_accepted_stream_connection_is_recorded_without_the_bytes_its_intervals_carry(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    # Streams record one event per usage interval with that interval's posts and bytes
+    # (streams.metering); the connection's own event must not count those bytes again.
+    from starlette.applications import Starlette
+    from starlette.responses import StreamingResponse
+    from starlette.routing import Route
+
+    from tollhouse.metering.asgi import MeteringMiddleware
+    from tollhouse.metering.writer import UsageWriter
+
+    async def lines():  # type: ignore[no-untyped-def]
+        for i in range(3):
+            yield b'{"data":{"id":"%d"}}\r\n' % i
+
+    async def stream(_request: object) -> StreamingResponse:
+        return StreamingResponse(lines(), media_type="application/json")
+
+    async def refused(_request: object) -> StreamingResponse:
+        return StreamingResponse(iter([b'{"title":"ConnectionException"}']), status_code=429)
+
+    inner = Starlette(
+        routes=[
+            Route("/2/tweets/sample/stream", stream),
+            Route("/2/tweets/search/stream", refused),
+        ]
+    )
+    writer = UsageWriter(sqlite_engine, tmp_path / "spool", mode="fast")
+    writer.start()
+    with TestClient(MeteringMiddleware(inner, writer)) as client:
+        ok = client.get("/2/tweets/sample/stream")
+        no = client.get("/2/tweets/search/stream")
+    writer.stop()
+    events = _events(sqlite_engine)
+    assert ok.status_code == 200 and len(ok.content) > 0 and no.status_code == 429
+    assert events[ok.headers["x-request-id"]].bytes == 0
+    assert events[no.headers["x-request-id"]].bytes == len(no.content)

@@ -164,13 +164,21 @@ class _MeteredRequest:
             status=self.status,
             posts=len(delivered),
             new_posts=len(delivered) if new_posts is None else int(new_posts),
-            bytes=self.body_bytes,
+            bytes=self._bytes_to_record(),
             duration_us=(time.time_ns() - self.start_ns) // 1000,
             client_ip=client[0] if client else None,
             user_agent=user_agent,
             end_user=end_user,
             post_ids=tuple(delivered),
         )
+
+    def _bytes_to_record(self) -> int:
+        # An accepted stream meters itself: one event per usage interval with the posts and bytes
+        # of that interval (streams.metering). This event stands for the connection only, so its
+        # bytes would be counted twice.
+        if self.status == 200 and self.endpoint.endswith("/stream"):
+            return 0
+        return self.body_bytes
 
     def _record_nowait(self) -> None:
         self.recorded = True
