@@ -165,6 +165,18 @@ async def test_a_released_reservation_frees_the_cap(
     assert (await service.admit(caller, ENDPOINT)).admitted
 
 
+async def test_a_stream_connection_holds_no_reservation(
+    backend: LimitsBackend, caller_factory: Callable[..., Caller]
+) -> None:
+    # Streams count each batch as they deliver it; a reservation for a connection's whole life
+    # would refuse the organisation's other requests until the stream ends.
+    service = LimitsService(backend, reserve=100)
+    caller = caller_factory(cap=100)
+    stream = await service.admit(caller, ENDPOINT, reserve=False)
+    assert stream.admitted and stream.reservation is None
+    assert (await service.admit(caller, ENDPOINT)).admitted
+
+
 async def test_usage_reports_the_cap_use_and_daily_posts_per_app(
     backend: LimitsBackend, caller_factory: Callable[..., Caller]
 ) -> None:

@@ -21,7 +21,6 @@ from hashlib import sha256
 from typing import Any
 
 import anyio.to_thread
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tollhouse.access.context import RequestContext
@@ -46,20 +45,7 @@ _BEARER = b"bearer "
 _DIRECTORY_ATTR = "tollhouse_directory"
 
 
-def _problem_message(problem: problems.ApiProblem) -> tuple[Message, Message]:
-    body = orjson.dumps(problem.body)
-    headers = [
-        (b"content-type", b"application/problem+json"),
-        (b"content-length", str(len(body)).encode()),
-    ]
-    headers += [(k.lower().encode(), v.encode()) for k, v in problem.headers.items()]
-    return (
-        {"type": "http.response.start", "status": problem.status, "headers": headers},
-        {"type": "http.response.body", "body": body},
-    )
-
-
-_UNAUTHORIZED = _problem_message(problems.unauthorized())
+_UNAUTHORIZED = problems.asgi_messages(problems.unauthorized())
 
 
 def _refusal_problem(refusal: Refusal) -> problems.ApiProblem:
@@ -77,11 +63,11 @@ def _refusal_problem(refusal: Refusal) -> problems.ApiProblem:
     return problems.client_forbidden("client-suspended", "Your organisation is suspended.")
 
 
-_REFUSALS = {refusal: _problem_message(_refusal_problem(refusal)) for refusal in Refusal}
+_REFUSALS = {refusal: problems.asgi_messages(_refusal_problem(refusal)) for refusal in Refusal}
 
 
 def _not_enrolled(context: RequestContext, endpoint: Endpoint) -> tuple[Message, Message]:
-    return _problem_message(
+    return problems.asgi_messages(
         problems.client_forbidden(
             "client-not-enrolled",
             f"Your plan ({context.plan.name}) does not include {endpoint.label}.",
@@ -170,7 +156,14 @@ class EdgeMiddleware:
         #    Headers for the response go in scope[RESPONSE_HEADERS_KEY].
         limits = scope["app"].state.tollhouse.limits if endpoint is not None else None
         if limits is not None and endpoint is not None:
-            refused = await admit_step(limits, context, endpoint.template, endpoint.metered, scope)
+            refused = await admit_step(
+                limits,
+                context,
+                endpoint.template,
+                endpoint.metered,
+                scope,
+                reserve=not endpoint.streaming,
+            )
             if refused is not None:
                 await _reply(send, refused)
                 return

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
-    """One method + path template. `metered` is False where no posts are delivered."""
+    """One method + path template. `metered` is False where no posts are delivered;
+    `streaming` marks long-lived responses that count their posts per batch as they go."""
 
     method: str
     template: str
     metered: bool = True
+    streaming: bool = False
 
     @property
     def label(self) -> str:
@@ -37,10 +39,10 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/2/users/by/username/:username"),
     Endpoint("GET", "/2/users/by"),
     Endpoint("GET", "/2/usage/tweets", metered=False),
-    Endpoint("GET", "/2/tweets/search/stream"),
+    Endpoint("GET", "/2/tweets/search/stream", streaming=True),
     Endpoint("GET", "/2/tweets/search/stream/rules", metered=False),
     Endpoint("POST", "/2/tweets/search/stream/rules", metered=False),
-    Endpoint("GET", "/2/tweets/sample/stream"),
+    Endpoint("GET", "/2/tweets/sample/stream", streaming=True),
 )
 
 # Every template a plan may name (GET and POST of the rules endpoint share one template).

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import orjson
+
 from tollhouse.errors import TollhouseError
 
 PROBLEMS = "https://api.twitter.com/2/problems/"
@@ -166,3 +168,21 @@ def limits_unavailable() -> ApiProblem:
     problem = service_unavailable("Rate limits cannot be checked right now; retry shortly.")
     problem.headers["retry-after"] = "1"
     return problem
+
+
+def asgi_messages(problem: ApiProblem) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The two ASGI messages (start, body) answering with `problem` as problem+json.
+
+    Built once for canned refusals; senders must copy them before anything may change them."""
+    body = orjson.dumps(problem.body)
+    headers = [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    headers += [
+        (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in problem.headers.items()
+    ]
+    return (
+        {"type": "http.response.start", "status": problem.status, "headers": headers},
+        {"type": "http.response.body", "body": body},
+    )

@@ -10,7 +10,6 @@ limits domain; the Problem bodies come from tollhouse.api.problems.
 
 from __future__ import annotations
 
-import orjson
 from starlette.types import Message, Scope
 
 from tollhouse.api import problems
@@ -28,22 +27,6 @@ DECISION_KEY = "tollhouse.limits.decision"
 NEW_POSTS_KEY = "tollhouse.new_posts"
 
 
-def problem_messages(problem: problems.ApiProblem) -> tuple[Message, Message]:
-    """The two ASGI messages answering with `problem` (application/problem+json)."""
-    body = orjson.dumps(problem.body)
-    headers = [
-        (b"content-type", b"application/problem+json"),
-        (b"content-length", str(len(body)).encode()),
-    ]
-    headers += [
-        (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in problem.headers.items()
-    ]
-    return (
-        {"type": "http.response.start", "status": problem.status, "headers": headers},
-        {"type": "http.response.body", "body": body},
-    )
-
-
 def refusal_problem(decision: Decision) -> problems.ApiProblem:
     """The Problem for a refused decision, with every limit header (both on every 429)."""
     headers = dict(limit_headers(decision))
@@ -53,15 +36,20 @@ def refusal_problem(decision: Decision) -> problems.ApiProblem:
 
 
 async def admit_step(
-    service: LimitsService, caller: Caller, endpoint: str, metered: bool, scope: Scope
+    service: LimitsService,
+    caller: Caller,
+    endpoint: str,
+    metered: bool,
+    scope: Scope,
+    reserve: bool = True,
 ) -> tuple[Message, Message] | None:
     """Decide the request: the refusal to send, or None (limit headers left in the scope)."""
     try:
-        decision = await service.admit(caller, endpoint, metered)
+        decision = await service.admit(caller, endpoint, metered, reserve)
     except LimitsUnavailable:
-        return problem_messages(problems.limits_unavailable())
+        return problems.asgi_messages(problems.limits_unavailable())
     if not decision.admitted:
-        return problem_messages(refusal_problem(decision))
+        return problems.asgi_messages(refusal_problem(decision))
     scope[DECISION_KEY] = decision
     headers = limit_headers(decision)
     if headers:

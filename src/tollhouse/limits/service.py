@@ -88,8 +88,14 @@ class LimitsService:
         self.metrics = LimitsMetrics()
         self._last_log = -LOG_EVERY
 
-    def admission(self, caller: Caller, endpoint: str, metered: bool = True) -> Admission:
-        """What to ask the backend for `caller` on `endpoint` (plan read now: changes apply)."""
+    def admission(
+        self, caller: Caller, endpoint: str, metered: bool = True, reserve: bool = True
+    ) -> Admission:
+        """What to ask the backend for `caller` on `endpoint` (plan read now: changes apply).
+
+        `reserve` is False for streams: they count each batch against the cap as they deliver
+        it, so a reservation held for a connection's whole life would only starve other requests.
+        """
         plan = caller.plan
         return Admission(
             org_id=caller.org_id,
@@ -99,13 +105,15 @@ class LimitsService:
             cap=plan.monthly_post_cap,
             overage=plan.overage_per_1k is not None,
             billing_day=caller.billing_day,
-            reserve=self.reserve if metered else 0,
+            reserve=self.reserve if metered and reserve else 0,
             metered=metered,
         )
 
-    async def admit(self, caller: Caller, endpoint: str, metered: bool = True) -> Decision:
+    async def admit(
+        self, caller: Caller, endpoint: str, metered: bool = True, reserve: bool = True
+    ) -> Decision:
         """Decide one request; LimitsUnavailable if the backend fails and the policy is closed."""
-        admission = self.admission(caller, endpoint, metered)
+        admission = self.admission(caller, endpoint, metered, reserve)
         try:
             return await self.backend.admit(admission)
         except LimitsUnavailable as exc:

@@ -11,9 +11,7 @@ and recorded when they end.
 from __future__ import annotations
 
 import time
-from typing import Any
 
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tollhouse.api import problems
@@ -200,15 +198,11 @@ class _MeteredRequest:
             await self.send(message)
 
     async def _send_unavailable(self) -> None:
-        problem = problems.service_unavailable("Usage metering is unavailable; retry shortly.")
-        body = orjson.dumps(problem.body)
-        headers: list[Any] = [
-            (b"content-type", b"application/problem+json"),
-            (b"content-length", str(len(body)).encode()),
-            self.id_header,
-        ]
-        await self.send({"type": "http.response.start", "status": 503, "headers": headers})
-        await self.send({"type": "http.response.body", "body": body})
+        start, body = problems.asgi_messages(
+            problems.service_unavailable("Usage metering is unavailable; retry shortly.")
+        )
+        await self.send({**start, "headers": [*start["headers"], self.id_header]})
+        await self.send(body)
 
 
 def _with_header(send: Send, header: tuple[bytes, bytes]) -> Send:
