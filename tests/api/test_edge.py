@@ -17,7 +17,8 @@ from sqlalchemy.engine import Engine
 
 from tollhouse.access.service import AccessService, onboard
 from tollhouse.api.app import create_app
-from tollhouse.api.edge import CONTEXT_KEY, directory_for
+from tollhouse.api.edge import directory_for
+from tollhouse.api.scope import CONTEXT_KEY
 from tollhouse.settings import load_settings
 
 CONTEXT_PATH = "/2/_edge_test/context"

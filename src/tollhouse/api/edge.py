@@ -29,16 +29,8 @@ from tollhouse.access.keys import TOKEN_LENGTH, parse_token
 from tollhouse.access.revocation import redis_url_of
 from tollhouse.api import problems
 from tollhouse.api.endpoints import Endpoint, match_endpoint
+from tollhouse.api.scope import CONTEXT_KEY, ENDPOINT_KEY, RESPONSE_HEADERS_KEY
 from tollhouse.limits.asgi import admit_step, count_step
-
-# Key under which the request context (org, app, key, plan) is put in the ASGI scope.
-CONTEXT_KEY = "tollhouse.context"
-# The matched Endpoint (or None for a /2/ path that is no known endpoint).
-ENDPOINT_KEY = "tollhouse.endpoint"
-# Post ids a handler delivered (set by the handler, read after it by limits and metering).
-DELIVERED_KEY = "tollhouse.delivered"
-# Extra response headers steps want on the response (e.g. x-rate-limit-*): list of (bytes, bytes).
-RESPONSE_HEADERS_KEY = "tollhouse.response_headers"
 
 ADMIN_PREFIX = "/admin/"
 _BEARER = b"bearer "

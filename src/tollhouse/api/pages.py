@@ -14,6 +14,7 @@ from starlette.requests import Request
 from tollhouse.api import pagination, problems
 from tollhouse.api.params import Rendering
 from tollhouse.api.render import P_ID, envelope, post_includes, post_renderer
+from tollhouse.api.scope import CONTEXT_KEY, DELIVERED_KEY
 from tollhouse.api.state import app_state
 from tollhouse.corpus import search
 from tollhouse.corpus.search import Record
@@ -21,8 +22,6 @@ from tollhouse.corpus.search import Record
 T = TypeVar("T")
 # The corpus side of a request that delivers posts: (response body, delivered post ids).
 Work = Callable[[Connection], tuple[dict[str, Any], list[int]]]
-
-DELIVERED_KEY = "tollhouse.delivered"
 
 
 def query_params(request: Request) -> dict[str, str]:
@@ -49,7 +48,7 @@ async def run_corpus(request: Request, work: Callable[[Connection], T]) -> T:
 
 def max_query_length(request: Request) -> int:
     """The longest query this caller may send: its plan's limit, else the settings default."""
-    context = request.scope.get("tollhouse.context")
+    context = request.scope.get(CONTEXT_KEY)
     plan = getattr(context, "plan", None)
     limit = getattr(plan, "max_query_length", None)
     if isinstance(limit, int):

@@ -13,18 +13,14 @@ from __future__ import annotations
 from starlette.types import Message, Scope
 
 from tollhouse.api import problems
+from tollhouse.api.scope import DELIVERED_KEY, NEW_POSTS_KEY, RESPONSE_HEADERS_KEY
 from tollhouse.limits.backend import LimitsUnavailable
 from tollhouse.limits.headers import limit_headers
 from tollhouse.limits.models import Decision
 from tollhouse.limits.service import Caller, LimitsService
 
-# Scope keys shared with the edge (tollhouse.api.edge defines the same strings).
-DELIVERED_KEY = "tollhouse.delivered"
-RESPONSE_HEADERS_KEY = "tollhouse.response_headers"
 # Where admit_step leaves its Decision for count_step.
 DECISION_KEY = "tollhouse.limits.decision"
-# How many delivered posts were new against the cap today (read by metering).
-NEW_POSTS_KEY = "tollhouse.new_posts"
 
 
 def refusal_problem(decision: Decision) -> problems.ApiProblem:

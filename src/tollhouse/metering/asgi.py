@@ -16,16 +16,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tollhouse.api import problems
 from tollhouse.api.endpoints import match_endpoint
+from tollhouse.api.scope import CONTEXT_KEY, DELIVERED_KEY, NEW_POSTS_KEY, REQUEST_ID_KEY
 from tollhouse.metering.event import UsageEvent
 from tollhouse.metering.ids import uuid7
 from tollhouse.metering.writer import MeteringUnavailable, UsageWriter
-
-REQUEST_ID_KEY = "tollhouse.request_id"
-CONTEXT_KEY = "tollhouse.context"
-DELIVERED_KEY = "tollhouse.delivered"
-# Posts counted against the monthly cap after the daily dedupe (set by the limits step); when
-# absent every delivered post counts.
-NEW_POSTS_KEY = "tollhouse.new_posts"
 
 _MAX_USER_AGENT = 512
 _MAX_END_USER = 200

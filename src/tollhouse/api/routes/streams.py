@@ -35,6 +35,7 @@ from tollhouse.api.problems import (
 )
 from tollhouse.api.render import post_includes, post_renderer, user_renderer
 from tollhouse.api.responses import JSONResponse
+from tollhouse.api.scope import CONTEXT_KEY
 from tollhouse.api.state import app_state
 from tollhouse.corpus.records import PostRecord, UserRecord
 from tollhouse.corpus.search import Record
@@ -105,7 +106,7 @@ def rules_cap(exc: RulesCapExceeded) -> ApiProblem:
 
 
 def _caller(request: Request) -> RequestContext:
-    context = request.scope.get("tollhouse.context")
+    context = request.scope.get(CONTEXT_KEY)
     if not isinstance(context, RequestContext):
         raise unauthorized()
     return context

@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from tollhouse.api import problems
 from tollhouse.api.responses import JSONResponse
+from tollhouse.api.scope import CONTEXT_KEY
 from tollhouse.api.state import app_state
 from tollhouse.limits.backend import LimitsUnavailable
 from tollhouse.limits.models import UsageSnapshot
@@ -122,7 +123,7 @@ def usage_body(
     ),
 )
 async def usage_tweets(request: Request) -> Response:
-    caller: Caller | None = request.scope.get("tollhouse.context")
+    caller: Caller | None = request.scope.get(CONTEXT_KEY)
     if caller is None:
         raise problems.unauthorized()
     days, fields = _parse(request)
