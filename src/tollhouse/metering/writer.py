@@ -153,6 +153,10 @@ class UsageWriter:
 
     # -- hot path --------------------------------------------------------------------------
 
+    def pending_count(self) -> int:
+        """Events appended but not yet taken by the writer (for the metrics endpoint)."""
+        return len(self._pending)
+
     def record(self, event: UsageEvent) -> None:
         """Buffer `event`; nobody waits for it (fast mode, streams). Spooled within 50 ms."""
         self._pending.append(event)  # deque.append is thread-safe

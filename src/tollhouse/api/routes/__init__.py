@@ -23,9 +23,10 @@ def register_routes(app: FastAPI) -> None:
 
     app.include_router(usage.router)
 
-    from tollhouse.api.routes import admin_usage
+    from tollhouse.api.routes import admin_metrics, admin_usage
 
     app.include_router(admin_usage.router)
+    app.include_router(admin_metrics.router)
 
     from tollhouse.api.routes import admin_posts, streams
 

@@ -1,0 +1,41 @@
+"""`GET /admin/v1/metrics`: the limits backend's failures show up as counters, operator only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+from tests.api.sample_corpus import build
+from tests.metering.licensees import make_licensees
+
+from tollhouse.api.app import create_app
+from tollhouse.settings import load_settings
+
+
+def test_a_failing_limits_backend_is_counted_per_policy(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    corpus = build(sqlite_engine, n_posts=80, n_users=10)
+    token = make_licensees(sqlite_engine, {"acme": ["reader"]})["acme"].tokens["reader"]
+    settings = load_settings(
+        database_url=sqlite_engine.url.render_as_string(hide_password=False),
+        spool_dir=tmp_path / "spool",
+        limits_url="redis://127.0.0.1:1/0",  # nothing listens there
+        limits_failure_policy="fail_open",
+        limits_timeout_ms=200,
+    )
+    post_id = corpus.visible_ids()[0]
+    with TestClient(create_app(settings)) as client:
+        served = client.get(f"/2/tweets/{post_id}", headers={"Authorization": f"Bearer {token}"})
+        licensee = client.get("/admin/v1/metrics", headers={"Authorization": f"Bearer {token}"})
+        metrics = client.get(
+            "/admin/v1/metrics", headers={"Authorization": f"Bearer {settings.admin_token}"}
+        )
+    assert served.status_code == 200  # fail_open serves unchecked…
+    assert licensee.status_code == 401  # …a licensee key never reads operator data…
+    limits = metrics.json()["limits"]
+    # …and the operator sees that it happened.
+    assert (limits["backend"], limits["failure_policy"]) == ("redis", "fail_open")
+    assert limits["failed_open"] >= 1 and limits["backend_failures"] >= limits["failed_open"]
+    assert limits["failed_closed"] == 0
