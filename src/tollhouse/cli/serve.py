@@ -49,6 +49,8 @@ def serve(
         http="httptools",
         access_log=False,
         log_level="warning",
+        # Open streams never finish on their own: give them 5 s to be told, then stop.
+        timeout_graceful_shutdown=5,
     )
 
 
