@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import sys
 from datetime import UTC, date, datetime, timedelta
 from typing import cast
@@ -19,18 +18,6 @@ from tollhouse.metering.service import prune_raw_events, usage_report
 app = typer.Typer(
     help="Usage (requests, posts, distinct posts, bytes, errors) of an organisation.",
     invoke_without_command=True,
-)
-
-CSV_COLUMNS = (
-    "key",
-    "requests",
-    "posts",
-    "new_posts",
-    "distinct_posts",
-    "distinct_posts_lower",
-    "distinct_posts_upper",
-    "bytes",
-    "errors",
 )
 
 
@@ -80,16 +67,9 @@ def usage(
     if as_json:
         print_json(report.as_dict())
     elif as_csv:
-        _csv(report)
+        report.write_csv(sys.stdout)
     else:
         _table(report, org)
-
-
-def _csv(report: UsageReport) -> None:
-    writer = csv.DictWriter(sys.stdout, fieldnames=CSV_COLUMNS, extrasaction="ignore")
-    writer.writeheader()
-    for row in [*report.rows, report.total]:
-        writer.writerow(row.as_dict())
 
 
 def _table(report: UsageReport, org: str) -> None:

@@ -6,11 +6,12 @@ range scan on the rollups' primary key (org_id, hour, …) plus one sketch union
 
 from __future__ import annotations
 
+import csv
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TextIO
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -50,6 +51,19 @@ class UsageTotals:
         }
 
 
+CSV_COLUMNS = (
+    "key",
+    "requests",
+    "posts",
+    "new_posts",
+    "distinct_posts",
+    "distinct_posts_lower",
+    "distinct_posts_upper",
+    "bytes",
+    "errors",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class UsageReport:
     """One organisation's usage over [start, end)."""
@@ -72,6 +86,13 @@ class UsageReport:
             return None
         n = self.corpus_posts
         return (min(d.estimate / n, 1.0), min(d.lower / n, 1.0), min(d.upper / n, 1.0))
+
+    def write_csv(self, out: TextIO) -> None:
+        """One CSV line per row, then the total (the CLI's `--csv`, the admin API's csv)."""
+        writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        for row in [*self.rows, self.total]:
+            writer.writerow(row.as_dict())
 
     def as_dict(self) -> dict[str, Any]:
         share = self.corpus_share

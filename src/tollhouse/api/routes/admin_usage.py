@@ -3,7 +3,6 @@ usage`). Operator token only; one organisation per request, so nothing of anothe
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
@@ -20,18 +19,6 @@ from tollhouse.errors import InvalidInput, NotFound
 from tollhouse.metering.service import usage_report
 
 router = APIRouter(tags=["admin"])
-
-_CSV_COLUMNS = (
-    "key",
-    "requests",
-    "posts",
-    "new_posts",
-    "distinct_posts",
-    "distinct_posts_lower",
-    "distinct_posts_upper",
-    "bytes",
-    "errors",
-)
 
 
 @router.get("/admin/v1/usage")
@@ -60,9 +47,6 @@ def admin_usage(
         raise problems.invalid_request(str(exc), {"to": [str(end)]}) from exc
     if format == "csv":
         out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=_CSV_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        for row in [*report.rows, report.total]:
-            writer.writerow(row.as_dict())
+        report.write_csv(out)
         return Response(out.getvalue(), media_type="text/csv")
     return JSONResponse(report.as_dict())
