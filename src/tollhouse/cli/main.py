@@ -1,39 +1,86 @@
-"""Entry point of the `tollhouse` command; each command group lives in its own module."""
+"""Entry point of the `tollhouse` command; each command group lives in its own module.
+
+The groups are imported only when named: `tollhouse usage …` must not pay for FastAPI, uvicorn,
+the access service and Alembic, which the other groups pull in (bench/metering.py times the
+command with interpreter start-up). `tollhouse --help` still lists them all (it imports each).
+"""
 
 from __future__ import annotations
 
-import typer
+import importlib
+from collections.abc import Callable
+from functools import cache
 
-from tollhouse.cli import apps as apps_cli
-from tollhouse.cli import corpus as corpus_cli
-from tollhouse.cli import db as db_cli
-from tollhouse.cli import demo as demo_cli
-from tollhouse.cli import endusers as endusers_cli
-from tollhouse.cli import keys as keys_cli
-from tollhouse.cli import orgs as orgs_cli
-from tollhouse.cli import plans as plans_cli
-from tollhouse.cli import replay as replay_cli
-from tollhouse.cli import serve as serve_cli
-from tollhouse.cli import usage as usage_cli
+import typer
+from typer._click import Command, Context  # typer vendors click; its commands are these
+from typer.core import TyperGroup
+from typer.main import get_command
+
+# name → (module under tollhouse.cli, attribute): a typer.Typer group, or a function that is
+# one command. Listed in the order `--help` shows them.
+_COMMANDS: dict[str, tuple[str, str]] = {
+    "db": ("db", "app"),
+    "corpus": ("corpus", "app"),
+    "serve": ("serve", "serve"),
+    "orgs": ("orgs", "app"),
+    "apps": ("apps", "app"),
+    "keys": ("keys", "app"),
+    "endusers": ("endusers", "app"),
+    "plans": ("plans", "app"),
+    "agreements": ("plans", "agreements"),
+    "usage": ("usage", "app"),
+    "demo": ("demo", "demo"),
+}
+
+
+def _command_of(target: typer.Typer | Callable[..., object]) -> Command:
+    if not isinstance(target, typer.Typer):
+        single = typer.Typer()
+        single.command()(target)
+        target = single
+    return get_command(target)
+
+
+@cache
+def _load(name: str) -> Command:
+    module_name, attribute = _COMMANDS[name]
+    module = importlib.import_module(f"tollhouse.cli.{module_name}")
+    command = _command_of(getattr(module, attribute))
+    command.name = name
+    if name == "corpus":
+        # `corpus replay` lives in its own module (it belongs to the streams domain).
+        from tollhouse.cli import replay as replay_cli
+
+        replay_group = typer.Typer()
+        replay_cli.register(replay_group)
+        assert isinstance(command, TyperGroup)
+        command.add_command(get_command(replay_group), "replay")
+    return command
+
+
+class _LazyGroup(TyperGroup):
+    """The top-level group: subcommands imported on first use."""
+
+    def list_commands(self, ctx: Context) -> list[str]:
+        return [*self.commands, *(n for n in _COMMANDS if n not in self.commands)]
+
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
+        if cmd_name not in self.commands and cmd_name in _COMMANDS:
+            self.commands[cmd_name] = _load(cmd_name)
+        return self.commands.get(cmd_name)
+
 
 app = typer.Typer(
     name="tollhouse",
-    help="License a platform's posts through an X-API-v2-compatible API.",
+    cls=_LazyGroup,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-app.add_typer(db_cli.app, name="db")
-app.add_typer(corpus_cli.app, name="corpus")
-replay_cli.register(corpus_cli.app)
-serve_cli.register(app)
-app.add_typer(orgs_cli.app, name="orgs")
-app.add_typer(apps_cli.app, name="apps")
-app.add_typer(keys_cli.app, name="keys")
-app.add_typer(endusers_cli.app, name="endusers")
-app.add_typer(plans_cli.app, name="plans")
-app.add_typer(plans_cli.agreements, name="agreements")
-app.add_typer(usage_cli.app, name="usage")
-demo_cli.register(app)
+
+
+@app.callback()
+def _main() -> None:
+    """License a platform's posts through an X-API-v2-compatible API."""
 
 
 if __name__ == "__main__":
