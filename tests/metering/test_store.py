@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import UTC
 
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
@@ -12,7 +13,7 @@ from sqlalchemy.engine import Engine
 from tests.metering.factories import DAY0, make_event, traffic
 from tollhouse.metering import sketches
 from tollhouse.metering.event import UsageEvent
-from tollhouse.metering.models import usage_events, usage_rollups
+from tollhouse.metering.models import usage_events, usage_rollups, usage_rollups_daily
 from tollhouse.metering.queries import usage
 from tollhouse.metering.store import record_events
 
@@ -47,6 +48,28 @@ def _recount(engine: Engine) -> tuple[dict[tuple[object, ...], list[int]], ...]:
             for i, v in enumerate((1, e.posts, e.new_posts, e.bytes, int(e.status >= 400))):
                 acc[i] += v
     return stored, recount
+
+
+def _daily(engine: Engine) -> tuple[dict[tuple[object, ...], list[int]], ...]:
+    """Daily rollups as stored, and the hourly ones as stored summed per day."""
+    with engine.connect() as conn:
+        stored = {
+            (r.org_id, r.day, r.app_id, r.endpoint, r.status_class): [
+                r.requests,
+                r.posts,
+                r.new_posts,
+                r.bytes,
+                r.errors,
+            ]
+            for r in conn.execute(sa.select(usage_rollups_daily))
+        }
+        summed: dict[tuple[object, ...], list[int]] = {}
+        for r in conn.execute(sa.select(usage_rollups)):
+            day = r.hour.astimezone(UTC).date() if r.hour.tzinfo else r.hour.date()
+            acc = summed.setdefault((r.org_id, day, r.app_id, r.endpoint, r.status_class), [0] * 5)
+            for i, v in enumerate((r.requests, r.posts, r.new_posts, r.bytes, r.errors)):
+                acc[i] += v
+    return stored, summed
 
 
 def test_storing_the_same_events_twice_counts_them_once(engine: Engine) -> None:
@@ -123,6 +146,8 @@ def test_rollups_equal_a_recount_of_raw_events(
         record_events(engine, stream_with_replays[i : i + batch_size])
     stored, recount = _recount(engine)
     assert stored == recount
+    daily, summed = _daily(engine)
+    assert daily == summed
 
 
 def test_distinct_posts_estimate_is_within_its_stated_error(engine: Engine) -> None:

@@ -57,3 +57,22 @@ usage_sketches = sa.Table(
     sa.Column("app_id", sa.BigInteger, primary_key=True),
     sa.Column("sketch", sa.LargeBinary, nullable=False),
 )
+
+# The hourly rollups summed per UTC day, maintained in the same transaction. A usage query is
+# over whole days, so all but `--by hour` read these: a year of the heaviest licensee is ~30 k
+# rows here instead of ~770 k hourly ones (bench/metering.py, query part).
+usage_rollups_daily = sa.Table(
+    "usage_rollups_daily",
+    metadata,
+    sa.Column("org_id", sa.BigInteger, primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("app_id", sa.BigInteger, primary_key=True),
+    sa.Column("endpoint", sa.String(64), primary_key=True),
+    sa.Column("status_class", sa.SmallInteger, primary_key=True),
+    sa.Column("requests", sa.BigInteger, nullable=False),
+    sa.Column("posts", sa.BigInteger, nullable=False),
+    sa.Column("new_posts", sa.BigInteger, nullable=False),
+    sa.Column("bytes", sa.BigInteger, nullable=False),
+    sa.Column("errors", sa.BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+)

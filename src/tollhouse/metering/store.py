@@ -2,7 +2,8 @@
 
 One transaction per batch: find which events of the batch are already stored (a replayed
 spool), insert the rest, and update rollups and sketches from exactly those rows. A replay
-therefore never counts an event twice, in the raw table or in the rollups. SQLite: one
+therefore never counts an event twice, in the raw table or in the rollups (hourly, and the same
+summed per UTC day for queries over whole days). SQLite: one
 primary-key range scan, executemany, rollups summed in Python; PostgreSQL: `COPY` into a staging
 table, `INSERT … ON CONFLICT DO NOTHING RETURNING`, rollups summed in SQL. Raw DB-API calls are
 used because this is the ingest hot loop (bench/metering.py); the rest goes through Core.
@@ -56,30 +57,39 @@ _PG_STAGING = """CREATE TEMP TABLE IF NOT EXISTS usage_staging (
  user_agent varchar(512), end_user varchar(200), end_user_id bigint, hour timestamptz NOT NULL
 ) ON COMMIT DELETE ROWS"""
 
-_ROLLUP_SET = """ DO UPDATE SET
- requests = usage_rollups.requests + excluded.requests,
- posts = usage_rollups.posts + excluded.posts,
- new_posts = usage_rollups.new_posts + excluded.new_posts,
- bytes = usage_rollups.bytes + excluded.bytes,
- errors = usage_rollups.errors + excluded.errors"""
-_ROLLUP_UPSERT_VALUES = (
-    """INSERT INTO usage_rollups
- (org_id, hour, app_id, endpoint, status_class, requests, posts, new_posts, bytes, errors)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (org_id, hour, app_id, endpoint, status_class)"""
-    + _ROLLUP_SET
+
+_SUMS = ("requests", "posts", "new_posts", "bytes", "errors")
+
+
+def _rollup_upsert(table: str, period: str, source: str) -> str:
+    """Add rows (key, requests, posts, new_posts, bytes, errors) from `source` (VALUES or a
+    SELECT) to rollup `table`, whose time column is `period` (hour or day)."""
+    key = f"org_id, {period}, app_id, endpoint, status_class"
+    return (
+        f"INSERT INTO {table} ({key}, requests, posts, new_posts, bytes, errors) {source}"
+        f" ON CONFLICT ({key}) DO UPDATE SET"
+        + ",".join(f" {c} = {table}.{c} + excluded.{c}" for c in _SUMS)
+    )
+
+
+_VALUES = "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_ROLLUP_UPSERT_VALUES = _rollup_upsert("usage_rollups", "hour", _VALUES)
+_DAILY_UPSERT_VALUES = _rollup_upsert("usage_rollups_daily", "day", _VALUES)
+
+
+def _from_staging(period: str) -> str:
+    return (
+        f"SELECT COALESCE(org_id, 0), {period}, COALESCE(app_id, 0), endpoint, status / 100,"
+        " COUNT(*), SUM(posts), SUM(new_posts), SUM(bytes),"
+        " SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END)"
+        " FROM usage_staging WHERE 1 = 1 GROUP BY 1, 2, 3, 4, 5"
+    )
+
+
+_ROLLUP_UPSERT = _rollup_upsert("usage_rollups", "hour", _from_staging("hour"))
+_DAILY_UPSERT = _rollup_upsert(
+    "usage_rollups_daily", "day", _from_staging("CAST(hour AT TIME ZONE 'UTC' AS date)")
 )
-_ROLLUP_UPSERT = """INSERT INTO usage_rollups
- (org_id, hour, app_id, endpoint, status_class, requests, posts, new_posts, bytes, errors)
-SELECT COALESCE(org_id, 0), hour, COALESCE(app_id, 0), endpoint, status / 100, COUNT(*),
- SUM(posts), SUM(new_posts), SUM(bytes), SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END)
-FROM usage_staging WHERE 1 = 1 GROUP BY 1, 2, 3, 4, 5
-ON CONFLICT (org_id, hour, app_id, endpoint, status_class) DO UPDATE SET
- requests = usage_rollups.requests + excluded.requests,
- posts = usage_rollups.posts + excluded.posts,
- new_posts = usage_rollups.new_posts + excluded.new_posts,
- bytes = usage_rollups.bytes + excluded.bytes,
- errors = usage_rollups.errors + excluded.errors"""
 
 
 _SECOND_TEXT: dict[int, str] = {}
@@ -214,7 +224,22 @@ def _insert_sqlite(
     marks = ", ".join("?" * len(EVENT_COLUMNS))
     cursor.executemany(f"INSERT INTO usage_events ({_COLS}) VALUES ({marks})", rows)
     cursor.executemany(_ROLLUP_UPSERT_VALUES, [(*k, *v) for k, v in rollups.items()])
+    cursor.executemany(_DAILY_UPSERT_VALUES, _daily(rollups))
     return new
+
+
+def _daily(hourly: dict[tuple[Any, ...], list[int]]) -> list[tuple[Any, ...]]:
+    """The batch's hourly rollups (hour as SQLite text) summed per UTC day."""
+    daily: dict[tuple[Any, ...], list[int]] = {}
+    for (org_id, hour, app_id, endpoint, status_class), sums in hourly.items():
+        key = (org_id, hour[:10], app_id, endpoint, status_class)
+        acc = daily.get(key)
+        if acc is None:
+            daily[key] = list(sums)
+        else:
+            for i, v in enumerate(sums):
+                acc[i] += v
+    return [(*k, *v) for k, v in daily.items()]
 
 
 def _insert_postgresql(
@@ -222,6 +247,7 @@ def _insert_postgresql(
 ) -> list[UsageEvent]:
     _stage_postgresql(cursor, _rows(events, end_user_ids))
     cursor.execute(_ROLLUP_UPSERT)
+    cursor.execute(_DAILY_UPSERT)
     cursor.execute("SELECT COUNT(*) FROM usage_staging")
     (count,) = cursor.fetchone() or (0,)
     if count == len(events):
