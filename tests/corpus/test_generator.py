@@ -316,3 +316,50 @@ def test_dense_windows_and_tiny_populations_still_give_unique_ordered_ids() -> N
     assert all(created_at_of(i) < start + timedelta(milliseconds=5) for i in ids)
     with pytest.raises(InvalidInput, match="too short"):
         CorpusSpec.create(10_000, 1, start=start, end=start + timedelta(milliseconds=5))
+
+
+def test_staged_generation_writes_the_rows_a_plain_batch_write_writes(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    """generate_corpus on SQLite (generating and staging in child processes, `INSERT … SELECT`
+    from the staged copy) stores row for row what write_batch stores for the same batches,
+    users and facets included. (PostgreSQL takes rows straight from the generating child;
+    the determinism test above covers it.)"""
+    from tollhouse.corpus.bulk import write_batch
+    from tollhouse.db import create_engine
+    from tollhouse.migrate import upgrade
+
+    engine = sqlite_engine
+    generate_corpus(engine, 3_000, 300, seed=4, end=END, progress=False, batch_size=700)
+    reference = create_engine(f"sqlite:///{tmp_path / 'reference.db'}")
+    upgrade(reference)
+    spec = CorpusSpec.create(3_000, 300, 4, end=END)
+    for batch in iter_batches(spec, RowEncoding(postgres=False), batch_size=1_000):
+        write_batch(reference, batch)
+    for table, key in ((posts, posts.c.id), (users, users.c.id), (post_facets, None)):
+        order = [key] if key is not None else list(post_facets.c)
+        with engine.connect() as conn, reference.connect() as ref:
+            ours = conn.execute(select(table).order_by(*order)).all()
+            theirs = ref.execute(select(table).order_by(*order)).all()
+        assert ours == theirs, table.name
+        assert len(ours) > 0
+    with engine.connect() as conn:  # raw storage classes too (not only as SQLAlchemy reads them)
+        raw = "SELECT typeof(created_at), typeof(entities), typeof(possibly_sensitive) FROM posts"
+        with reference.connect() as ref:
+            assert set(conn.execute(text(raw)).all()) == set(ref.execute(text(raw)).all())
+    reference.dispose()
+
+
+def test_a_failure_in_the_generating_process_is_raised_to_the_caller(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tollhouse.corpus import synthetic_posts
+
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise ValueError("generator broke")
+
+    monkeypatch.setattr(synthetic_posts.PostMaker, "batches", broken)  # inherited by the fork
+    with pytest.raises(RuntimeError, match="generator broke"):
+        generate_corpus(sqlite_engine, 500, 50, seed=1, end=END, progress=False)
+    with sqlite_engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(posts)).scalar_one() == 0

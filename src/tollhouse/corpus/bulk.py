@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from itertools import chain
 from typing import Any
 
@@ -187,6 +188,7 @@ def clock_strings() -> list[str]:
     return _clock
 
 
+@lru_cache(maxsize=1024)
 def day_prefix(day: int) -> str:
     """ "YYYY-MM-DD " of the UTC day `day` days after 1970-01-01."""
     return (_EPOCH + timedelta(days=day)).strftime("%Y-%m-%d ")
@@ -247,24 +249,42 @@ _SQLITE_INSERT_USERS = (
 )
 
 
-def _insert_many_rows(conn: Any, head: str, rows: Sequence[tuple[Any, ...]]) -> None:
+def _chunks(rows: Sequence[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    per = max(1, _SQLITE_PARAMS // width)
+    return [list(chain.from_iterable(rows[k : k + per])) for k in range(0, len(rows), per)]
+
+
+@lru_cache(maxsize=64)
+def _multi_row_sql(head: str, width: int, rows: int) -> str:
+    row_marks = "(" + ", ".join(["?"] * width) + ")"
+    return head + ", ".join([row_marks] * rows)
+
+
+def _insert_chunks(conn: Any, head: str, width: int, chunks: Sequence[list[Any]]) -> None:
     """Insert with multi-row VALUES statements rather than executemany.
 
     Why: sqlite3 releases the GIL around each statement step and must take it back after. With
-    executemany that happens once per row, and while the generator thread holds the GIL each
-    take-back waits out the switch interval, so writing and generating never overlap. One
-    statement per ~1 000 rows gives the GIL back once per statement: the database work then
-    runs beside generation on the other core.
+    executemany that happens once per row, and while another thread holds the GIL each
+    take-back waits out the switch interval, so writing and generating in threads never
+    overlap. One statement per ~1 000 rows gives the GIL back once per statement. In CPU the
+    two forms are about even (200 k posts: posts 10.1 µs multi-row vs 8.8 executemany, facets
+    2.3 vs 3.5). The generator itself now writes through `write_staged`; this path serves
+    the threaded fallback and other callers of `write_batch`.
     """
-    if not rows:
-        return
-    width = len(rows[0])
-    per = max(1, _SQLITE_PARAMS // width)
-    row_marks = "(" + ", ".join(["?"] * width) + ")"
-    for k in range(0, len(rows), per):
-        chunk = rows[k : k + per]
-        sql = head + ", ".join([row_marks] * len(chunk))
-        conn.execute(sql, list(chain.from_iterable(chunk)))
+    for chunk in chunks:
+        conn.execute(_multi_row_sql(head, width, len(chunk) // width), chunk)
+
+
+def _fts_chunks(post_chunks: Sequence[list[Any]]) -> list[list[Any]]:
+    """(rowid, search_text) parameters for each posts chunk, by slicing (no per-row Python)."""
+    width = len(POST_COLUMNS)
+    out = []
+    for chunk in post_chunks:
+        values: list[Any] = [None] * (2 * (len(chunk) // width))
+        values[0::2] = chunk[POST_ID::width]
+        values[1::2] = chunk[POST_SEARCH_TEXT::width]
+        out.append(values)
+    return out
 
 
 def _new_posts(existing: set[int], batch: PostBatch) -> tuple[list[tuple[Any, ...]], list[Any]]:
@@ -301,13 +321,18 @@ def _write_sqlite_transaction(conn: Any, batch: PostBatch) -> BatchResult:
         conn.executemany(_SQLITE_INSERT_USERS, batch.users)
         new_users = conn.total_changes - before
         rows, facets = batch.posts, batch.facets
+        written = 0
         if rows:
+            width = len(POST_COLUMNS)
             low, high = _id_range(rows)
             existing = {
                 r[0]
                 for r in conn.execute("SELECT id FROM posts WHERE id BETWEEN ? AND ?", (low, high))
             }
             rows, facets = _new_posts(existing, batch)
+            written = len(rows)
+            post_chunks = _chunks(rows, width)
+            facet_chunks = _chunks(facets, len(FACET_COLUMNS))
             trigger = conn.execute(
                 "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
                 (_FTS_TRIGGER,),
@@ -315,17 +340,132 @@ def _write_sqlite_transaction(conn: Any, batch: PostBatch) -> BatchResult:
             fast = trigger is not None and " ".join(trigger[0].split()) == _FTS_TRIGGER_SQL
             if fast:
                 conn.execute(f"DROP TRIGGER {_FTS_TRIGGER}")
-            _insert_many_rows(conn, _SQLITE_POSTS_HEAD, rows)
+            _insert_chunks(conn, _SQLITE_POSTS_HEAD, width, post_chunks)
             if fast:
-                fts_rows = [(r[POST_ID], r[POST_SEARCH_TEXT]) for r in rows]
-                _insert_many_rows(conn, _SQLITE_FTS_HEAD, fts_rows)
+                _insert_chunks(conn, _SQLITE_FTS_HEAD, 2, _fts_chunks(post_chunks))
                 conn.execute(trigger[0])
-            _insert_many_rows(conn, _SQLITE_FACETS_HEAD, facets)
+            _insert_chunks(conn, _SQLITE_FACETS_HEAD, len(FACET_COLUMNS), facet_chunks)
         conn.commit()
     except BaseException:
         conn.rollback()
         raise
-    return BatchResult(posts=len(rows), users=new_users)
+    return BatchResult(posts=written, users=new_users)
+
+
+# --- staged batches: SQLite rows bound in one process, written in another ------------------
+#
+# Measured for 200 k generated posts (CPU per post, 2-core box): binding rows into multi-row
+# INSERTs on the target costs ≈ 20 µs, of which the B-tree and FTS work proper is ≈ 10 µs;
+# binding the same rows into an index-free in-memory table costs 6.7 µs (executemany, 7.3 with
+# multi-row VALUES), serialising it 0.2 µs, and `INSERT … SELECT` from the deserialised copy
+# into the real tables 10.2 µs. So a staging process can take half of the writer's work.
+
+_STAGE = "bulk_stage"
+_STAGE_TABLES = (("p", POST_COLUMNS), ("f", FACET_COLUMNS), ("u", USER_COLUMNS))
+
+
+def stage_batch(batch: PostBatch) -> bytes:
+    """The batch as a serialised in-memory SQLite database (tables p, f, u in the column
+    order of POST_COLUMNS, FACET_COLUMNS, USER_COLUMNS), for `write_staged`.
+
+    The staging columns have no declared type, so values keep the storage class the driver
+    gives them, and the target columns apply their affinity on `INSERT … SELECT` exactly as
+    they would to bound parameters: the stored rows are the ones `write_batch` writes.
+    """
+    import sqlite3
+
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        conn.execute("BEGIN")
+        for table, columns in _STAGE_TABLES:
+            conn.execute(f"CREATE TABLE {table} ({', '.join(columns)})")
+        for (table, columns), rows in zip(
+            _STAGE_TABLES, (batch.posts, batch.facets, batch.users), strict=True
+        ):
+            if rows:
+                # executemany: no other thread in this process wants the GIL.
+                marks = ", ".join(["?"] * len(columns))
+                conn.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+        conn.execute("COMMIT")
+        return conn.serialize()
+    finally:
+        conn.close()
+
+
+def write_staged(engine: Engine, staged: bytes | memoryview) -> BatchResult:
+    """Write a `stage_batch` database into SQLite in one transaction, skipping posts and users
+    already present, the FTS index kept as `write_batch` keeps it."""
+    if engine.dialect.name != "sqlite":
+        raise TypeError("staged batches are for SQLite")
+    raw = engine.raw_connection()
+    try:
+        conn: Any = raw.driver_connection
+        # ATTACH is refused inside a transaction; the pool hands connections back rolled back.
+        conn.execute(f"ATTACH DATABASE ':memory:' AS {_STAGE}")
+        try:
+            conn.deserialize(staged, name=_STAGE)
+            (checkpoint_pages,) = conn.execute("PRAGMA wal_autocheckpoint").fetchone()
+            conn.execute(
+                f"PRAGMA wal_autocheckpoint = {max(checkpoint_pages, _BULK_CHECKPOINT_PAGES)}"
+            )
+            try:
+                return _write_staged_transaction(conn)
+            finally:
+                conn.execute(f"PRAGMA wal_autocheckpoint = {int(checkpoint_pages)}")
+        finally:
+            conn.execute(f"DETACH DATABASE {_STAGE}")
+    finally:
+        raw.close()
+
+
+def _write_staged_transaction(conn: Any) -> BatchResult:
+    conn.execute("BEGIN IMMEDIATE")  # the write lock first: the checks below hold to commit
+    try:
+        before = conn.total_changes
+        conn.execute(
+            f"INSERT OR IGNORE INTO {users.name} ({', '.join(USER_COLUMNS)}) "
+            f"SELECT {', '.join(USER_COLUMNS)} FROM {_STAGE}.u"
+        )
+        new_users = conn.total_changes - before
+        low, high, count = conn.execute(
+            f"SELECT min(id), max(id), count(*) FROM {_STAGE}.p"
+        ).fetchone()
+        written = 0
+        if count:
+            present = f"SELECT id FROM {posts.name} WHERE id BETWEEN {int(low)} AND {int(high)}"
+            if conn.execute(f"SELECT EXISTS ({present})").fetchone()[0]:  # a rerun
+                conn.execute(f"DELETE FROM {_STAGE}.p WHERE id IN ({present})")
+                conn.execute(
+                    f"DELETE FROM {_STAGE}.f WHERE post_id NOT IN (SELECT id FROM {_STAGE}.p)"
+                )
+            (written,) = conn.execute(f"SELECT count(*) FROM {_STAGE}.p").fetchone()
+            post_columns = ", ".join(POST_COLUMNS)
+            trigger = conn.execute(
+                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
+                (_FTS_TRIGGER,),
+            ).fetchone()
+            fast = trigger is not None and " ".join(trigger[0].split()) == _FTS_TRIGGER_SQL
+            if fast:
+                conn.execute(f"DROP TRIGGER {_FTS_TRIGGER}")
+            conn.execute(
+                f"INSERT INTO {posts.name} ({post_columns}) SELECT {post_columns} FROM {_STAGE}.p"
+            )
+            if fast:
+                conn.execute(
+                    "INSERT INTO posts_fts(rowid, search_text) "
+                    f"SELECT id, search_text FROM {_STAGE}.p"
+                )
+                conn.execute(trigger[0])
+            facet_columns = ", ".join(FACET_COLUMNS)
+            conn.execute(
+                f"INSERT OR IGNORE INTO {post_facets.name} ({facet_columns}) "
+                f"SELECT {facet_columns} FROM {_STAGE}.f"
+            )
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    return BatchResult(posts=written, users=new_users)
 
 
 def _write_postgres(conn: Any, batch: PostBatch) -> BatchResult:

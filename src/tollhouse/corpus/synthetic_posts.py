@@ -44,28 +44,24 @@ class PostMaker:
     link, mention and source pools) and the pools of earlier posts that threads refer to."""
 
     def __init__(self, spec: CorpusSpec, pop: Population, encoding: RowEncoding) -> None:
+        self._draw_text(spec, encoding)
+        self.attach(pop)
+
+    @classmethod
+    def prepared(cls, spec: CorpusSpec, encoding: RowEncoding) -> PostMaker:
+        """A maker with the text pools drawn but no population yet: `attach` one before use.
+
+        Drawing the pools needs no users (≈ 0.2 s for any corpus), so it can run while another
+        process builds the population; the random draws come in the same order either way.
+        """
+        maker = cls.__new__(cls)
+        maker._draw_text(spec, encoding)
+        return maker
+
+    def _draw_text(self, spec: CorpusSpec, encoding: RowEncoding) -> None:
         self.rng = rng = random.Random(f"tollhouse-posts:{spec.seed}")
-        self.pop = pop
         self.encoding = encoding
         self.worker = spec.seed & 0x3FF
-        n_lang = len(LANGUAGES)
-        members: list[list[int]] = [[] for _ in range(n_lang)]
-        for index, li in enumerate(pop.languages):
-            members[li].append(index)
-        self.members = members
-        self.id_strings = [str(user_id) for user_id in pop.ids]  # as X writes ids in entities
-        self.member_cum = [list(accumulate(pop.activity[i] for i in m)) for m in members]
-        lang_activity = [c[-1] if c else 0.0 for c in self.member_cum]
-        # Language weights per UTC hour: activity of its writers times the daily cycle at their
-        # local hour. Choosing the language first and then the author gives both the Zipf
-        # shape and the time zones.
-        self.hour_cum: list[list[float]] = []
-        for hour in range(24):
-            weights = []
-            for li, lang in enumerate(LANGUAGES):
-                local = int((hour * 60 + lang.utc_offset_minutes) // 60) % 24
-                weights.append(lang_activity[li] * DAILY_CYCLE[local])
-            self.hour_cum.append(list(accumulate(weights)))
         # Pre-drawn text: each body joins a "lead" fragment (capitalised) and a "tail" one,
         # drawn once per run from Zipf word frequencies. 4096² combinations per language keep
         # bodies varied, and a post costs two random indexes instead of a draw per word.
@@ -99,6 +95,29 @@ class PostMaker:
             )
             for lang in LANGUAGES
         ]
+
+    def attach(self, pop: Population) -> None:
+        """Draw what depends on the users (after the text pools: the draw order is fixed)."""
+        rng = self.rng
+        self.pop = pop
+        n_lang = len(LANGUAGES)
+        members: list[list[int]] = [[] for _ in range(n_lang)]
+        for index, li in enumerate(pop.languages):
+            members[li].append(index)
+        self.members = members
+        self.id_strings = [str(user_id) for user_id in pop.ids]  # as X writes ids in entities
+        self.member_cum = [list(accumulate(pop.activity[i] for i in m)) for m in members]
+        lang_activity = [c[-1] if c else 0.0 for c in self.member_cum]
+        # Language weights per UTC hour: activity of its writers times the daily cycle at their
+        # local hour. Choosing the language first and then the author gives both the Zipf
+        # shape and the time zones.
+        self.hour_cum: list[list[float]] = []
+        for hour in range(24):
+            weights = []
+            for li, lang in enumerate(LANGUAGES):
+                local = int((hour * 60 + lang.utc_offset_minutes) // 60) % 24
+                weights.append(lang_activity[li] * DAILY_CYCLE[local])
+            self.hour_cum.append(list(accumulate(weights)))
         everyone = list(range(len(pop.ids)))
         self.mention_pool = rng.choices(everyone, weights=pop.activity, k=8_192) if everyone else []
         self.source_pool = rng.choices(SOURCES, weights=(40, 35, 15, 4, 3, 2, 1), k=_SOURCE_POOL)
