@@ -11,6 +11,7 @@ refused a connection, nothing for `BACKOFF_SECONDS`: requests fail fast into the
 from __future__ import annotations
 
 import asyncio
+import struct
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -157,7 +158,8 @@ class RedisLimits:
             held.period_start if held else 0,
         ]
         args += self._months(delivery.billing_day)
-        args += self.dedupe.all_positions(delivery.post_ids)
+        positions = self.dedupe.all_positions(delivery.post_ids)
+        args.append(struct.pack(f"<{len(positions)}I", *positions))
         new, used, end = (int(x) for x in await self._run(self._count, args))
         return DeliveryCount(new, used, end)
 
