@@ -78,18 +78,24 @@ _ROLLUP_UPSERT_VALUES = _rollup_upsert("usage_rollups", "hour", _VALUES)
 _DAILY_UPSERT_VALUES = _rollup_upsert("usage_rollups_daily", "day", _VALUES)
 
 
-def _from_staging(period: str) -> str:
-    return (
-        f"SELECT COALESCE(org_id, 0), {period}, COALESCE(app_id, 0), endpoint, status / 100,"
-        " COUNT(*), SUM(posts), SUM(new_posts), SUM(bytes),"
-        " SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END)"
-        " FROM usage_staging WHERE 1 = 1 GROUP BY 1, 2, 3, 4, 5"
+# PostgreSQL: the staging table is grouped once per hour; the daily rollups are summed from
+# those groups in the same statement (a data-modifying CTE always runs), not from staging again.
+_ROLLUPS_UPSERT = (
+    "WITH h AS (SELECT COALESCE(org_id, 0) AS org_id, hour, COALESCE(app_id, 0) AS app_id,"
+    " endpoint, status / 100 AS status_class, COUNT(*) AS requests, SUM(posts) AS posts,"
+    " SUM(new_posts) AS new_posts, SUM(bytes) AS bytes,"
+    " SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END) AS errors"
+    " FROM usage_staging GROUP BY 1, 2, 3, 4, 5),"
+    " hourly AS ("
+    + _rollup_upsert("usage_rollups", "hour", "SELECT * FROM h")
+    + ") "
+    + _rollup_upsert(
+        "usage_rollups_daily",
+        "day",
+        "SELECT org_id, CAST(hour AT TIME ZONE 'UTC' AS date), app_id, endpoint, status_class,"
+        " SUM(requests), SUM(posts), SUM(new_posts), SUM(bytes), SUM(errors) FROM h"
+        " GROUP BY 1, 2, 3, 4, 5",
     )
-
-
-_ROLLUP_UPSERT = _rollup_upsert("usage_rollups", "hour", _from_staging("hour"))
-_DAILY_UPSERT = _rollup_upsert(
-    "usage_rollups_daily", "day", _from_staging("CAST(hour AT TIME ZONE 'UTC' AS date)")
 )
 
 
@@ -247,8 +253,7 @@ def _insert_postgresql(
     cursor: Any, events: Sequence[UsageEvent], end_user_ids: dict[tuple[int | None, str], int]
 ) -> list[UsageEvent]:
     _stage_postgresql(cursor, _rows(events, end_user_ids))
-    cursor.execute(_ROLLUP_UPSERT)
-    cursor.execute(_DAILY_UPSERT)
+    cursor.execute(_ROLLUPS_UPSERT)
     cursor.execute("SELECT COUNT(*) FROM usage_staging")
     (count,) = cursor.fetchone() or (0,)
     if count == len(events):
