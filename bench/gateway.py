@@ -253,6 +253,7 @@ class Run:
     p99_ms: float
     errors: int
     cpu_us: float = 0.0  # server CPU time (all its threads and processes) per request
+    requests: int = 0  # answered during the run
 
 
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -276,11 +277,11 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 
 
 def _ms(text: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
     return float(number) * _UNITS[unit]
 
 
@@ -291,14 +292,16 @@ def wrk_run(wrk: str, peer: str, url: str, token: str, seconds: float) -> Run:
     ]  # fmt: skip
     out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    # The distribution lines only ("  99%  12.34ms"): the thread stats end in percentages too.
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)", out)
     errors = int(bad.group(1)) if bad else 0
+    done = re.search(r"(\d+) requests in", out)
     if socket_errors:
         errors += sum(int(n) for n in re.findall(r"\d+", socket_errors.group(1)))
-    return Run(peer, rps, p50, p99, errors)
+    return Run(peer, rps, p50, p99, errors, requests=int(done.group(1)) if done else 0)
 
 
 async def _python_load(host: str, port: int, target: str, token: str, seconds: float) -> Run:
@@ -328,13 +331,8 @@ async def _python_load(host: str, port: int, target: str, token: str, seconds: f
     elapsed = time.perf_counter() - began
     latencies.sort()
     n = len(latencies)
-    return Run(
-        "",
-        n / elapsed,
-        latencies[n // 2] * 1000,
-        latencies[min(n - 1, n * 99 // 100)] * 1000,
-        errors,
-    )
+    p50, p99 = latencies[n // 2] * 1000, latencies[min(n - 1, n * 99 // 100)] * 1000
+    return Run("", n / elapsed, p50, p99, errors, requests=n)
 
 
 def python_run(peer: str, url: str, token: str, seconds: float) -> Run:
@@ -499,9 +497,12 @@ def main() -> None:
 
             runs: list[Run] = []
             by_name = {s.name: s for s in servers}
+            answered = 0  # 200s from the Tollhouse peers, each of which must have its event
             for name in labels:  # warm-up: caches, JIT-free but allocator and page cache
                 url = f"http://127.0.0.1:{by_name[name].port}{target}"
-                _ = wrk_run(wrk, name, url, token, 1) if wrk else python_run(name, url, token, 1)
+                warm = wrk_run(wrk, name, url, token, 1) if wrk else python_run(name, url, token, 1)
+                if name.startswith("tollhouse"):
+                    answered += warm.requests - warm.errors
             for r in range(rounds):
                 for name in labels:
                     url = f"http://127.0.0.1:{by_name[name].port}{target}"
@@ -514,11 +515,26 @@ def main() -> None:
                     )
                     run.cpu_us = (cpu_seconds(pid) - cpu_before) / (run.rps * seconds) * 1e6
                     runs.append(run)
+                    if name.startswith("tollhouse"):
+                        answered += run.requests - run.errors
                     print(
                         f"  round {r + 1} {name:<24} {run.rps:9.0f} req/s  p50 {run.p50_ms:7.2f} ms"
                         f"  p99 {run.p99_ms:7.2f} ms  cpu {run.cpu_us:6.0f} µs/req"
                         + (f"  ERRORS {run.errors}" if run.errors else "")
                     )
+        # The servers have stopped (draining their spools): strict metering recorded every
+        # answered request, or the run does not count.
+        if any(name.startswith("tollhouse") for name in labels):
+            engine = create_engine(f"sqlite:///{db}")
+            with engine.connect() as conn:
+                stored = conn.exec_driver_sql(
+                    "SELECT COUNT(*) FROM usage_events"
+                    " WHERE endpoint = '/2/tweets' AND status = 200"
+                ).scalar_one()
+            engine.dispose()
+            print(f"usage events stored: {stored} for {answered} answered by wrk (plus checks)")
+            if stored < answered:
+                raise SystemExit("strict metering lost usage events: the run does not count")
         report(runs, labels, rounds, servers_to_try)
     print(f"load average after: {load_average()}")
 
