@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tollhouse.limits import dedupe
 from tollhouse.limits.dedupe import DedupeShape
 
 
@@ -32,3 +34,13 @@ def test_positions_follow_the_definition(posts: list[int], bits: int, hashes: in
     assert shape.all_positions(posts) == expected
     for post in posts[:3]:
         assert shape.positions(post) == by_definition(post, bits, hashes)
+
+
+def test_remembered_positions_survive_the_memo_emptying(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dedupe, "MEMO_POSTS", 3)
+    shape = DedupeShape(bits=1 << 20, hashes=5)
+    posts = [7, 8, 9, 7, 10, 11, 8, 12, 7]
+    for _ in range(2):  # the second pass reads what the first remembered (and re-hashes)
+        assert shape.all_positions(posts) == [
+            p for post in posts for p in by_definition(post, 1 << 20, 5)
+        ]

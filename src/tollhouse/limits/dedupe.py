@@ -30,6 +30,9 @@ _KEY = b"tollhouse-dedupe"
 _MASK64 = (1 << 64) - 1
 # The keyed hash's initial state; `copy()` of it equals a fresh `blake2b(key=_KEY)` (tested).
 _KEYED = hashlib.blake2b(digest_size=16, key=_KEY)
+# Positions of recently delivered posts, per (bits, hashes): ~200 bytes per post.
+MEMO_POSTS = 1 << 16
+_MEMO: dict[tuple[int, int], dict[int, tuple[int, ...]]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,28 +59,30 @@ class DedupeShape:
     def all_positions(self, post_ids: Iterable[int]) -> list[int]:
         """Positions of every post, `hashes` per post, in order (the Redis script's argument).
 
-        This runs for every delivered post of every request, so it is one loop with everything
-        bound locally: the keyed BLAKE2b state is copied (the key block was hashed once, at
-        import) and the two 64-bit halves come out of one int."""
+        This runs for every delivered post of every request. Positions are a pure function of
+        the post id and the shape, so recently hashed posts are remembered (bounded; emptied
+        when full); the others are hashed in one loop with everything bound locally."""
+        memo = _MEMO.get((self.bits, self.hashes))
+        if memo is None:
+            memo = _MEMO[(self.bits, self.hashes)] = {}
         out: list[int] = []
         extend = out.extend
-        fresh_state = _KEYED.copy
-        bits = self.bits
-        if self.hashes == 4:
-            for post_id in post_ids:
-                state = fresh_state()
-                state.update((post_id & _MASK64).to_bytes(8, "little"))
-                value = int.from_bytes(state.digest(), "little")
-                h1 = value & _MASK64
-                h2 = (value >> 64) | 1
-                extend((h1 % bits, (h1 + h2) % bits, (h1 + 2 * h2) % bits, (h1 + 3 * h2) % bits))
-            return out
-        steps = range(self.hashes)
         for post_id in post_ids:
-            state = fresh_state()
-            state.update((post_id & _MASK64).to_bytes(8, "little"))
-            value = int.from_bytes(state.digest(), "little")
-            h1 = value & _MASK64
-            h2 = (value >> 64) | 1
-            extend([(h1 + i * h2) % bits for i in steps])
+            known = memo.get(post_id)
+            if known is None:
+                if len(memo) >= MEMO_POSTS:
+                    memo.clear()
+                known = memo[post_id] = self._hash(post_id)
+            extend(known)
         return out
+
+    def _hash(self, post_id: int) -> tuple[int, ...]:
+        # The keyed BLAKE2b state is copied (the key block was hashed once, at import) and the
+        # two 64-bit halves come out of one int.
+        state = _KEYED.copy()
+        state.update((post_id & _MASK64).to_bytes(8, "little"))
+        value = int.from_bytes(state.digest(), "little")
+        h1 = value & _MASK64
+        h2 = (value >> 64) | 1
+        bits = self.bits
+        return tuple([(h1 + i * h2) % bits for i in range(self.hashes)])
