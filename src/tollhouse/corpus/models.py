@@ -28,6 +28,11 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from tollhouse.db import metadata
 
+# On SQLite only a column declared exactly INTEGER PRIMARY KEY is the rowid; BIGINT would add a
+# second b-tree (the primary-key index) beside the table that every insert and id lookup pays
+# for. SQLite's INTEGER is 64-bit, so snowflake ids fit either way.
+ID = BigInteger().with_variant(Integer(), "sqlite")
+
 
 class ContentState(StrEnum):
     """Whether a post or user may be served."""
@@ -41,7 +46,7 @@ class ContentState(StrEnum):
 users = Table(
     "users",
     metadata,
-    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("id", ID, primary_key=True, autoincrement=False),
     Column("username", String(50), nullable=False),
     Column("username_lower", String(50), nullable=False, unique=True),
     Column("name", String(100), nullable=False, default=""),
@@ -64,7 +69,7 @@ users = Table(
 posts = Table(
     "posts",
     metadata,
-    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("id", ID, primary_key=True, autoincrement=False),
     Column("author_id", BigInteger, nullable=False),
     Column("text", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),

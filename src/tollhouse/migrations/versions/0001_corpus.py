@@ -16,13 +16,16 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
+# INTEGER PRIMARY KEY on SQLite makes the id the rowid (no second b-tree); BIGINT elsewhere.
+_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
 
 def upgrade() -> None:
     bind = op.get_bind()
     pg = bind.dialect.name == "postgresql"
     op.create_table(
         "users",
-        sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("id", _ID, primary_key=True, autoincrement=False),
         sa.Column("username", sa.String(50), nullable=False),
         sa.Column("username_lower", sa.String(50), nullable=False),
         sa.Column("name", sa.String(100), nullable=False),
@@ -46,7 +49,7 @@ def upgrade() -> None:
     tokens_type = postgresql.ARRAY(sa.Text) if pg else sa.JSON
     op.create_table(
         "posts",
-        sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("id", _ID, primary_key=True, autoincrement=False),
         sa.Column("author_id", sa.BigInteger, nullable=False),
         sa.Column("text", sa.Text, nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
