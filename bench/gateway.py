@@ -41,7 +41,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -550,23 +550,29 @@ def report(runs: list[Run], labels: list[str], rounds: int, kinds: tuple[str, ..
         rps, p50, p99, cpu = table[name]
         print(f"| {name} | {rps:.0f} | {p50:.2f} | {p99:.2f} | {cpu:.0f} |")
     print()
-    print("| ratio (median of per-round ratios) | req/s | p99 Δ ms | by CPU/req | target |")
-    print("|---|---|---|---|---|")
+    print("| ratio (median of per-round ratios) | req/s | p99 Δ ms | by CPU/req | target | |")
+    print("|---|---|---|---|---|---|")
     for kind in kinds:
         sfx = "" if len(kinds) == 1 else f"@{kind}"
-        checks = [
-            (f"tollhouse{sfx}", f"bare{sfx}", "≥ 0.80 req/s, p99 ≤ bare + 1 ms"),
-            (f"tollhouse-redis{sfx}", f"bare{sfx}", "≥ 0.60"),
-            (f"tollhouse{sfx}", f"diy{sfx}", "≥ 3.0"),
-            (f"tollhouse{sfx}", f"bare-inline{sfx}", "(no target: the lowest floor)"),
-            (f"tollhouse-redis{sfx}", f"tollhouse{sfx}", "(what Redis limits cost)"),
-            ("nginx", f"tollhouse{sfx}", "(the C ceiling)"),
-        ]
-        for a, b, target in checks:
+        # (a, b, target text, the check on (req/s ratio, p99 delta ms), or None: no target)
+        checks: list[tuple[str, str, str, Callable[[float, float], bool] | None]] = [
+            (f"tollhouse{sfx}", f"bare{sfx}", "≥ 0.80 req/s, p99 ≤ bare + 1 ms",
+             lambda r, d: r >= 0.8 and d <= 1.0),
+            (f"tollhouse-redis{sfx}", f"bare{sfx}", "≥ 0.60", lambda r, d: r >= 0.6),
+            (f"tollhouse{sfx}", f"diy{sfx}", "≥ 3.0", lambda r, d: r >= 3.0),
+            (f"tollhouse{sfx}", f"bare-inline{sfx}", "(no target: the lowest floor)", None),
+            (f"tollhouse-redis{sfx}", f"tollhouse{sfx}", "(what Redis limits cost)", None),
+            ("nginx", f"tollhouse{sfx}", "(the C ceiling)", None),
+        ]  # fmt: skip
+        for a, b, target, met in checks:
             got = round_ratios(runs, rounds, a, b)
             if got is not None:
                 ratio, p99_delta, by_cpu = got
-                print(f"| {a} / {b} | {ratio:.2f} | {p99_delta:+.2f} | {by_cpu:.2f} | {target} |")
+                verdict = "" if met is None else ("met" if met(ratio, p99_delta) else "NOT met")
+                print(
+                    f"| {a} / {b} | {ratio:.3f} | {p99_delta:+.2f} | {by_cpu:.3f} | {target} "
+                    f"| {verdict} |"
+                )
 
 
 if __name__ == "__main__":
