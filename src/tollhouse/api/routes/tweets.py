@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -10,7 +9,6 @@ from typing import Any
 import orjson
 from fastapi import APIRouter
 from sqlalchemy import Connection
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -43,38 +41,17 @@ MAX_BUCKETS = 50_000
 _BUCKET_MS = {"minute": 60_000, "hour": 3_600_000, "day": 86_400_000}
 
 
+@router.get(
+    "/2/tweets",
+    summary="Look up posts by id",
+    description="Up to 100 posts by id; ids that cannot be served come back in `errors`.",
+    openapi_extra=openapi(p.TWEETS_LOOKUP),
+)
 async def tweets_lookup(request: Request) -> Response:
     args = query_params(request)
     p.check_known(args, p.TWEETS_LOOKUP)
     ids = p.id_list(args)
     return await _deliver(request, lookup_work(args, ids, "ids", single=False))
-
-
-def _served_plain(path: str, endpoint: Callable[[Request], Awaitable[Response]]) -> None:
-    """Serve GET `path` with a plain Starlette route, matched before the documented APIRoute.
-
-    The handler takes only the Request, so FastAPI's per-request dependency solving and exit
-    stack do nothing for it, yet cost about a tenth of a post lookup (bench/gateway.py). The
-    APIRoute declared right after it still documents the endpoint in OpenAPI.
-    """
-
-    async def get_only(request: Request) -> Response:
-        if request.method != "GET":
-            # Starlette gives plain routes HEAD as well; the documented route answers 405 to
-            # it, and the edge knows no HEAD endpoint to limit or meter.
-            raise StarletteHTTPException(status_code=405)
-        return await endpoint(request)
-
-    router.add_route(path, get_only, methods=["GET"], include_in_schema=False)
-
-
-_served_plain("/2/tweets", tweets_lookup)
-router.get(
-    "/2/tweets",
-    summary="Look up posts by id",
-    description="Up to 100 posts by id; ids that cannot be served come back in `errors`.",
-    openapi_extra=openapi(p.TWEETS_LOOKUP),
-)(tweets_lookup)
 
 
 @router.get(
