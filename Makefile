@@ -27,8 +27,10 @@ format: $(STAMP)
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
+# Every benchmark in its --quick mode; the full runs and their results: bench/RESULTS.md.
 bench: $(STAMP)
-	$(BIN)/python bench/search.py --quick
+	for b in generate search edge limits metering streams query_matcher; do \
+		$(BIN)/python bench/$$b.py --quick || exit 1; done
 
 bench-search: $(STAMP)
 	$(BIN)/python bench/search.py
