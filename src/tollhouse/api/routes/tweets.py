@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import Any
 
-import orjson
 from fastapi import APIRouter
 from sqlalchemy import Connection
 from starlette.requests import Request
@@ -15,13 +13,13 @@ from starlette.responses import Response
 from tollhouse.api import params as p
 from tollhouse.api.pages import (
     Work,
+    deliver_posts,
     max_query_length,
     missing_errors,
     openapi,
     post_page,
     query_params,
     run_corpus,
-    set_delivered,
 )
 from tollhouse.api.problems import invalid_request
 from tollhouse.api.render import envelope, now_utc, post_includes, post_renderer
@@ -51,7 +49,7 @@ async def tweets_lookup(request: Request) -> Response:
     args = query_params(request)
     p.check_known(args, p.TWEETS_LOOKUP)
     ids = p.id_list(args)
-    return await _deliver(request, lookup_work(args, ids, "ids", single=False))
+    return await deliver_posts(request, lookup_work(args, ids, "ids", single=False))
 
 
 @router.get(
@@ -107,21 +105,7 @@ async def tweet_by_id(request: Request) -> Response:
     args = query_params(request)
     p.check_known(args, p.TWEET_BY_ID, path_params=1)
     post_id = p.parse_id(request.path_params["id"], "id")
-    return await _deliver(request, lookup_work(args, [post_id], "id", single=True))
-
-
-async def _deliver(request: Request, work: Work) -> Response:
-    body, delivered = await run_corpus(request, partial(_encoded, work))
-    set_delivered(request, delivered)
-    return Response(body, media_type=JSONResponse.media_type)
-
-
-def _encoded(work: Work, conn: Connection) -> tuple[bytes, list[int]]:
-    # Serialised on the worker thread, where the page was built: its hundreds of dicts then die
-    # young there instead of outliving the thread hop, which made the cyclic collector promote
-    # them and run full collections (a third of a lookup's cost in bench/gateway.py).
-    body, delivered = work(conn)
-    return orjson.dumps(body), delivered
+    return await deliver_posts(request, lookup_work(args, [post_id], "id", single=True))
 
 
 def lookup_work(args: dict[str, str], ids: list[int], parameter: str, *, single: bool) -> Work:
@@ -179,7 +163,7 @@ async def _search(
         default_start=default_start,
         max_hi=max_hi,
     )
-    return await _deliver(request, work)
+    return await deliver_posts(request, work)
 
 
 def search_work(

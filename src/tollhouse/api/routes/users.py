@@ -12,12 +12,12 @@ from starlette.responses import Response
 from tollhouse.api import params as p
 from tollhouse.api.pages import (
     Work,
+    deliver_posts,
     missing_errors,
     openapi,
     post_page,
     query_params,
     run_corpus,
-    set_delivered,
 )
 from tollhouse.api.render import U_ID, U_PROTECTED, U_USERNAME, envelope, now_utc, user_renderer
 from tollhouse.api.responses import JSONResponse
@@ -122,9 +122,7 @@ async def _timeline(request: Request, *, mentions: bool) -> Response:
     allowed = p.USER_MENTIONS if mentions else p.USER_TWEETS
     p.check_known(args, allowed, path_params=1)
     user_id = p.parse_id(request.path_params["id"], "id")
-    body, delivered = await run_corpus(request, timeline_work(args, user_id, mentions=mentions))
-    set_delivered(request, delivered)
-    return JSONResponse(body)
+    return await deliver_posts(request, timeline_work(args, user_id, mentions=mentions))
 
 
 def timeline_work(args: dict[str, str], user_id: int, *, mentions: bool) -> Work:
