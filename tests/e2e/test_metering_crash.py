@@ -24,7 +24,7 @@ from tests.api.sample_corpus import build
 from tests.conftest import LiveServer
 
 from tollhouse.db import create_engine
-from tollhouse.metering.spool import spool_dir_for
+from tollhouse.metering.spool import read_segment, spool_dir_for
 from tollhouse.metering.writer import UsageWriter, replay_spool
 
 _CHILD = r"""
@@ -74,8 +74,11 @@ def _run_and_kill(database_url: str, spool_dir: Path, mode: str, acked_wanted: i
     acked: list[str] = []
     for line in proc.stdout:
         acked.append(line.strip())
-        # Kill only once something reached the spool, so that there is something to keep.
-        if len(acked) >= acked_wanted and any(p.stat().st_size for p in spool_dir.rglob("*.seg")):
+        # Kill only once a whole record reached the spool, so that there is something to keep
+        # (a segment's first bytes may be a record still being written).
+        if len(acked) >= acked_wanted and any(
+            read_segment(p).events for p in spool_dir.rglob("*.seg")
+        ):
             break
     proc.send_signal(signal.SIGKILL)
     proc.wait()
