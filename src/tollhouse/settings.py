@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     # SQL statements issued for one API request are cut off after this many milliseconds so that
     # no query can hang the server.
     query_timeout_ms: int = 2000
+    # Threads per process that run corpus queries (each holds one database connection).
+    corpus_threads: int = 32
     # Streams: seconds between keep-alive "\r\n"s, posts buffered per connection before a slow
     # reader is disconnected, and seconds between one stream's usage events.
     stream_keepalive_seconds: float = 20.0

@@ -4,12 +4,13 @@ description of hand-parsed parameters."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
+from urllib.parse import parse_qsl
 
 import orjson
 from sqlalchemy import Connection
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -27,19 +28,29 @@ Work = Callable[[Connection], tuple[dict[str, Any], list[int]]]
 
 
 def query_params(request: Request) -> dict[str, str]:
-    """The query string as a plain dict (a repeated parameter: the last value wins)."""
-    return dict(request.query_params)
+    """The query string as a plain dict (a repeated parameter: the last value wins).
+
+    Parsed straight from the scope as Starlette's `request.query_params` does (latin-1, then
+    percent-decoding as UTF-8), without building its multi-dict first."""
+    query: bytes = request.scope["query_string"]
+    return dict(parse_qsl(query.decode("latin-1"), keep_blank_values=True))
 
 
 async def run_corpus(request: Request, work: Callable[[Connection], T]) -> T:
-    """Run `work` in the threadpool on a connection bounded by settings.query_timeout_ms.
+    """Run `work` on the corpus threads on a connection bounded by settings.query_timeout_ms.
 
-    A statement cut off at the deadline becomes a 503 Problem.
+    A statement cut off at the deadline becomes a 503 Problem. The threads are a plain executor:
+    anyio's `to_thread` (Starlette's threadpool) costs twice as much event-loop time per hop
+    (≈ 35 vs 15 µs, 64 concurrent callers on one core), and a lookup makes one hop per request.
     """
     state = app_state(request)
     try:
-        return await run_in_threadpool(
-            search.run_bounded, state.engine, state.settings.query_timeout_ms, work
+        return await asyncio.get_running_loop().run_in_executor(
+            state.corpus_executor,
+            search.run_bounded,
+            state.engine,
+            state.settings.query_timeout_ms,
+            work,
         )
     except search.QueryTimedOut:
         raise problems.service_unavailable(

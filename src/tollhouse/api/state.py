@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,10 @@ class AppState:
     usage_writer: UsageWriter | None = None
     # Rate windows and monthly caps (task E); `limits.metrics` counts backend failures.
     limits: LimitsService = field(default_factory=memory_limits)
+    # Where corpus queries run, off the event loop (api/pages.py run_corpus).
+    corpus_executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(32, thread_name_prefix="tollhouse-corpus")
+    )
 
 
 def app_state(request: Request) -> AppState:
