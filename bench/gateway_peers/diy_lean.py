@@ -1,11 +1,13 @@
-"""What a team would write in a day: FastAPI + slowapi + a dict of keys + a usage counter.
+"""The DIY gateway at its leanest: FastAPI + slowapi + a dict of keys + a usage counter, around
+the floor's own hand-written SQL and renderer (bench/gateway_peers/bare.py).
 
-The same lookup (same SQL on the same SQLite file) behind a bearer-key check against a dict, a
+Not what a team would write in a day (that is diy.py: models and a response model); this is the
+same lookup (same SQL on the same SQLite file) behind a bearer-key check against a dict, a
 slowapi rate limit per key (in-memory storage, a limit too high to refuse during the run) and a
 per-organisation count of posts delivered. No monthly cap, no dedupe, no durable metering: it
 does less than Tollhouse, which is the point of the comparison.
 
-    BENCH_DB=/path/to/bench.db BENCH_TOKEN=… uvicorn bench.gateway_peers.diy:app
+    BENCH_DB=/path/to/bench.db BENCH_TOKEN=… uvicorn bench.gateway_peers.diy_lean:app
 """
 
 from __future__ import annotations
