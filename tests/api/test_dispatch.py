@@ -5,6 +5,8 @@ Problem, not a stack trace."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from tests.api.conftest import Api
 
@@ -78,3 +80,18 @@ def test_a_failing_handler_answers_a_500_problem(
     assert response.headers["content-type"] == "application/problem+json"
     assert "disk on fire" not in response.text
     assert any("unhandled error" in r.message for r in caplog.records)
+
+
+def test_the_pool_holds_a_connection_for_every_corpus_thread(tmp_path: Path) -> None:
+    # Past the pool size a returned connection is closed, so an undersized pool would reconnect
+    # (cold SQLite page cache, PostgreSQL handshake) on every request under load.
+    from tollhouse.api.app import create_app
+    from tollhouse.settings import load_settings
+
+    settings = load_settings(database_url=f"sqlite:///{tmp_path / 'pool.db'}", corpus_threads=12)
+    app = create_app(settings)
+    state = app.state.tollhouse
+    assert state.corpus_executor._max_workers == 12
+    assert state.engine.pool.size() >= 12
+    state.corpus_executor.shutdown()
+    state.engine.dispose()

@@ -73,7 +73,8 @@ class TollhouseApp(FastAPI):
 def create_app(settings: Settings | None = None) -> TollhouseApp:
     """Build the Tollhouse ASGI app for `settings` (default: from the environment)."""
     settings = settings or get_settings()
-    engine = create_engine(settings.database_url)
+    # Room for every corpus thread, plus the key directory, the usage store and the streams.
+    engine = create_engine(settings.database_url, pool_size=settings.corpus_threads + 8)
     state = AppState(
         settings=settings,
         engine=engine,

@@ -25,7 +25,7 @@ class AppState:
     limits: LimitsService = field(default_factory=memory_limits)
     # Where corpus queries run, off the event loop (api/pages.py run_corpus).
     corpus_executor: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(32, thread_name_prefix="tollhouse-corpus")
+        default_factory=lambda: ThreadPoolExecutor(16, thread_name_prefix="tollhouse-corpus")
     )
 
 
