@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from tollhouse.api import params as p
 from tollhouse.api.pages import (
+    Depth,
     Work,
     deliver_posts,
     missing_errors,
@@ -24,6 +25,10 @@ from tollhouse.api.responses import JSONResponse
 from tollhouse.corpus import search
 
 router = APIRouter(tags=["users"])
+
+TIMELINE_DEPTH = 3200
+SHALLOW_TIMELINE_DEPTH = 800
+_NEWEST = (1 << 63) - 1  # the open upper id bound of a timeline without until_id/end_time
 
 
 async def _users(
@@ -125,6 +130,14 @@ async def _timeline(request: Request, *, mentions: bool) -> Response:
     return await deliver_posts(request, timeline_work(args, user_id, mentions=mentions))
 
 
+def depth_limit(*, mentions: bool, exclude: frozenset[str]) -> int:
+    """How many of a timeline's newest posts X serves: 3,200 of a user's posts (800 when
+    replies are excluded) and 800 mentions. Paging stops there: no `next_token`."""
+    if mentions or "replies" in exclude:
+        return SHALLOW_TIMELINE_DEPTH
+    return TIMELINE_DEPTH
+
+
 def timeline_work(args: dict[str, str], user_id: int, *, mentions: bool) -> Work:
     """The corpus work of a posts or mentions timeline (parameters checked here)."""
     limit = p.max_results(args, 5, 100, default=10)
@@ -132,13 +145,15 @@ def timeline_work(args: dict[str, str], user_id: int, *, mentions: bool) -> Work
     how = p.rendering(args, p.TWEET_EXPANSIONS)
     bounds = p.id_window(args, earliest=None, default_start=None, now=now_utc())
     token = p.page_token(args, "pagination_token")
-    window = search.Window(
-        lowest=bounds.lowest,
-        highest=bounds.highest,
-        limit=limit,
-        direction=token.direction if token else "next",
-        after_id=token.id if token else None,
-    )
+    deepest = depth_limit(mentions=mentions, exclude=exclude)
+    if token is not None and token.depth is not None and token.depth >= deepest:
+        raise p.invalid_token("pagination_token", args["pagination_token"])  # never issued
+    going_back = token is not None and token.direction == "previous"
+    after_id = token.id if token else None
+    # Page boundary whose depth must be counted when the token does not carry it: the newest
+    # id the page may hold going back (a first page below `until_id`/`end_time`, or a token
+    # from another endpoint), the token's post going forwards.
+    upper = bounds.highest if after_id is None or going_back else min(bounds.highest, after_id)
 
     def work(conn: Connection) -> tuple[dict[str, Any], list[int]]:
         found, missing = search.lookup_users(conn, ids=[user_id])
@@ -148,10 +163,37 @@ def timeline_work(args: dict[str, str], user_id: int, *, mentions: bool) -> Work
         if user[U_PROTECTED]:
             hidden = missing_errors("user", "id", {user[U_ID]: "protected"})
             return envelope(None, errors=hidden), []
+
+        def newer_from(bound: int) -> int:
+            if mentions:
+                return search.mention_posts_from(conn, user[U_USERNAME], bound, deepest)
+            return search.user_posts_from(conn, user_id, bound, deepest, exclude)
+
+        if token is not None and token.depth is not None:
+            newer = token.depth if going_back else token.depth + 1
+        elif going_back:
+            assert after_id is not None
+            newer = newer_from(after_id + 1)
+        elif upper >= _NEWEST:
+            newer = 0  # the first page of the whole timeline: nothing is newer
+        else:
+            newer = newer_from(upper)
+        # Going back in time the page stops at the depth limit; going forwards it cannot reach it.
+        window_limit = limit if going_back else min(limit, deepest - newer)
+        if window_limit <= 0:
+            return envelope(None, meta={"result_count": 0}), []
+        window = search.Window(
+            lowest=bounds.lowest,
+            highest=bounds.highest,
+            limit=window_limit,
+            direction=token.direction if token else "next",
+            after_id=after_id,
+        )
         if mentions:
             rows = search.mention_posts(conn, user[U_USERNAME], window)
         else:
             rows = search.user_posts(conn, user_id, window, exclude)
-        return post_page(conn, rows, window, how, previous_tokens=True)
+        depth = Depth(limit=deepest, newer=newer)
+        return post_page(conn, rows, window, how, previous_tokens=True, depth=depth)
 
     return work
