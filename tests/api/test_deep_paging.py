@@ -252,3 +252,21 @@ def test_bad_counts_tokens_are_400(deep: Deep) -> None:
     assert get(deep.api, path, **hourly, pagination_token=odd)["data"][-1]["end"] == iso(
         page_end
     ).replace("Z", ".000Z")
+
+
+def test_openapi_states_the_paging_limits(deep: Deep) -> None:
+    doc = deep.api.client.get("/openapi.json").json()
+
+    def parameter(path: str, name: str) -> str:
+        operation = doc["paths"][path]["get"]
+        described: str = next(p for p in operation["parameters"] if p["name"] == name)[
+            "description"
+        ]
+        return described
+
+    assert "31 days" in parameter("/2/tweets/counts/all", "next_token")
+    assert "31 days" in doc["paths"]["/2/tweets/counts/all"]["get"]["description"]
+    assert "3,200" in parameter("/2/users/{id}/tweets", "pagination_token")
+    assert "800" in parameter("/2/users/{id}/mentions", "pagination_token")
+    # Search keeps the shared wording.
+    assert parameter("/2/tweets/search/all", "next_token") == "Opaque token from meta.next_token."

@@ -180,9 +180,12 @@ _DESCRIPTIONS = {
 }
 
 
-def openapi(names: Sequence[str], path_params: int = 0) -> dict[str, Any]:
+def openapi(
+    names: Sequence[str], path_params: int = 0, descriptions: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """`openapi_extra` describing hand-parsed parameters (the first `path_params` are in the
-    path)."""
+    path); `descriptions` overrides the shared wording for this endpoint."""
+    wording = {**_DESCRIPTIONS, **(descriptions or {})}
     parameters = []
     for index, name in enumerate(names):
         in_path = index < path_params
@@ -192,7 +195,7 @@ def openapi(names: Sequence[str], path_params: int = 0) -> dict[str, Any]:
                 "in": "path" if in_path else "query",
                 "required": in_path or name in ("ids", "usernames", "query"),
                 "schema": {"type": "string"},
-                "description": _DESCRIPTIONS.get(name, f"Comma-separated `{name}` names."),
+                "description": wording.get(name, f"Comma-separated `{name}` names."),
             }
         )
     return {"parameters": parameters}

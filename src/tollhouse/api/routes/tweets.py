@@ -73,10 +73,18 @@ async def search_all(request: Request) -> Response:
     return await _search(request, now, earliest=None, default_start=default_start, max_hi=500)
 
 
+_COUNTS_TOKEN = (
+    "Opaque token from meta.next_token: the next page, 31 days older (pages run newest first, "
+    "buckets oldest first within a page)."
+)
+_COUNTS_DOC = {"next_token": _COUNTS_TOKEN, "pagination_token": "The same as next_token."}
+
+
 @router.get(
     "/2/tweets/counts/recent",
     summary="Count posts matching a query over the last 7 days",
-    openapi_extra=openapi(p.COUNTS),
+    description="All buckets of the 7 days come in one response (no next_token).",
+    openapi_extra=openapi(p.COUNTS, descriptions=_COUNTS_DOC),
 )
 async def counts_recent(request: Request) -> Response:
     now = now_utc()
@@ -87,7 +95,11 @@ async def counts_recent(request: Request) -> Response:
 @router.get(
     "/2/tweets/counts/all",
     summary="Count posts matching a query over the full archive",
-    openapi_extra=openapi(p.COUNTS),
+    description=(
+        "At most 31 days of buckets per response (31 day, 744 hour or 44,640 minute buckets), "
+        "the newest first; meta.next_token leads to the older rest."
+    ),
+    openapi_extra=openapi(p.COUNTS, descriptions=_COUNTS_DOC),
 )
 async def counts_all(request: Request) -> Response:
     now = now_utc()

@@ -26,9 +26,11 @@ from tollhouse.corpus import search
 
 router = APIRouter(tags=["users"])
 
+# How deep X lets a timeline be paged (see `depth_limit`).
 TIMELINE_DEPTH = 3200
 SHALLOW_TIMELINE_DEPTH = 800
 _NEWEST = (1 << 63) - 1  # the open upper id bound of a timeline without until_id/end_time
+_TIMELINE_TOKEN = "Opaque token from meta.next_token or meta.previous_token."
 
 
 async def _users(
@@ -107,7 +109,18 @@ async def user_by_id(request: Request) -> Response:
 @router.get(
     "/2/users/{id}/tweets",
     summary="A user's posts, newest first",
-    openapi_extra=openapi(p.USER_TWEETS, path_params=1),
+    description=(
+        "Only the user's 3,200 newest posts (800 with exclude=replies) can be paged through; "
+        "the page that reaches that depth has no next_token."
+    ),
+    openapi_extra=openapi(
+        p.USER_TWEETS,
+        path_params=1,
+        descriptions={
+            "pagination_token": _TIMELINE_TOKEN
+            + " Ends after 3,200 posts (800 with exclude=replies)."
+        },
+    ),
 )
 async def user_tweets(request: Request) -> Response:
     return await _timeline(request, mentions=False)
@@ -116,7 +129,15 @@ async def user_tweets(request: Request) -> Response:
 @router.get(
     "/2/users/{id}/mentions",
     summary="Posts mentioning a user, newest first",
-    openapi_extra=openapi(p.USER_MENTIONS, path_params=1),
+    description=(
+        "Only the 800 newest posts mentioning the user can be paged through; the page that "
+        "reaches that depth has no next_token."
+    ),
+    openapi_extra=openapi(
+        p.USER_MENTIONS,
+        path_params=1,
+        descriptions={"pagination_token": _TIMELINE_TOKEN + " Ends after 800 posts."},
+    ),
 )
 async def user_mentions(request: Request) -> Response:
     return await _timeline(request, mentions=True)
