@@ -347,7 +347,9 @@ def mention_posts(conn: Connection, username: str, window: Window) -> list[Recor
 def _count_from(
     conn: Connection, key: Hashable, inner: Callable[[], Any], values: dict[str, Any]
 ) -> int:
-    """count(*) of at most `cap` rows of `inner` (a LIMIT inside, so the scan stops there)."""
+    """count(*) of at most `cap` rows of `inner`: ordered by id and limited inside, so that
+    the scan walks the id index and stops there (unordered, PostgreSQL may prefer a bitmap scan
+    that fetches every match first)."""
 
     def build() -> Any:
         return select(func.count()).select_from(inner().limit(_ROWS).subquery())
@@ -363,7 +365,11 @@ def user_posts_from(
     (an index range scan of at most `cap` entries)."""
 
     def inner() -> Any:
-        return select(literal(1)).where(*_authored(exclude), posts.c.id >= _BOUND)
+        return (
+            select(literal(1))
+            .where(*_authored(exclude), posts.c.id >= _BOUND)
+            .order_by(posts.c.id.asc())
+        )
 
     key = ("timeline_depth", tuple(sorted(exclude)))
     return _count_from(conn, key, inner, {"author": author_id, "bound": bound, "rows": cap})
@@ -378,6 +384,7 @@ def mention_posts_from(conn: Connection, username: str, bound: int, cap: int) ->
             select(literal(1))
             .select_from(_mentioning())
             .where(*_mention_conditions(), post_facets.c.post_id >= _BOUND)
+            .order_by(post_facets.c.post_id.asc())
         )
 
     values = {"mentioned": username.lower(), "bound": bound, "rows": cap}
