@@ -75,9 +75,9 @@ class Depth:
     """Where a timeline page sits in its timeline, of which X serves only the `limit` newest
     posts.
 
-    `newer`: for a page going back in time (the first page, or a `next` token), how many posts
-    of the timeline are newer than the page's first row; for a page going forwards (a
-    `previous` token), how many are newer than the token's post.
+    `newer`: for a page of older posts (the first page, or a `next` token), how many posts of
+    the timeline are newer than the page's first row; for a page of newer posts (a `previous`
+    token), how many are newer than the token's post.
     """
 
     limit: int

@@ -169,12 +169,8 @@ def timeline_work(args: dict[str, str], user_id: int, *, mentions: bool) -> Work
     deepest = depth_limit(mentions=mentions, exclude=exclude)
     if token is not None and token.depth is not None and token.depth >= deepest:
         raise p.invalid_token("pagination_token", args["pagination_token"])  # never issued
-    going_back = token is not None and token.direction == "previous"
+    towards_newer = token is not None and token.direction == "previous"
     after_id = token.id if token else None
-    # Page boundary whose depth must be counted when the token does not carry it: the newest
-    # id the page may hold going back (a first page below `until_id`/`end_time`, or a token
-    # from another endpoint), the token's post going forwards.
-    upper = bounds.highest if after_id is None or going_back else min(bounds.highest, after_id)
 
     def work(conn: Connection) -> tuple[dict[str, Any], list[int]]:
         found, missing = search.lookup_users(conn, ids=[user_id])
@@ -190,17 +186,19 @@ def timeline_work(args: dict[str, str], user_id: int, *, mentions: bool) -> Work
                 return search.mention_posts_from(conn, user[U_USERNAME], bound, deepest)
             return search.user_posts_from(conn, user_id, bound, deepest, exclude)
 
+        # How many timeline posts are newer than the page (paging to older posts) or than the
+        # token's post (paging to newer ones): the token carries it, else it is counted.
         if token is not None and token.depth is not None:
-            newer = token.depth if going_back else token.depth + 1
-        elif going_back:
+            newer = token.depth if towards_newer else token.depth + 1
+        elif towards_newer:
             assert after_id is not None
             newer = newer_from(after_id + 1)
-        elif upper >= _NEWEST:
-            newer = 0  # the first page of the whole timeline: nothing is newer
         else:
-            newer = newer_from(upper)
-        # Going back in time the page stops at the depth limit; going forwards it cannot reach it.
-        window_limit = limit if going_back else min(limit, deepest - newer)
+            upper = bounds.highest if after_id is None else min(bounds.highest, after_id)
+            # Only a page below until_id/end_time or a token from elsewhere needs the count.
+            newer = 0 if upper >= _NEWEST else newer_from(upper)
+        # Paging to older posts stops at the depth limit; paging to newer ones cannot reach it.
+        window_limit = limit if towards_newer else min(limit, deepest - newer)
         if window_limit <= 0:
             return envelope(None, meta={"result_count": 0}), []
         window = search.Window(
