@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
@@ -69,6 +70,20 @@ def max_query_length(request: Request) -> int:
     return app_state(request).settings.max_query_length
 
 
+@dataclass(frozen=True, slots=True)
+class Depth:
+    """Where a timeline page sits in its timeline, of which X serves only the `limit` newest
+    posts.
+
+    `newer`: for a page of older posts (the first page, or a `next` token), how many posts of
+    the timeline are newer than the page's first row; for a page of newer posts (a `previous`
+    token), how many are newer than the token's post.
+    """
+
+    limit: int
+    newer: int
+
+
 def post_page(
     conn: Connection,
     rows: Sequence[Record],
@@ -76,14 +91,17 @@ def post_page(
     how: Rendering,
     *,
     previous_tokens: bool,
+    depth: Depth | None = None,
 ) -> tuple[dict[str, Any], list[int]]:
     """The envelope for one page of post rows (limit + 1 rows fetched) and the delivered ids.
 
-    `previous_tokens`: timelines also say how to page back towards newer posts.
+    `previous_tokens`: timelines also say how to page back towards newer posts. `depth`:
+    timelines end (no `next_token`) at their depth limit, and their tokens carry the depth.
     """
     more = len(rows) > window.limit
     page = rows[: window.limit]
-    if window.direction == "previous" and window.after_id is not None and more:
+    going_back = window.direction == "previous" and window.after_id is not None
+    if going_back and more:
         # The extra row is the newest one here: the page is the oldest `limit` rows.
         page = rows[1:]
     meta: dict[str, Any] = {"result_count": len(page)}
@@ -93,11 +111,16 @@ def post_page(
     data = [render(row) for row in page]
     newest, oldest = page[0][P_ID], page[-1][P_ID]
     meta = {"newest_id": str(newest), "oldest_id": str(oldest), "result_count": len(page)}
-    going_back = window.direction == "previous" and window.after_id is not None
+    newest_depth = oldest_depth = None
+    if depth is not None:
+        newest_depth = max(depth.newer - len(page), 0) if going_back else depth.newer
+        oldest_depth = newest_depth + len(page) - 1
+        if not going_back and oldest_depth + 1 >= depth.limit:
+            more = False  # the next page would be deeper than X serves
     if more or going_back:
-        meta["next_token"] = pagination.encode("next", oldest)
+        meta["next_token"] = pagination.encode("next", oldest, oldest_depth)
     if previous_tokens and (window.after_id is not None) and (not going_back or more):
-        meta["previous_token"] = pagination.encode("previous", newest)
+        meta["previous_token"] = pagination.encode("previous", newest, newest_depth)
     includes, errors, included_ids = post_includes(conn, page, how)
     delivered = [row[P_ID] for row in page] + included_ids
     return envelope(data, includes, errors, meta), delivered
@@ -157,9 +180,12 @@ _DESCRIPTIONS = {
 }
 
 
-def openapi(names: Sequence[str], path_params: int = 0) -> dict[str, Any]:
+def openapi(
+    names: Sequence[str], path_params: int = 0, descriptions: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """`openapi_extra` describing hand-parsed parameters (the first `path_params` are in the
-    path)."""
+    path); `descriptions` overrides the shared wording for this endpoint."""
+    wording = {**_DESCRIPTIONS, **(descriptions or {})}
     parameters = []
     for index, name in enumerate(names):
         in_path = index < path_params
@@ -169,7 +195,7 @@ def openapi(names: Sequence[str], path_params: int = 0) -> dict[str, Any]:
                 "in": "path" if in_path else "query",
                 "required": in_path or name in ("ids", "usernames", "query"),
                 "schema": {"type": "string"},
-                "description": _DESCRIPTIONS.get(name, f"Comma-separated `{name}` names."),
+                "description": wording.get(name, f"Comma-separated `{name}` names."),
             }
         )
     return {"parameters": parameters}
