@@ -142,7 +142,7 @@ def visible(post: Post) -> bool:
     )
 
 
-@app.get("/2/tweets", response_model=TweetsResponse, response_model_exclude_none=True)
+@app.get("/2/tweets", response_model=TweetsResponse)
 @limiter.limit("1000000000/15minute")
 def tweets(
     request: Request,
