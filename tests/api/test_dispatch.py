@@ -5,6 +5,7 @@ Problem, not a stack trace."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -88,10 +89,29 @@ def test_the_pool_holds_a_connection_for_every_corpus_thread(tmp_path: Path) -> 
     from tollhouse.api.app import create_app
     from tollhouse.settings import load_settings
 
-    settings = load_settings(database_url=f"sqlite:///{tmp_path / 'pool.db'}", corpus_threads=12)
-    app = create_app(settings)
+    url = f"sqlite:///{tmp_path / 'pool.db'}"
+    app = create_app(load_settings(database_url=url, corpus_threads=12, lookup_threads=3))
     state = app.state.tollhouse
     assert state.corpus_executor._max_workers == 12
-    assert state.engine.pool.size() >= 12
-    state.corpus_executor.shutdown()
+    assert state.lookup_executor._max_workers == 3
+    assert state.engine.pool.size() >= 12 + 3
+    for executor in (state.corpus_executor, state.lookup_executor):
+        executor.shutdown()
     state.engine.dispose()
+
+
+def test_lookups_are_answered_while_searches_hold_every_corpus_thread(api: Api) -> None:
+    state = api.client.app.app.state.tollhouse  # type: ignore[attr-defined]
+    release = threading.Event()
+    busy = [
+        state.corpus_executor.submit(release.wait, 30)
+        for _ in range(state.corpus_executor._max_workers)
+    ]
+    try:
+        post_id = api.corpus.visible_ids()[0]
+        user_id = api.corpus.posts[post_id].author_id
+        for url in (f"/2/tweets?ids={post_id}", f"/2/tweets/{post_id}", f"/2/users/{user_id}"):
+            assert api.client.get(url, timeout=10).status_code == 200, url
+        assert not any(f.done() for f in busy)  # the searches' threads were held all along
+    finally:
+        release.set()

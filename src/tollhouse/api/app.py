@@ -73,14 +73,17 @@ class TollhouseApp(FastAPI):
 def create_app(settings: Settings | None = None) -> TollhouseApp:
     """Build the Tollhouse ASGI app for `settings` (default: from the environment)."""
     settings = settings or get_settings()
+    corpus_threads, lookup_threads = (
+        max(settings.corpus_threads, 1),
+        max(settings.lookup_threads, 1),
+    )
     # Room for every corpus thread, plus the key directory, the usage store and the streams.
-    engine = create_engine(settings.database_url, pool_size=settings.corpus_threads + 8)
+    engine = create_engine(settings.database_url, pool_size=corpus_threads + lookup_threads + 8)
     state = AppState(
         settings=settings,
         engine=engine,
-        corpus_executor=ThreadPoolExecutor(
-            max(settings.corpus_threads, 1), thread_name_prefix="tollhouse-corpus"
-        ),
+        corpus_executor=ThreadPoolExecutor(corpus_threads, thread_name_prefix="tollhouse-corpus"),
+        lookup_executor=ThreadPoolExecutor(lookup_threads, thread_name_prefix="tollhouse-lookup"),
     )
     state.usage_writer = writer_for(settings, engine)
     state.limits = limits_from_settings(settings)
@@ -96,7 +99,8 @@ def create_app(settings: Settings | None = None) -> TollhouseApp:
         if state.usage_writer is not None:
             await anyio.to_thread.run_sync(state.usage_writer.stop)  # drains the buffer
         await state.limits.close()
-        state.corpus_executor.shutdown(wait=True, cancel_futures=True)
+        for executor in (state.corpus_executor, state.lookup_executor):
+            executor.shutdown(wait=True, cancel_futures=True)
         engine.dispose()
 
     app = TollhouseApp(

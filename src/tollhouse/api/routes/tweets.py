@@ -48,7 +48,7 @@ async def tweets_lookup(request: Request) -> Response:
     args = query_params(request)
     p.check_known(args, p.TWEETS_LOOKUP)
     ids = p.id_list(args)
-    return await deliver_posts(request, lookup_work(args, ids, "ids", single=False))
+    return await deliver_posts(request, lookup_work(args, ids, "ids", single=False), lookup=True)
 
 
 @router.get(
@@ -116,7 +116,8 @@ async def tweet_by_id(request: Request) -> Response:
     args = query_params(request)
     p.check_known(args, p.TWEET_BY_ID, path_params=1)
     post_id = p.parse_id(request.path_params["id"], "id")
-    return await deliver_posts(request, lookup_work(args, [post_id], "id", single=True))
+    work = lookup_work(args, [post_id], "id", single=True)
+    return await deliver_posts(request, work, lookup=True)
 
 
 def lookup_work(args: dict[str, str], ids: list[int], parameter: str, *, single: bool) -> Work:

@@ -53,7 +53,7 @@ async def _users(
         data: Any = [render(row) for row in rows]
         return envelope(data[0] if single else data, errors=errors)
 
-    body = await run_corpus(request, work)
+    body = await run_corpus(request, work, lookup=True)
     return JSONResponse(body)
 
 
