@@ -48,12 +48,14 @@ async def test_all_decisions_of_a_request_take_one_round_trip(
     caller = caller_factory(windows=((450, 900), (10_000, 86_400)), cap=10_000)
     first = await service.admit(caller, ENDPOINT)  # loads the script (NOSCRIPT → LOAD) once
     await service.count_delivered(caller, range(100), first.reservation)
-    CountingConnection.sent = 0
+    assert counted.pipe is not None  # the hot path's own pipelined connection (limits/pipe.py)
+    CountingConnection.sent = counted.pipe.sent = 0
     decision = await service.admit(caller, ENDPOINT)
     assert decision.admitted and len(decision.windows) == 2 and decision.reservation is not None
-    assert CountingConnection.sent == 1
+    assert counted.pipe.sent == 1
     await service.count_delivered(caller, range(50, 150), decision.reservation)
-    assert CountingConnection.sent == 2
+    assert counted.pipe.sent == 2
+    assert CountingConnection.sent == 0  # nothing else went to Redis
 
 
 async def test_every_key_expires(

@@ -37,6 +37,7 @@ from tollhouse.limits.models import (
     WindowState,
 )
 from tollhouse.limits.periods import Period, day_date, period_candidates
+from tollhouse.limits.pipe import RedisPipe
 
 # A reservation outlives its request only if the process died mid-request; then it frees itself.
 RESERVE_TTL = 120
@@ -82,6 +83,8 @@ class RedisLimits:
             **extra,
         )
         self.redis: aioredis.Redis = aioredis.Redis(connection_pool=pool)
+        # The two calls of every request go through one pipelined connection (limits/pipe.py).
+        self.pipe = RedisPipe(url, timeout_seconds) if RedisPipe.supports(url) else None
         self._admit = self.redis.register_script(scripts.ADMIT)
         self._count = self.redis.register_script(scripts.COUNT)
         self._usage = self.redis.register_script(scripts.USAGE)
@@ -109,6 +112,8 @@ class RedisLimits:
             # leaves the request counted though not served: errors here only ever err towards
             # the limit, never past it.
             async with asyncio.timeout(self.timeout * 4):
+                if self.pipe is not None:
+                    return await self.pipe.evalsha(script.sha, script.script, args)
                 return await script(keys=[], args=args)
         except (RedisError, OSError, TimeoutError) as exc:
             if _could_not_connect(exc):
@@ -176,6 +181,8 @@ class RedisLimits:
         return UsageSnapshot(int(out[1]), int(out[2]), int(out[3]), daily)
 
     async def close(self) -> None:
+        if self.pipe is not None:
+            self.pipe.close()
         await self.redis.aclose()
 
 
