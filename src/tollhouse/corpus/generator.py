@@ -41,6 +41,7 @@ from tollhouse.corpus.bulk import (
     BatchResult,
     PostBatch,
     RowEncoding,
+    bind_flags_and_nulls_fast,
     clock_strings,
     encoding_for,
     stage_batch,
@@ -246,6 +247,7 @@ def _forked_batches(
 
     def stage() -> None:
         only(rows_reader, staged_writer)
+        bind_flags_and_nulls_fast()
 
         def staged() -> Iterator[bytes]:
             for payload in _receive_all(rows_reader):
