@@ -354,17 +354,21 @@ def test_dense_windows_and_tiny_populations_still_give_unique_ordered_ids() -> N
         CorpusSpec.create(10_000, 1, start=start, end=start + timedelta(milliseconds=5))
 
 
+@pytest.mark.parametrize("self_staged", [0.0, 0.5, 1.0])
 def test_staged_generation_writes_the_rows_a_plain_batch_write_writes(
-    sqlite_engine: Engine, tmp_path: Path
+    sqlite_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, self_staged: float
 ) -> None:
     """generate_corpus on SQLite (generating and staging in child processes, `INSERT … SELECT`
     from the staged copy) stores row for row what write_batch stores for the same batches,
-    users and facets included. (PostgreSQL takes rows straight from the generating child;
-    the determinism test above covers it.)"""
+    users and facets included, whichever share of the batches the generating process stages
+    itself. (PostgreSQL takes rows straight from the generating child; the determinism test
+    above covers it.)"""
+    from tollhouse.corpus import generator
     from tollhouse.corpus.bulk import write_batch
     from tollhouse.db import create_engine
     from tollhouse.migrate import upgrade
 
+    monkeypatch.setattr(generator, "_self_staged_share", lambda: self_staged)  # forked along
     engine = sqlite_engine
     generate_corpus(engine, 3_000, 300, seed=4, end=END, progress=False, batch_size=700)
     reference = create_engine(f"sqlite:///{tmp_path / 'reference.db'}")

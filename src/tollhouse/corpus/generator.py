@@ -24,6 +24,7 @@ from __future__ import annotations
 import gc
 import marshal
 import multiprocessing
+import os
 import pickle
 import struct
 import sys
@@ -172,6 +173,8 @@ _CAN_FORK = "fork" in multiprocessing.get_all_start_methods()
 _BATCH, _ERROR, _DONE = b"B", b"E", b"D"
 _COUNT = struct.Struct("<Q")  # posts in a staged batch, ahead of the staged database
 _Results = Iterator[tuple[BatchResult, int]]
+# What the generating process sends the staging one: rows to stage, or a batch it staged.
+_ROWS, _STAGED = b"R", b"S"
 # marshal format 2 has no back-references: per post 1.7 µs to dump against 3.4 for the
 # default format 4 (which hashes every object to find repeats), 2.2 µs to load against 1.6.
 # The generating process is the busiest of the three, so it gets the cheaper end.
@@ -199,6 +202,9 @@ def _forked_batches(
        serialise it (`bulk.stage_batch`, ≈ 9 µs);
     3. write (this process): `INSERT … SELECT` from the deserialised copy (`bulk.write_staged`,
        ≈ 10 µs).
+
+    On two cores the generating process stages part of the batches itself (no marshal round
+    trip for those; `_self_staged_share`) and the staging process passes them on in order.
 
     The children fork before the population exists: while this process builds it (≈ 0.35 s
     for 20 k users) and checks usernames against the database, the generating child draws its
@@ -236,10 +242,18 @@ def _forked_batches(
             maker.attach(
                 Population(ids, usernames, languages, activity, engagement, followers, rows=[])
             )
+            share = _self_staged_share() if sqlite else 0.0
+            if share:
+                bind_flags_and_nulls_fast()
+            made = mine = 0
             for batch in post_batches(spec, maker, batch_size, ramp=True):
                 rows = (batch.posts, batch.facets, batch.users)
-                if sqlite:
-                    yield marshal.dumps(rows, _MARSHAL_VERSION)
+                made += len(batch.posts)
+                if sqlite and mine + len(batch.posts) <= share * made:
+                    mine += len(batch.posts)
+                    yield _STAGED + _COUNT.pack(len(batch.posts)) + stage_batch(batch)
+                elif sqlite:
+                    yield _ROWS + marshal.dumps(rows, _MARSHAL_VERSION)
                 else:
                     yield pickle.dumps(rows, pickle.HIGHEST_PROTOCOL)
 
@@ -249,9 +263,12 @@ def _forked_batches(
         only(rows_reader, staged_writer)
         bind_flags_and_nulls_fast()
 
-        def staged() -> Iterator[bytes]:
+        def staged() -> Iterator[bytes | memoryview]:
             for payload in _receive_all(rows_reader):
-                posts, facets, users = marshal.loads(payload)
+                if payload[:1] == _STAGED:  # staged by the generating process: pass it on
+                    yield payload[1:]
+                    continue
+                posts, facets, users = marshal.loads(payload[1:])
                 yield _COUNT.pack(len(posts)) + stage_batch(PostBatch(posts, facets, users))
 
         _send_all(staged_writer, staged())
@@ -295,7 +312,24 @@ def _forked_batches(
             child.join()
 
 
-def _send_all(pipe: Any, payloads: Iterator[bytes]) -> None:
+def _self_staged_share() -> float:
+    """The share of posts the generating process stages itself instead of marshalling them to
+    the staging process (SQLite only).
+
+    On two cores the three processes are bound by their total CPU, and a batch staged where
+    it was made skips the marshal round trip (dumps ≈ 1.2 µs per post here, loads ≈ 1.4): the
+    generating process can take about half the staging before it becomes the slowest stage
+    itself (measured in bench/RESULTS.md). With more cores each process has one, generation
+    is the longest stage, and the staging process takes it all.
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return 0.5 if cores <= 2 else 0.0
+
+
+def _send_all(pipe: Any, payloads: Iterator[bytes | memoryview]) -> None:
     """Send each payload, then "done" — or the traceback if making them failed."""
     try:
         for payload in payloads:
