@@ -49,6 +49,7 @@ from tollhouse.corpus.bulk import (
     write_batch,
     write_staged,
 )
+from tollhouse.corpus.frames import FrameReader, send_frame
 from tollhouse.corpus.synthetic_posts import PostMaker, hourly_counts
 from tollhouse.corpus.synthetic_spec import CorpusSpec, GenerationStats
 from tollhouse.corpus.synthetic_users import Population, avoid_taken_usernames, build_population
@@ -331,26 +332,29 @@ def _self_staged_share() -> float:
 
 def _send_all(pipe: Any, payloads: Iterator[bytes | memoryview]) -> None:
     """Send each payload, then "done" — or the traceback if making them failed."""
+    fd = pipe.fileno()
     try:
         for payload in payloads:
-            pipe.send_bytes(_BATCH + payload)
+            send_frame(fd, _BATCH, payload)
     except BaseException:  # reported to the writer, which raises it there
-        pipe.send_bytes(_ERROR + traceback.format_exc().encode())
+        send_frame(fd, _ERROR, traceback.format_exc().encode())
     else:
-        pipe.send_bytes(_DONE)
+        send_frame(fd, _DONE)
     pipe.close()
 
 
 def _receive_all(pipe: Any) -> Iterator[memoryview]:
-    """The payloads `_send_all` sent; raises if the sender reported a failure."""
+    """The payloads `_send_all` sent, each valid until the next is asked for; raises if the
+    sender reported a failure."""
+    frames = FrameReader(pipe.fileno())
     while True:
-        message = pipe.recv_bytes()
+        message = frames.read()
         tag = message[:1]
         if tag == _DONE:
             return
         if tag == _ERROR:
-            raise RuntimeError(f"corpus generator failed:\n{message[1:].decode()}")
-        yield memoryview(message)[1:]
+            raise RuntimeError(f"corpus generator failed:\n{bytes(message[1:]).decode()}")
+        yield message[1:]
 
 
 @contextmanager
