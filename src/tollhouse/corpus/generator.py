@@ -230,6 +230,7 @@ def _forked_batches(
 
     def generate() -> None:
         only(pop_reader, rows_writer)
+        _keep_freed_memory()
 
         def encoded() -> Iterator[bytes]:
             maker = PostMaker.prepared(spec, encoding)
@@ -262,6 +263,7 @@ def _forked_batches(
 
     def stage() -> None:
         only(rows_reader, staged_writer)
+        _keep_freed_memory()
         bind_flags_and_nulls_fast()
 
         def staged() -> Iterator[bytes | memoryview]:
@@ -328,6 +330,27 @@ def _self_staged_share() -> float:
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
     return 0.5 if cores <= 2 else 0.0
+
+
+def _keep_freed_memory() -> None:
+    """In a generator child (glibc only): keep freed memory for the next batch instead of
+    handing it back to the system.
+
+    Each batch allocates and frees some tens of MB (row lists, marshal and staging buffers);
+    by default glibc maps blocks above 128 kB afresh and trims the heap on free, so every
+    batch faults the same memory in again. Measured for 200 k posts: page faults in the
+    children 126 k → 77 k, their system CPU ≈ 3.5 → 2 µs per post. Only in the children: they
+    exit after the load, where the calling process (a server, say) should give memory back.
+    """
+    try:
+        import ctypes
+
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # not glibc
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3  # malloc.h
+    mallopt(m_trim_threshold, 512 << 20)
+    mallopt(m_mmap_threshold, 256 << 20)
 
 
 def _send_all(pipe: Any, payloads: Iterator[bytes | memoryview]) -> None:
