@@ -20,6 +20,7 @@ Measured on the 2-core build machine (SQLite 3.40; see bench/generate.py and ben
   each batch in an in-memory SQLite database (`stage_batch`) and the writer copies it with
   `INSERT … SELECT` (`write_staged`): 10 µs of writer CPU per post instead of ≈ 20. The
   multi-row path below remains for `write_batch` (the threaded fallback, other callers).
+  Staging binds booleans and NULLs through adapters (`bind_flags_and_nulls_fast`).
 
 The rows written are exactly the rows `corpus.store` would write for the same records (the tests
 compare them), including its encoding quirks: JSON `null` for absent JSON values, timestamps as

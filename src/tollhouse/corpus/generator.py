@@ -193,14 +193,14 @@ def _forked_batches(
     """Generate and prepare batches in forked children, write them here: (result, posts in
     batch) for each batch.
 
-    CPU per post on the 2-core box (200 k posts): generation ≈ 15 µs, and writing rows
+    CPU per post on the 2-core box (200 k posts): generation ≈ 12 µs, and writing rows
     through multi-row INSERTs ≈ 20 µs, of which only ≈ 10 µs is SQLite's B-tree and FTS work
     (the rest is binding parameters). In one process the GIL let the two overlap only partly:
     ≈ 30 k posts/s at best. So for SQLite three processes share the two cores:
 
     1. generate: rows → marshal bytes (format 2, 1.7 µs per post);
-    2. stage: marshal.loads, then bind the rows into an in-memory SQLite database and
-       serialise it (`bulk.stage_batch`, ≈ 9 µs);
+    2. stage: marshal.loads (1.4 µs), then bind the rows into an in-memory SQLite database
+       and serialise it (`bulk.stage_batch`, ≈ 5 µs with `bulk.bind_flags_and_nulls_fast`);
     3. write (this process): `INSERT … SELECT` from the deserialised copy (`bulk.write_staged`,
        ≈ 10 µs).
 
@@ -209,12 +209,13 @@ def _forked_batches(
 
     The children fork before the population exists: while this process builds it (≈ 0.35 s
     for 20 k users) and checks usernames against the database, the generating child draws its
-    text pools (≈ 0.2 s), then receives the population and starts on the posts while this
+    text pools and pre-tokenises them (≈ 0.3 s), then receives the population and starts on the posts while this
     process writes the users.
 
     PostgreSQL rows hold datetimes and lists, which marshal cannot carry, so they go as pickle
-    from the generating child straight to this process (COPY is the writer there). Each
-    sender blocks until its reader takes the batch, so at most a few batches are in memory.
+    from the generating child straight to this process (COPY is the writer there). Batches
+    cross the pipes as `corpus.frames` messages; each sender blocks until its reader takes
+    the batch, so at most a few batches are in memory.
     """
     ctx = multiprocessing.get_context("fork")
     sqlite = not encoding.postgres
