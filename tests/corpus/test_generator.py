@@ -3,6 +3,7 @@ a bulk load, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import hashlib
 import statistics
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,7 @@ from tollhouse.corpus.ids import X_EPOCH_MS, created_at_of, snowflake
 from tollhouse.corpus.models import post_facets, posts, users
 from tollhouse.corpus.records import PostRecord
 from tollhouse.corpus.store import facet_rows, post_row
+from tollhouse.corpus.text import search_text, tokenize
 from tollhouse.errors import InvalidInput
 
 END = datetime(2026, 11, 1, tzinfo=UTC)
@@ -163,6 +165,40 @@ def test_entities_point_into_the_text_and_match_the_store(sample: Any) -> None:
         assert facets_by_post.get(row[0], set()) == {
             (f["kind"], f["value"]) for f in facet_rows(record)
         }
+
+
+def test_search_text_is_the_tokenised_text_in_every_language(sample: Any) -> None:
+    """The generator composes search text from pre-tokenised pieces (corpus.token_pieces)
+    instead of tokenising each post: it must equal tokenising the post's text."""
+    post_rows, _, _ = sample
+    for row in post_rows:
+        assert row[COL["search_text"]] == search_text(tokenize(row[COL["text"]])), row[0]
+    assert {r[COL["lang"]] for r in post_rows} >= {"en", "ja", "hi", "ar"}
+    pg_rows, _, _ = corpus_rows(4_000, 400, seed=7, postgres=True)
+    for row in pg_rows:  # PostgreSQL also stores the tokens as an array
+        assert row[COL["tokens"]] == tokenize(row[COL["text"]])
+        assert row[COL["search_text"]] == search_text(row[COL["tokens"]])
+
+
+# SHA-256 of the rows `corpus_rows(20_000, 2_000, seed=5)` gives (users, posts, facets in
+# order, each row's repr), with SQLite's and PostgreSQL's encodings. Same seed and arguments
+# must give the same corpus across versions, not only within one run: demos, benchmarks and
+# bug reports name a corpus by its arguments, and speed work on the generator must not change
+# it by accident. A change meant to alter the corpus updates these and says why.
+CORPUS_DIGESTS = {
+    False: "01e8572201bef59ec58f45036a85372b4bef7b544bfa966592239c08882f7d10",
+    True: "ee3e734e7e794ffb0dc739dbb00a198f5276042f953b2cbcc77085aeaff01dbd",
+}
+
+
+@pytest.mark.parametrize("postgres", [False, True], ids=["sqlite", "postgresql"])
+def test_a_seed_gives_the_same_corpus_as_before(postgres: bool) -> None:
+    post_rows, user_rows, facets = corpus_rows(20_000, 2_000, seed=5, postgres=postgres)
+    digest = hashlib.sha256()
+    for rows in (user_rows, post_rows, facets):
+        for row in rows:
+            digest.update(repr(row).encode())
+    assert digest.hexdigest() == CORPUS_DIGESTS[postgres]
 
 
 def _record(row: tuple[Any, ...]) -> PostRecord:
@@ -318,17 +354,21 @@ def test_dense_windows_and_tiny_populations_still_give_unique_ordered_ids() -> N
         CorpusSpec.create(10_000, 1, start=start, end=start + timedelta(milliseconds=5))
 
 
+@pytest.mark.parametrize("self_staged", [0.0, 0.5, 1.0])
 def test_staged_generation_writes_the_rows_a_plain_batch_write_writes(
-    sqlite_engine: Engine, tmp_path: Path
+    sqlite_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, self_staged: float
 ) -> None:
     """generate_corpus on SQLite (generating and staging in child processes, `INSERT … SELECT`
     from the staged copy) stores row for row what write_batch stores for the same batches,
-    users and facets included. (PostgreSQL takes rows straight from the generating child;
-    the determinism test above covers it.)"""
+    users and facets included, whichever share of the batches the generating process stages
+    itself. (PostgreSQL takes rows straight from the generating child; the determinism test
+    above covers it.)"""
+    from tollhouse.corpus import generator
     from tollhouse.corpus.bulk import write_batch
     from tollhouse.db import create_engine
     from tollhouse.migrate import upgrade
 
+    monkeypatch.setattr(generator, "_self_staged_share", lambda: self_staged)  # forked along
     engine = sqlite_engine
     generate_corpus(engine, 3_000, 300, seed=4, end=END, progress=False, batch_size=700)
     reference = create_engine(f"sqlite:///{tmp_path / 'reference.db'}")

@@ -20,6 +20,7 @@ Measured on the 2-core build machine (SQLite 3.40; see bench/generate.py and ben
   each batch in an in-memory SQLite database (`stage_batch`) and the writer copies it with
   `INSERT … SELECT` (`write_staged`): 10 µs of writer CPU per post instead of ≈ 20. The
   multi-row path below remains for `write_batch` (the threaded fallback, other callers).
+  Staging binds booleans and NULLs through adapters (`bind_flags_and_nulls_fast`).
 
 The rows written are exactly the rows `corpus.store` would write for the same records (the tests
 compare them), including its encoding quirks: JSON `null` for absent JSON values, timestamps as
@@ -31,12 +32,12 @@ batch replayed after a crash or a second run with the same seed changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from itertools import chain
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from sqlalchemy.engine import Engine
@@ -192,7 +193,9 @@ def clock_strings() -> list[str]:
     return _clock
 
 
-@lru_cache(maxsize=1024)
+# Room for every day since 1970 and decades ahead: users sign up on any day since 2010
+# (≈ 6 000 days), and with 1 024 entries nearly every user missed the cache (strftime, ≈ 5 µs).
+@lru_cache(maxsize=32_768)
 def day_prefix(day: int) -> str:
     """ "YYYY-MM-DD " of the UTC day `day` days after 1970-01-01."""
     return (_EPOCH + timedelta(days=day)).strftime("%Y-%m-%d ")
@@ -366,6 +369,26 @@ def _write_sqlite_transaction(conn: Any, batch: PostBatch) -> BatchResult:
 
 _STAGE = "bulk_stage"
 _STAGE_TABLES = (("p", POST_COLUMNS), ("f", FACET_COLUMNS), ("u", USER_COLUMNS))
+
+
+def bind_flags_and_nulls_fast() -> None:
+    """Make the sqlite3 module bind `True`/`False` and `None` in a third of the time, for the
+    rest of this process (meant for a process that only stages batches).
+
+    Why: the module binds int, float, str and bytearray directly, but passes any other value
+    (bool is a subclass of int, None has its own type) through its adapter protocol first: a
+    registry miss, then attribute look-ups for `__adapt__` and `__conform__`, ≈ 0.42 µs per
+    value against 0.06 µs for an int. A post row holds about eight of them (four flags, the
+    reference ids that are mostly NULL, `state_changed_at`): measured 7.3 → 4.9 µs per post
+    for `stage_batch`. With an adapter registered the look-up hits at once (≈ 0.19 µs).
+    The values bound stay the same: `int(True)` is the 1 the module binds for True anyway,
+    and `{}.get(None)` is None (a C call, cheaper than a lambda), still bound as NULL.
+    """
+    import sqlite3
+
+    sqlite3.register_adapter(bool, int)
+    null: Callable[[None], None] = cast("Callable[[None], None]", {}.get)
+    sqlite3.register_adapter(type(None), null)
 
 
 def stage_batch(batch: PostBatch) -> bytes:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import gc
 import marshal
 import multiprocessing
+import os
 import pickle
 import struct
 import sys
@@ -41,12 +42,14 @@ from tollhouse.corpus.bulk import (
     BatchResult,
     PostBatch,
     RowEncoding,
+    bind_flags_and_nulls_fast,
     clock_strings,
     encoding_for,
     stage_batch,
     write_batch,
     write_staged,
 )
+from tollhouse.corpus.frames import FrameReader, send_frame
 from tollhouse.corpus.synthetic_posts import PostMaker, hourly_counts
 from tollhouse.corpus.synthetic_spec import CorpusSpec, GenerationStats
 from tollhouse.corpus.synthetic_users import Population, avoid_taken_usernames, build_population
@@ -171,6 +174,8 @@ _CAN_FORK = "fork" in multiprocessing.get_all_start_methods()
 _BATCH, _ERROR, _DONE = b"B", b"E", b"D"
 _COUNT = struct.Struct("<Q")  # posts in a staged batch, ahead of the staged database
 _Results = Iterator[tuple[BatchResult, int]]
+# What the generating process sends the staging one: rows to stage, or a batch it staged.
+_ROWS, _STAGED = b"R", b"S"
 # marshal format 2 has no back-references: per post 1.7 µs to dump against 3.4 for the
 # default format 4 (which hashes every object to find repeats), 2.2 µs to load against 1.6.
 # The generating process is the busiest of the three, so it gets the cheaper end.
@@ -188,25 +193,29 @@ def _forked_batches(
     """Generate and prepare batches in forked children, write them here: (result, posts in
     batch) for each batch.
 
-    CPU per post on the 2-core box (200 k posts): generation ≈ 15 µs, and writing rows
+    CPU per post on the 2-core box (200 k posts): generation ≈ 12 µs, and writing rows
     through multi-row INSERTs ≈ 20 µs, of which only ≈ 10 µs is SQLite's B-tree and FTS work
     (the rest is binding parameters). In one process the GIL let the two overlap only partly:
     ≈ 30 k posts/s at best. So for SQLite three processes share the two cores:
 
     1. generate: rows → marshal bytes (format 2, 1.7 µs per post);
-    2. stage: marshal.loads, then bind the rows into an in-memory SQLite database and
-       serialise it (`bulk.stage_batch`, ≈ 9 µs);
+    2. stage: marshal.loads (1.4 µs), then bind the rows into an in-memory SQLite database
+       and serialise it (`bulk.stage_batch`, ≈ 5 µs with `bulk.bind_flags_and_nulls_fast`);
     3. write (this process): `INSERT … SELECT` from the deserialised copy (`bulk.write_staged`,
        ≈ 10 µs).
 
-    The children fork before the population exists: while this process builds it (≈ 0.35 s
+    On two cores the generating process stages part of the batches itself (no marshal round
+    trip for those; `_self_staged_share`) and the staging process passes them on in order.
+
+    The children fork before the population exists: while this process builds it (≈ 0.33 s
     for 20 k users) and checks usernames against the database, the generating child draws its
-    text pools (≈ 0.2 s), then receives the population and starts on the posts while this
-    process writes the users.
+    text pools and pre-tokenises them (≈ 0.3 s), then receives the population and starts on
+    the posts while this process writes the users.
 
     PostgreSQL rows hold datetimes and lists, which marshal cannot carry, so they go as pickle
-    from the generating child straight to this process (COPY is the writer there). Each
-    sender blocks until its reader takes the batch, so at most a few batches are in memory.
+    from the generating child straight to this process (COPY is the writer there). Batches
+    cross the pipes as `corpus.frames` messages; each sender blocks until its reader takes
+    the batch, so at most a few batches are in memory.
     """
     ctx = multiprocessing.get_context("fork")
     sqlite = not encoding.postgres
@@ -222,10 +231,10 @@ def _forked_batches(
 
     def generate() -> None:
         only(pop_reader, rows_writer)
+        _keep_freed_memory()
 
         def encoded() -> Iterator[bytes]:
             maker = PostMaker.prepared(spec, encoding)
-            clock_strings()  # built once per process (≈ 0.06 s), before the population arrives
             ids, usernames, languages, activity, engagement, followers = marshal.loads(
                 pop_reader.recv_bytes()
             )
@@ -235,10 +244,18 @@ def _forked_batches(
             maker.attach(
                 Population(ids, usernames, languages, activity, engagement, followers, rows=[])
             )
+            share = _self_staged_share() if sqlite else 0.0
+            if share:
+                bind_flags_and_nulls_fast()
+            made = mine = 0
             for batch in post_batches(spec, maker, batch_size, ramp=True):
                 rows = (batch.posts, batch.facets, batch.users)
-                if sqlite:
-                    yield marshal.dumps(rows, _MARSHAL_VERSION)
+                made += len(batch.posts)
+                if sqlite and mine + len(batch.posts) <= share * made:
+                    mine += len(batch.posts)
+                    yield _STAGED + _COUNT.pack(len(batch.posts)) + stage_batch(batch)
+                elif sqlite:
+                    yield _ROWS + marshal.dumps(rows, _MARSHAL_VERSION)
                 else:
                     yield pickle.dumps(rows, pickle.HIGHEST_PROTOCOL)
 
@@ -246,10 +263,15 @@ def _forked_batches(
 
     def stage() -> None:
         only(rows_reader, staged_writer)
+        _keep_freed_memory()
+        bind_flags_and_nulls_fast()
 
-        def staged() -> Iterator[bytes]:
+        def staged() -> Iterator[bytes | memoryview]:
             for payload in _receive_all(rows_reader):
-                posts, facets, users = marshal.loads(payload)
+                if payload[:1] == _STAGED:  # staged by the generating process: pass it on
+                    yield payload[1:]
+                    continue
+                posts, facets, users = marshal.loads(payload[1:])
                 yield _COUNT.pack(len(posts)) + stage_batch(PostBatch(posts, facets, users))
 
         _send_all(staged_writer, staged())
@@ -257,6 +279,9 @@ def _forked_batches(
     children = [ctx.Process(target=generate, name="tollhouse-generate", daemon=True)]
     if sqlite:
         children.append(ctx.Process(target=stage, name="tollhouse-stage", daemon=True))
+    # The timestamp table (86 400 strings, ≈ 0.06 s) is built here, where the population needs
+    # it anyway, and the generating child inherits it instead of building its own.
+    clock_strings()
     for child in children:
         child.start()
     reader = staged_reader if staged_reader is not None else rows_reader
@@ -293,28 +318,69 @@ def _forked_batches(
             child.join()
 
 
-def _send_all(pipe: Any, payloads: Iterator[bytes]) -> None:
+def _self_staged_share() -> float:
+    """The share of posts the generating process stages itself instead of marshalling them to
+    the staging process (SQLite only).
+
+    On two cores the three processes are bound by their total CPU, and a batch staged where
+    it was made skips the marshal round trip (dumps ≈ 1.2 µs per post here, loads ≈ 1.4): the
+    generating process can take about half the staging before it becomes the slowest stage
+    itself (measured in bench/RESULTS.md). With more cores each process has one, generation
+    is the longest stage, and the staging process takes it all.
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return 0.5 if cores <= 2 else 0.0
+
+
+def _keep_freed_memory() -> None:
+    """In a generator child (glibc only): keep freed memory for the next batch instead of
+    handing it back to the system.
+
+    Each batch allocates and frees some tens of MB (row lists, marshal and staging buffers);
+    by default glibc maps blocks above 128 kB afresh and trims the heap on free, so every
+    batch faults the same memory in again. Measured for 200 k posts: page faults in the
+    children 126 k → 77 k, their system CPU ≈ 3.5 → 2 µs per post. Only in the children: they
+    exit after the load, where the calling process (a server, say) should give memory back.
+    """
+    try:
+        import ctypes
+
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # not glibc
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3  # malloc.h
+    mallopt(m_trim_threshold, 512 << 20)
+    mallopt(m_mmap_threshold, 256 << 20)
+
+
+def _send_all(pipe: Any, payloads: Iterator[bytes | memoryview]) -> None:
     """Send each payload, then "done" — or the traceback if making them failed."""
+    fd = pipe.fileno()
     try:
         for payload in payloads:
-            pipe.send_bytes(_BATCH + payload)
+            send_frame(fd, _BATCH, payload)
     except BaseException:  # reported to the writer, which raises it there
-        pipe.send_bytes(_ERROR + traceback.format_exc().encode())
+        send_frame(fd, _ERROR, traceback.format_exc().encode())
     else:
-        pipe.send_bytes(_DONE)
+        send_frame(fd, _DONE)
     pipe.close()
 
 
 def _receive_all(pipe: Any) -> Iterator[memoryview]:
-    """The payloads `_send_all` sent; raises if the sender reported a failure."""
+    """The payloads `_send_all` sent, each valid until the next is asked for; raises if the
+    sender reported a failure."""
+    frames = FrameReader(pipe.fileno())
     while True:
-        message = pipe.recv_bytes()
+        message = frames.read()
         tag = message[:1]
         if tag == _DONE:
             return
         if tag == _ERROR:
-            raise RuntimeError(f"corpus generator failed:\n{message[1:].decode()}")
-        yield memoryview(message)[1:]
+            raise RuntimeError(f"corpus generator failed:\n{bytes(message[1:]).decode()}")
+        yield message[1:]
 
 
 @contextmanager

@@ -14,7 +14,7 @@ from tollhouse.corpus.ids import X_EPOCH_MS
 from tollhouse.corpus.models import ContentState
 from tollhouse.corpus.synthetic_spec import CorpusSpec, epoch_ms
 from tollhouse.corpus.synthetic_users import Population
-from tollhouse.corpus.text import search_text, tokenize
+from tollhouse.corpus.token_pieces import Pieces, join_tokens
 from tollhouse.corpus.vocabulary import (
     CASHTAGS,
     DAILY_CYCLE,
@@ -95,6 +95,24 @@ class PostMaker:
             )
             for lang in LANGUAGES
         ]
+        self._pretokenise()
+
+    def _pretokenise(self) -> None:
+        """Token strings of everything a post is built from (see `corpus.token_pieces`)."""
+        # A body is lead + tail + ending, one of each per language.
+        self.bodies = [
+            (Pieces.of(leads), Pieces.of(tails), Pieces.of(lang.endings))
+            for leads, tails, lang in zip(self.leads, self.tails, LANGUAGES, strict=True)
+        ]
+        # Where no tail or ending starts with a letter or digit (languages written with
+        # spaces), a body's token string is its three pieces' strings concatenated.
+        self.seamless = [
+            not any(tails.opens) and not any(endings.opens) for _, tails, endings in self.bodies
+        ]
+        # What `_decorate` appends: each starts with a space, so its tokens stand alone.
+        self.tag_tokens = [Pieces.of([f" #{tag}" for tag in tags]).tokens for tags in self.tag_pool]
+        self.cashtag_tokens = Pieces.of([f" ${tag}" for tag in CASHTAGS]).tokens
+        self.emoji_tokens = Pieces.of([" " + emoji for emoji in EMOJI]).tokens
 
     def attach(self, pop: Population) -> None:
         """Draw what depends on the users (after the text pools: the draw order is fixed)."""
@@ -122,7 +140,7 @@ class PostMaker:
         self.mention_pool = rng.choices(everyone, weights=pop.activity, k=8_192) if everyone else []
         self.source_pool = rng.choices(SOURCES, weights=(40, 35, 15, 4, 3, 2, 1), k=_SOURCE_POOL)
         # Earlier posts per language: (id, author, conversation, text, entities, facets,
-        # sensitive); a ring buffer, so memory stays flat however many posts we make.
+        # sensitive, search text); a ring buffer, so memory stays flat however many posts we make.
         self.threads: list[list[tuple[Any, ...]]] = [[] for _ in range(n_lang)]
         self.thread_head = [0] * n_lang
         # Links are drawn from a per-run pool: popular links get shared, as on a real network,
@@ -133,6 +151,9 @@ class PostMaker:
             domain = rng.choice(LINK_DOMAINS)
             word = rng.choice(LANGUAGES[0].words)
             self.links.append((short, f"https://{domain}/{word}/{rng.randrange(1_000_000)}"))
+        self.link_tokens = Pieces.of([" " + short for short, _ in self.links]).tokens
+        # "@name " before a reply, " @name" in a mention, "RT @name: ": the name's tokens.
+        self.name_tokens = Pieces.of(pop.usernames).tokens
 
     def batches(
         self, slots: Iterable[tuple[int, int, int]], batch_size: int
@@ -157,6 +178,11 @@ class PostMaker:
         member_cum = self.member_cum
         hour_cum = self.hour_cum
         leads, tails = self.leads, self.tails
+        bodies, seamless = self.bodies, self.seamless
+        lead_tokens = [lead.tokens for lead, _, _ in bodies]
+        tail_tokens = [tail.tokens for _, tail, _ in bodies]
+        ending_tokens = [ending.tokens for _, _, ending in bodies]
+        name_tokens = self.name_tokens
         threads, thread_head = self.threads, self.thread_head
         source_pool = self.source_pool
         decorate = self._decorate
@@ -229,11 +255,15 @@ class PostMaker:
                         quoted = ref
 
                 ends = endings[li]
-                body = (
-                    leads[li][int(r() * _FRAGMENTS)]
-                    + tails[li][int(r() * _FRAGMENTS)]
-                    + ends[int(r() * len(ends))]
-                )
+                lead_k = int(r() * _FRAGMENTS)
+                tail_k = int(r() * _FRAGMENTS)
+                end_k = int(r() * len(ends))
+                body = leads[li][lead_k] + tails[li][tail_k] + ends[end_k]
+                if seamless[li]:
+                    tokens = lead_tokens[li][lead_k] + tail_tokens[li][tail_k]
+                    tokens += ending_tokens[li][end_k]
+                else:
+                    tokens = join_tokens(bodies[li], (lead_k, tail_k, end_k))
                 entities: dict[str, Any] | None = None
                 facets: list[tuple[str, str]] = []
                 if reply_to is None:
@@ -244,6 +274,7 @@ class PostMaker:
                     target = reply_to[1]
                     name = usernames[target]
                     text = f"@{name} {body}"
+                    tokens = name_tokens[target] + tokens
                     reply_user = user_ids[target]
                     entities = {
                         "mentions": [
@@ -261,14 +292,15 @@ class PostMaker:
                 has_mentions = reply_to is not None
                 has_hashtags = has_links = False
                 if r() < 0.5:  # half the posts carry entities or emoji beyond a reply mention
-                    text, entities, has_mentions, has_hashtags, has_links = decorate(
+                    text, entities, has_mentions, has_hashtags, has_links, more = decorate(
                         text, entities, facets, li
                     )
+                    tokens += more
                 sensitive = r() < 0.015
-                tokens = tokenize(text)
+                searched = tokens + " "  # = search_text(tokenize(text))
                 # Remember the post for later replies, quotes and retweets (ring buffer).
                 head = thread_head[li]
-                entry = (post_id, author, conversation, text, entities, facets, sensitive, tokens)
+                entry = (post_id, author, conversation, text, entities, facets, sensitive, searched)
                 if len(earlier) < _THREAD_POOL:
                     earlier.append(entry)
                 else:
@@ -306,8 +338,8 @@ class PostMaker:
                         has_links,
                         has_mentions,
                         has_hashtags,
-                        search_text(tokens),
-                        tokens if tokens_as_array else tokens_null,
+                        searched,
+                        searched.split() if tokens_as_array else tokens_null,
                         _ACTIVE,
                         None,
                         json_null,
@@ -325,11 +357,13 @@ class PostMaker:
         entities: dict[str, Any] | None,
         facets: list[tuple[str, str]],
         li: int,
-    ) -> tuple[str, dict[str, Any] | None, bool, bool, bool]:
-        """Append mentions, an emoji, hashtags, a cashtag and a link, with their entities."""
+    ) -> tuple[str, dict[str, Any] | None, bool, bool, bool, str]:
+        """Append mentions, an emoji, hashtags, a cashtag and a link, with their entities;
+        the last item is the token string of what was appended."""
         r = self.rng.random
         pop = self.pop
         parts = [text]
+        tokens = ""
         pos = len(text)
         mentions: list[dict[str, Any]] = entities["mentions"] if entities else []
         hashtags: list[dict[str, Any]] = []
@@ -340,6 +374,7 @@ class PostMaker:
                 target = self.mention_pool[int(r() * len(self.mention_pool))]
                 name = pop.usernames[target]
                 parts.append(f" @{name}")
+                tokens += self.name_tokens[target]
                 mentions.append(
                     {
                         "start": pos + 1,
@@ -351,26 +386,35 @@ class PostMaker:
                 facets.append(("m", name.lower()))
                 pos += 2 + len(name)
         if r() < 0.08:
-            emoji = " " + EMOJI[int(r() * len(EMOJI))]
+            k = int(r() * len(EMOJI))
+            emoji = " " + EMOJI[k]
             parts.append(emoji)
+            tokens += self.emoji_tokens[k]
             pos += len(emoji)
         if r() < 0.6:
             tags = self.tag_pool[li]
+            tag_tokens = self.tag_tokens[li]
             for _ in range(1 + int(2.5 * r() ** 2)):
-                tag = tags[int(r() * len(tags))]
+                k = int(r() * len(tags))
+                tag = tags[k]
                 parts.append(f" #{tag}")
+                tokens += tag_tokens[k]
                 hashtags.append({"start": pos + 1, "end": pos + 2 + len(tag), "tag": tag})
                 facets.append(("h", tag.lower()))
                 pos += 2 + len(tag)
         if li == 0 and r() < 0.06:
-            tag = CASHTAGS[int(r() * len(CASHTAGS))]
+            k = int(r() * len(CASHTAGS))
+            tag = CASHTAGS[k]
             parts.append(f" ${tag}")
+            tokens += self.cashtag_tokens[k]
             cashtags.append({"start": pos + 1, "end": pos + 2 + len(tag), "tag": tag})
             facets.append(("c", tag.lower()))
             pos += 2 + len(tag)
         if r() < 0.28:
-            short, expanded = self.links[int(r() * r() * _FRAGMENTS)]  # skewed: some go viral
+            k = int(r() * r() * _FRAGMENTS)  # skewed: some links go viral
+            short, expanded = self.links[k]
             parts.append(" " + short)
+            tokens += self.link_tokens[k]
             urls.append(
                 {
                     "start": pos + 1,
@@ -391,7 +435,7 @@ class PostMaker:
                 entities["cashtags"] = cashtags
             if urls:
                 entities["urls"] = urls
-        return "".join(parts), entities, bool(mentions), bool(hashtags), bool(urls)
+        return "".join(parts), entities, bool(mentions), bool(hashtags), bool(urls), tokens
 
     def _retweet(
         self, post_id: int, created: Any, author: int, li: int, out: list[tuple[str, str, int]]
@@ -400,7 +444,7 @@ class PostMaker:
         pool = self.threads[li]
         n = len(pool)
         original = pool[(self.thread_head[li] - 1 - int(n * self.rng.random() ** 2)) % n]
-        orig_id, orig_author, _, orig_text, orig_entities, orig_facets, sensitive, orig_tokens = (
+        orig_id, orig_author, _, orig_text, orig_entities, orig_facets, sensitive, orig_search = (
             original
         )
         pop = self.pop
@@ -427,9 +471,9 @@ class PostMaker:
         facets = [("m", name.lower()), *orig_facets]
         for kind_value in dict.fromkeys(facets):
             out.append((kind_value[0], kind_value[1][:512], post_id))
-        # The prefix ends in a space, so the tokens of the whole text are the prefix's followed
-        # by the original's (tokenize never joins across a space): no need to scan it again.
-        tokens = tokenize(prefix) + orig_tokens
+        # The prefix ends in a space, so the tokens of the whole text are the prefix's ("rt"
+        # and the name's) followed by the original's.
+        searched = " rt" + self.name_tokens[orig_author] + orig_search
         r = self.rng.random
         encoding = self.encoding
         return (
@@ -455,8 +499,8 @@ class PostMaker:
             "urls" in entities,
             True,
             "hashtags" in entities,
-            search_text(tokens),
-            tokens if encoding.postgres else encoding.tokens(tokens),
+            searched,
+            searched.split() if encoding.postgres else encoding.tokens([]),
             _ACTIVE,
             None,
             encoding.json(None),
