@@ -259,3 +259,53 @@ def test_server_killed_under_load_keeps_every_answered_request(
     _assert_rollups_match_events(engine)
     assert not list(spool_dir.rglob("*.seg"))
     engine.dispose()
+
+
+def _descendants(pid: int) -> list[int]:
+    found = []
+    for child in _children(pid):
+        found += [child, *_descendants(child)]
+    return found
+
+
+@pytest.mark.slow
+def test_workers_each_have_a_store_process_and_drain_on_stop(
+    database_url: str, live_server: Callable[..., LiveServer], tmp_path: Path
+) -> None:
+    engine = create_engine(database_url)
+    corpus = build(engine, n_posts=60, n_users=6)
+    token = issue_token(engine)
+    post_ids = sorted(corpus.posts)[:10]
+    spool_dir = tmp_path / "spool"
+    server = live_server(
+        workers=2, database_url=database_url, spool_dir=spool_dir, metering_mode="strict"
+    )
+    assert server.proc is not None
+    answered: list[tuple[str, int]] = []
+
+    def client() -> None:
+        headers = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=server.base_url, headers=headers, timeout=10) as http:
+            for i in range(100):
+                r = http.get("/2/tweets", params={"ids": str(post_ids[i % 10])})
+                answered.append((r.headers["x-request-id"], r.status_code))
+
+    threads = [threading.Thread(target=client) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stores = [
+        pid
+        for pid in _descendants(server.proc.pid)
+        if b"tollhouse.metering.store_process" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+    assert len(stores) == 2  # one per serving process, each with its own spool
+    server.stop()  # SIGTERM: each worker drains its spool through its store process
+    counts = _event_counts(engine)
+    assert set(counts.values()) == {1}
+    assert [rid for rid, s in answered if s == 200 and rid not in counts] == []
+    assert sum(1 for _, s in answered if s == 200) > 0
+    _assert_rollups_match_events(engine)
+    assert [p for p in spool_dir.rglob("*") if p.is_file()] == []  # segments, locks
+    engine.dispose()
