@@ -36,6 +36,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -265,12 +266,38 @@ def _p50_p99(samples: list[float]) -> tuple[float, float]:
     return statistics.median(lat) * 1e3, lat[max(int(len(lat) * 0.99) - 1, 0)] * 1e3
 
 
+class GilProbe:
+    """A thread sleeping 1 ms at a time and timing how late it wakes: the scheduler's delay
+    plus the wait for the GIL — the wait the spool thread has after each fdatasync before it
+    can hand an acknowledgement on. Run beside either store, the difference is the GIL's."""
+
+    def __init__(self) -> None:
+        self.late: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            t = time.perf_counter()
+            time.sleep(0.001)
+            self.late.append(time.perf_counter() - t - 0.001)
+
+    def __enter__(self) -> GilProbe:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def bench_ack(
     url: str, rate: int, seconds: float, producers: int, tmp: Path, store: str = "process"
-) -> tuple[float, float, float, float]:
+) -> dict[str, float]:
     """Strict mode's own cost: record_durably → future resolved (spool fsynced), p50/p99 ms,
-    with `producers` tasks offering `rate` events/s in total on one event loop; and the
-    fdatasync p50/p99 ms under it."""
+    with `producers` tasks offering `rate` events/s in total on one event loop; the fdatasync
+    p50/p99 ms and the GIL probe's lateness p50/p99 ms under it; CPU µs per event of this
+    process and of the store process (until the writer is stopped and everything stored)."""
     engine = create_engine(url)
     writer = UsageWriter(
         engine,
@@ -296,11 +323,28 @@ def bench_ack(
     async def run() -> None:
         await asyncio.gather(*(producer(k) for k in range(producers)))
 
-    with FdatasyncTimer() as syncs:
+    cpu0, children0 = time.process_time(), os.times()
+    with FdatasyncTimer() as syncs, GilProbe() as probe:
         asyncio.run(run())
     writer.stop()
+    cpu, children = time.process_time() - cpu0, os.times()
     engine.dispose()
-    return (*_p50_p99(lat), *syncs.p50_p99())
+    child_cpu = (children.children_user - children0.children_user) + (
+        children.children_system - children0.children_system
+    )
+    ack50, ack99 = _p50_p99(lat)
+    sync50, sync99 = syncs.p50_p99()
+    late50, late99 = _p50_p99(probe.late)
+    return {
+        "ack50": ack50,
+        "ack99": ack99,
+        "sync50": sync50,
+        "sync99": sync99,
+        "late50": late50,
+        "late99": late99,
+        "cpu_us": cpu / len(batch) * 1e6,
+        "store_cpu_us": child_cpu / len(batch) * 1e6,
+    }
 
 
 MODES = ("off", "fast", "strict", "strict-thread", "strict-loop")
@@ -565,18 +609,21 @@ def main() -> None:
             say("")
         if "latency" in parts:
             say("strict acknowledgement (event buffered → fsynced in the spool), 64 producers")
-            say("| backend | offered events/s | store | p50 ms | p99 ms | fdatasync p50 / p99 ms |")
-            say("|---|---:|---|---:|---:|---|")
+            say(
+                "| backend | offered ev/s | store | ack p50 / p99 ms | fdatasync p50 / p99 ms"
+                " | GIL probe late p50 / p99 ms | CPU µs/event: server + store process |"
+            )
+            say("|---|---:|---|---|---|---|---|")
             for b in backends:
                 with database(b, tmp) as url:
                     for rate in (1_000, 7_000):
                         for store in ("process", "thread", "process", "thread"):
-                            p50, p99, s50, s99 = bench_ack(
-                                url, rate, 2.0 if args.quick else 5.0, 64, tmp, store
-                            )
+                            r = bench_ack(url, rate, 2.0 if args.quick else 5.0, 64, tmp, store)
                             say(
-                                f"| {b} | {rate:,} | {store} | {p50:.2f} | {p99:.2f} | "
-                                f"{s50:.2f} / {s99:.2f} |"
+                                f"| {b} | {rate:,} | {store} | {r['ack50']:.2f} / "
+                                f"{r['ack99']:.2f} | {r['sync50']:.2f} / {r['sync99']:.2f} | "
+                                f"{r['late50']:.2f} / {r['late99']:.2f} | {r['cpu_us']:.1f} + "
+                                f"{r['store_cpu_us']:.1f} |"
                             )
             say("")
             say(

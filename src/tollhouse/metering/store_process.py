@@ -59,11 +59,6 @@ class StoreProcess:
         self._stopping = False
         self._proc: subprocess.Popen[bytes] | None = None
         self._supervisor: threading.Thread | None = None
-        self.restarts = 0
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
 
     def start(self) -> None:
         self._proc = self._spawn()
@@ -79,8 +74,10 @@ class StoreProcess:
             stdout=subprocess.DEVNULL,  # logs go to stderr, like the server's
         )
         assert proc.stdin is not None
-        proc.stdin.write(self._config.encode() + b"\n")
-        proc.stdin.flush()
+        # A child that died at once (see `_supervise`) has closed its end already.
+        with contextlib.suppress(BrokenPipeError):
+            proc.stdin.write(self._config.encode() + b"\n")
+            proc.stdin.flush()
         return proc
 
     def _supervise(self) -> None:
@@ -96,8 +93,10 @@ class StoreProcess:
             with self._guard:
                 if self._stopping:
                     return
-                self._proc = self._spawn()
-                self.restarts += 1
+                try:
+                    self._proc = self._spawn()
+                except OSError:  # no process left to start (fork failed): try again
+                    log.exception("cannot start a usage store process")
 
     def stop(self) -> bool:
         """No more appends: let the store process drain the spool and wait for it. True if
@@ -111,7 +110,11 @@ class StoreProcess:
         if code not in (0, EXIT_STORE_DOWN):
             # It died on its own (killed, crashed) before or while draining: one more drains.
             log.error("usage store process %d exited (%s) while draining; again", proc.pid, code)
-            code = _close_and_wait(self._spawn())
+            try:
+                code = _close_and_wait(self._spawn())
+            except OSError:
+                log.exception("cannot start a usage store process")
+                code = -1
         if self._supervisor is not None:
             self._supervisor.join()
         return code == 0

@@ -173,11 +173,6 @@ class UsageWriter:
             self._spool.release_lock(delete=all_stored)
             self._store_process = None
 
-    @property
-    def store_process_pid(self) -> int | None:
-        """The store process's id (None with `store="thread"`), for tests and operators."""
-        return self._store_process.pid if self._store_process is not None else None
-
     # -- hot path --------------------------------------------------------------------------
 
     def pending_count(self) -> int:
