@@ -309,3 +309,22 @@ def test_workers_each_have_a_store_process_and_drain_on_stop(
     _assert_rollups_match_events(engine)
     assert [p for p in spool_dir.rglob("*") if p.is_file()] == []  # segments, locks
     engine.dispose()
+
+
+def test_usage_replay_stores_what_a_killed_writer_and_store_process_left(
+    database_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    spool_dir = tmp_path / "spool"
+    acked = _run_and_kill(database_url, spool_dir, "strict", 1000, store="killed")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOLLHOUSE_")}
+    env["TOLLHOUSE_DATABASE_URL"] = database_url
+    command = [sys.executable, "-m", "tollhouse.cli.main", "usage", "replay"]
+    out = subprocess.run(
+        [*command, "--spool-dir", str(spool_dir)], env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    counts = _event_counts(engine)
+    assert all(counts.get(rid) == 1 for rid in acked), "an acknowledged event is missing"
+    assert set(counts.values()) == {1}
+    _assert_rollups_match_events(engine)
+    assert [p for p in spool_dir.rglob("*") if p.is_file()] == []

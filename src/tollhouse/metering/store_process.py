@@ -50,7 +50,7 @@ class StoreProcess:
         self._config = json.dumps(
             {
                 "url": engine.url.render_as_string(hide_password=False),
-                "spool_dir": str(spool.directory),
+                "spool_dir": str(spool.directory.resolve()),
                 "owner": spool.owner,
                 "store_interval_s": store_interval_s,
             }
