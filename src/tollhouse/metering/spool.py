@@ -175,11 +175,6 @@ class Spool:
         for _, path in done:
             path.unlink(missing_ok=True)
 
-    @property
-    def lock_fd(self) -> int:
-        """The locked file descriptor; a store process inherits it to hold the lock too."""
-        return self._lock_fd
-
     def close_segment(self) -> None:
         """Stop appending (the files and the lock stay: the store process drains them)."""
         with contextlib.suppress(OSError):  # already broken (the reason we may be closing)
