@@ -115,15 +115,15 @@ async def drive(app: Any, path: str, token: str, n: int) -> float:
 
 
 def build(url: str, keep: Callable[[type], bool]) -> Any:
-    """create_app as served, keeping only the middleware classes `keep` accepts (the stack is
-    built on first call, so editing `user_middleware` before that is enough)."""
+    """create_app as served, keeping only the /2/ pipeline layers `keep` accepts (the pipeline
+    is built on the first /2/ request, so editing `x_layers` before that is enough)."""
     app = create_app(load_settings(database_url=url))
 
     async def noop() -> dict[str, str]:
         return {"ok": "yes"}
 
     app.add_api_route("/2/_bench/noop", noop)
-    app.user_middleware = [m for m in app.user_middleware if keep(m.cls)]
+    app.x_layers = [(cls, options) for cls, options in app.x_layers if keep(cls)]
     return app
 
 

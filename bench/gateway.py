@@ -10,7 +10,11 @@ connections, one thread), all answering the same request — a 100-id post looku
   tollhouse       `tollhouse serve`: key auth, plan check, rate windows, monthly cap with daily
                   dedupe, strict metering (fsynced spool) — memory limits
   tollhouse-redis the same with TOLLHOUSE_LIMITS_URL=redis://127.0.0.1:6379/0 (unique prefix)
-  diy             FastAPI + slowapi + a dict of keys + a usage counter (bench/gateway_peers/diy.py)
+  diy             FastAPI + slowapi + a dict of keys + a usage counter, written as the FastAPI and
+                  SQLAlchemy tutorials teach (ORM model, session dependency, pydantic
+                  response_model): what a team would write in a day (bench/gateway_peers/diy.py)
+  diy-lean        the same gateway around the floor's own SQL and renderer (diy_lean.py): the
+                  cheapest DIY there is
   nginx           nginx + limit_req returning the same bytes from a file (when nginx is there)
 
 Peers take turns (bare, tollhouse, tollhouse-redis, diy, nginx, bare, …) so that load from
@@ -63,7 +67,7 @@ CLIENT_CORE = "1"
 CONNECTIONS = 64
 FIELDS = "author_id,conversation_id,created_at,lang,public_metrics"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-PEERS = ("bare", "bare-inline", "tollhouse", "tollhouse-redis", "diy", "nginx")
+PEERS = ("bare", "bare-inline", "tollhouse", "tollhouse-redis", "diy", "diy-lean", "nginx")
 
 
 # -- the database ------------------------------------------------------------------------------
@@ -453,10 +457,10 @@ def main() -> None:
                     servers.append(python_server(name, module, server_kind, port, env))
                 elif peer.startswith("tollhouse"):
                     servers.append(tollhouse_server(name, server_kind, port, db, workdir))
-                elif peer == "diy":
+                elif peer.startswith("diy"):
                     env = {"BENCH_DB": str(db), "BENCH_TOKEN": token}
-                    servers.append(python_server(name, "bench.gateway_peers.diy:app",
-                                                 server_kind, port, env))  # fmt: skip
+                    module = f"bench.gateway_peers.{peer.replace('-', '_')}:app"
+                    servers.append(python_server(name, module, server_kind, port, env))
                 elif peer == "nginx" and not suffix.endswith("granian"):
                     continue  # added below, once, with the floor's bytes
                 else:
@@ -560,6 +564,7 @@ def report(runs: list[Run], labels: list[str], rounds: int, kinds: tuple[str, ..
              lambda r, d: r >= 0.8 and d <= 1.0),
             (f"tollhouse-redis{sfx}", f"bare{sfx}", "≥ 0.60", lambda r, d: r >= 0.6),
             (f"tollhouse{sfx}", f"diy{sfx}", "≥ 3.0", lambda r, d: r >= 3.0),
+            (f"tollhouse{sfx}", f"diy-lean{sfx}", "(no target: the leanest DIY)", None),
             (f"tollhouse{sfx}", f"bare-inline{sfx}", "(no target: the lowest floor)", None),
             (f"tollhouse-redis{sfx}", f"tollhouse{sfx}", "(what Redis limits cost)", None),
             ("nginx", f"tollhouse{sfx}", "(the C ceiling)", None),

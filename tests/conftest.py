@@ -32,6 +32,17 @@ REDIS_URL = os.environ.get("TOLLHOUSE_TEST_REDIS_URL", "")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _spool_outside_the_checkout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    # Apps built with default settings spool usage under ./spool: keep that out of the work tree.
+    # (A test that sets spool_dir, or its own TOLLHOUSE_SPOOL_DIR, still wins.)
+    previous = os.environ.get("TOLLHOUSE_SPOOL_DIR")
+    os.environ.setdefault("TOLLHOUSE_SPOOL_DIR", str(tmp_path_factory.mktemp("spool")))
+    yield
+    if previous is None:
+        os.environ.pop("TOLLHOUSE_SPOOL_DIR", None)
+
+
 def _require(url: str, name: str) -> None:
     if url:
         return

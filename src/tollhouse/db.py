@@ -37,8 +37,13 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def create_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine tuned for Tollhouse: WAL SQLite with foreign keys, or pooled PostgreSQL."""
+def create_engine(url: str, *, pool_size: int | None = None, **kwargs: Any) -> Engine:
+    """An engine tuned for Tollhouse: WAL SQLite with foreign keys, or pooled PostgreSQL.
+
+    `pool_size`: connections kept open (default 10 for PostgreSQL, 5 for SQLite). A server sizes
+    it to the threads that query at once: a connection past the pool size is closed when it is
+    returned, so an undersized pool reconnects on every request under load (and a new SQLite
+    connection starts with a cold page cache)."""
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -47,11 +52,13 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
         if parsed.database in (None, "", ":memory:"):
             kwargs.setdefault("poolclass", NullPool)
+        elif pool_size is not None:
+            kwargs.setdefault("pool_size", pool_size)
         engine = sa_create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("pool_size", pool_size or 10)
     kwargs.setdefault("max_overflow", 20)
     return sa_create_engine(url, **kwargs)
 

@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     # SQL statements issued for one API request are cut off after this many milliseconds so that
     # no query can hang the server.
     query_timeout_ms: int = 2000
+    # Threads per process that run corpus queries (each holds one pooled database connection):
+    # searches, timelines and counts on `corpus_threads`; lookups by id (at most 100 index probes
+    # each) on `lookup_threads` of their own, so that they never queue behind slow searches. On
+    # SQLite the work is CPU-bound in this process, so more threads only add GIL switching.
+    corpus_threads: int = 16
+    lookup_threads: int = 4
     # Streams: seconds between keep-alive "\r\n"s, posts buffered per connection before a slow
     # reader is disconnected, and seconds between one stream's usage events.
     stream_keepalive_seconds: float = 20.0

@@ -4,7 +4,8 @@ real API key when the access service is present (any token otherwise)."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,14 +92,26 @@ def corpus_database(
     yield from _postgres_schema_url()
 
 
-@pytest.fixture(scope="module")
-def api(corpus_database: str) -> Iterator[Api]:
-    """The app over the sample corpus, with a client that sends a valid bearer token."""
+@contextmanager
+def running_api(
+    corpus_database: str, extend: Callable[[Engine, SampleCorpus], object] | None = None
+) -> Iterator[Api]:
+    """The app over the sample corpus (plus what `extend` adds), with a client that sends a
+    valid bearer token."""
     engine = create_engine(corpus_database)
     corpus = build(engine)
+    if extend is not None:
+        extend(engine, corpus)
     token = issue_token(engine)
     engine.dispose()
     recorder = ScopeRecorder(create_app(load_settings(database_url=corpus_database)))
     with TestClient(recorder, headers={"Authorization": f"Bearer {token}"}) as client:
         backend = "sqlite" if corpus_database.startswith("sqlite") else "postgresql"
         yield Api(client, corpus, backend, corpus_database, recorder)
+
+
+@pytest.fixture(scope="module")
+def api(corpus_database: str) -> Iterator[Api]:
+    """The app over the sample corpus, with a client that sends a valid bearer token."""
+    with running_api(corpus_database) as running:
+        yield running

@@ -140,3 +140,60 @@ def build(engine: Engine, n_posts: int = 300, n_users: int = 24) -> SampleCorpus
             conn.execute(update(posts).where(posts.c.id == post.id).values(state=state))
             corpus.hidden_posts[post.id] = state
     return corpus
+
+
+PROLIFIC_POSTS = 3300  # more than the 3,200 a user timeline serves
+HISTORY_DAYS = 100
+
+
+def add_depth(engine: Engine, corpus: SampleCorpus) -> tuple[UserRecord, UserRecord]:
+    """Add a user with more posts than X's timeline serves and one mentioned in more posts than
+    X's mentions timeline serves, plus a post of `almanac` every 12 hours for 100 days (counts
+    that need several pages). Returns (the prolific user, the much-mentioned user)."""
+    now = corpus.now
+    prolific = UserRecord(
+        id=5000, username="prolific", created_at=now - timedelta(days=900), name="Prolific"
+    )
+    famous = UserRecord(
+        id=5001, username="Famous", created_at=now - timedelta(days=900), name="Famous"
+    )
+    added: list[PostRecord] = []
+    previous: PostRecord | None = None
+    for i in range(PROLIFIC_POSTS):
+        created = now - timedelta(hours=1) - timedelta(minutes=2) * i
+        # Every fourth post replies to the one before it; every third mentions @Famous.
+        replied = previous if i % 4 == 1 else None
+        mentions = ("Famous",) if i % 3 == 0 else ()
+        text = f"quill ink {i}" + (" @Famous" if mentions else "")
+        post = PostRecord(
+            id=snowflake(created, worker=3, sequence=i % 4096),
+            author_id=prolific.id,
+            text=text,
+            created_at=created,
+            lang="en",
+            conversation_id=replied.conversation if replied else None,
+            in_reply_to_user_id=prolific.id if replied else None,
+            replied_to_id=replied.id if replied else None,
+            mentions=mentions,
+        )
+        added.append(post)
+        previous = post
+    author = sorted(u for u in corpus.users if u not in corpus.hidden_users)[2]
+    for k in range(1, 2 * HISTORY_DAYS + 1):
+        created = now - timedelta(hours=12) * k
+        added.append(
+            PostRecord(
+                id=snowflake(created, worker=4, sequence=k),
+                author_id=author,
+                text=f"almanac entry {k}",
+                created_at=created,
+                lang="en",
+            )
+        )
+    with engine.begin() as conn:
+        insert_users(conn, [prolific, famous])
+        insert_posts(conn, added)
+    corpus.users[prolific.id] = prolific
+    corpus.users[famous.id] = famous
+    corpus.posts.update((p.id, p) for p in added)
+    return prolific, famous

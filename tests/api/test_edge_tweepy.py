@@ -77,8 +77,10 @@ def test_cli_onboarded_key_works_with_tweepy(
     # Basic has no full-archive search: tweepy sees X's 403.
     with pytest.raises(tweepy.Forbidden):
         client.search_all_tweets("hello")
+    token = key["token"]
+    wrong = token[:-1] + ("1" if token[-1] == "0" else "0")  # always differs from the real key
     with pytest.raises(tweepy.Unauthorized):
-        client_for(server.base_url, key["token"][:-1] + "0").get_tweet(POST.id)
+        client_for(server.base_url, wrong).get_tweet(POST.id)
 
     tollhouse(database_url, "keys", "revoke", key["id"])
     # Poll rather than sleep: the point here is tweepy's view, the 1 s bound is tested elsewhere.

@@ -1,6 +1,8 @@
-"""Pagination tokens: round trip, and anything else is refused."""
+"""Pagination tokens: round trip, and anything else is refused; the kinds do not mix."""
 
 from __future__ import annotations
+
+import base64
 
 import pytest
 from hypothesis import given
@@ -16,6 +18,29 @@ def test_round_trip(direction: str, post_id: int) -> None:
     assert pagination.decode(token) == pagination.PageToken(direction, post_id)  # type: ignore[arg-type]
 
 
+@given(
+    st.sampled_from(["next", "previous"]),
+    st.integers(min_value=0, max_value=2**63 - 1),
+    st.integers(min_value=0, max_value=2**32 - 1),
+)
+def test_round_trip_with_depth(direction: str, post_id: int, depth: int) -> None:
+    token = pagination.encode(direction, post_id, depth)  # type: ignore[arg-type]
+    assert token.isascii() and "=" not in token
+    assert pagination.decode(token) == pagination.PageToken(direction, post_id, depth)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        pagination.decode_counts(token)
+
+
+@given(st.integers(min_value=0, max_value=2**63 - 1))
+def test_counts_round_trip_and_kinds_do_not_mix(page_end_ms: int) -> None:
+    token = pagination.encode_counts(page_end_ms)
+    assert pagination.decode_counts(token) == page_end_ms
+    with pytest.raises(ValueError):
+        pagination.decode(token)
+    with pytest.raises(ValueError):
+        pagination.decode_counts(pagination.encode("next", page_end_ms))
+
+
 @given(st.text(max_size=40))
 def test_arbitrary_text_is_refused_or_canonical(text: str) -> None:
     try:
@@ -23,7 +48,21 @@ def test_arbitrary_text_is_refused_or_canonical(text: str) -> None:
     except ValueError:
         return
     # The only strings accepted are the ones encode produces.
-    assert pagination.encode(decoded.direction, decoded.id) == text
+    assert pagination.encode(decoded.direction, decoded.id, decoded.depth) == text
+
+
+@given(st.binary(min_size=10, max_size=14))
+def test_arbitrary_bytes_are_refused_or_canonical(raw: bytes) -> None:
+    text = base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    try:
+        decoded = pagination.decode(text)
+    except ValueError:
+        try:
+            assert pagination.encode_counts(pagination.decode_counts(text)) == text
+        except ValueError:
+            return
+        return
+    assert pagination.encode(decoded.direction, decoded.id, decoded.depth) == text
 
 
 @given(st.integers(min_value=0, max_value=2**63 - 1), st.integers(min_value=0, max_value=11))
@@ -35,7 +74,24 @@ def test_single_character_changes_are_refused(post_id: int, position: int) -> No
         pagination.decode(mangled)
 
 
+@given(
+    st.integers(min_value=0, max_value=2**63 - 1),
+    st.integers(min_value=0, max_value=2**32 - 1),
+    st.integers(min_value=0, max_value=18),
+)
+def test_single_character_changes_to_depth_tokens_are_refused(
+    post_id: int, depth: int, position: int
+) -> None:
+    token = pagination.encode("previous", post_id, depth)
+    replacement = "A" if token[position] != "A" else "B"
+    mangled = token[:position] + replacement + token[position + 1 :]
+    with pytest.raises(ValueError):
+        pagination.decode(mangled)
+
+
 @pytest.mark.parametrize("bad", ["", "abc", "bmV4dA", "!!!!", "é" * 12])
 def test_junk_is_refused(bad: str) -> None:
     with pytest.raises(ValueError):
         pagination.decode(bad)
+    with pytest.raises(ValueError):
+        pagination.decode_counts(bad)

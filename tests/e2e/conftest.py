@@ -5,7 +5,8 @@ the one change real clients get: a requests transport adapter that sends their
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 import requests
 from requests.adapters import HTTPAdapter
+from sqlalchemy.engine import Engine
 from tests.api.conftest import issue_token
 from tests.api.sample_corpus import SampleCorpus, build
 from tests.conftest import PG_URL, LiveServer, _postgres_schema_url, _require
@@ -49,12 +51,15 @@ class Served:
     backend: str
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def served(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+@contextmanager
+def serving(
+    backend: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    extend: Callable[[Engine, SampleCorpus], object] | None = None,
 ) -> Iterator[Served]:
-    """A live server over a 3000-post sample corpus, on SQLite or PostgreSQL."""
-    if request.param == "sqlite":
+    """A live server over a 3000-post sample corpus (plus what `extend` adds), on SQLite or
+    PostgreSQL."""
+    if backend == "sqlite":
         path: Path = tmp_path_factory.mktemp("e2e") / "tollhouse.db"
         urls: Iterator[str] = iter([f"sqlite:///{path}"])
     else:
@@ -62,17 +67,28 @@ def served(
         urls = _postgres_schema_url()
     url = next(urls)
     engine = create_engine(url)
-    if request.param == "sqlite":
+    if backend == "sqlite":
         upgrade(engine)
     corpus = build(engine, n_posts=3000)
+    if extend is not None:
+        extend(engine, corpus)
     token = issue_token(engine)
     engine.dispose()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOLLHOUSE_")}
     env["TOLLHOUSE_DATABASE_URL"] = url
     server = LiveServer(env).start()
     try:
-        yield Served(server.base_url, token, corpus, request.param)
+        yield Served(server.base_url, token, corpus, backend)
     finally:
         server.stop()
         for _ in urls:  # lets the PostgreSQL schema generator drop its schema
             pass
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def served(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
+    """A live server over a 3000-post sample corpus, on SQLite or PostgreSQL."""
+    with serving(request.param, tmp_path_factory) as running:
+        yield running

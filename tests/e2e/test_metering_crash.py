@@ -28,7 +28,7 @@ from tests.api.sample_corpus import build
 from tests.conftest import LiveServer
 
 from tollhouse.db import create_engine
-from tollhouse.metering.spool import spool_dir_for
+from tollhouse.metering.spool import read_segment, spool_dir_for
 from tollhouse.metering.writer import UsageWriter, replay_spool
 
 _CHILD = r"""
@@ -128,8 +128,11 @@ def _run_and_kill(
         if store == "killed-midway" and killed_midway is None and len(acked) >= acked_wanted // 2:
             killed_midway = _store_process(spool_dir, proc.pid)
             os.kill(killed_midway, signal.SIGKILL)
-        # Kill only once something reached the spool, so that there is something to keep.
-        if len(acked) >= acked_wanted and any(p.stat().st_size for p in spool_dir.rglob("*.seg")):
+        # Kill only once a whole record reached the spool, so that there is something to keep
+        # (a segment's first bytes may be a record still being written).
+        if len(acked) >= acked_wanted and any(
+            read_segment(p).events for p in spool_dir.rglob("*.seg")
+        ):
             break
     store_pid = _store_process(spool_dir, proc.pid, not_pid=killed_midway)
     if store == "killed":

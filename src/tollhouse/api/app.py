@@ -1,9 +1,14 @@
-"""The ASGI app factory."""
+"""The ASGI app factory.
+
+X API requests (`/2/…`) take a short path of their own: metering → edge → direct dispatch to the
+handler (`api/dispatch.py`). Everything else — admin API, OpenAPI, docs, health, and `/2/`
+requests no handler serves — goes through FastAPI as usual.
+"""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -13,9 +18,17 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tollhouse.api import problems
-from tollhouse.api.edge import EdgeMiddleware
+from tollhouse.api.dispatch import (
+    XApiDispatch,
+    http_exception_response,
+    plain_handlers,
+    problem_response,
+    unexpected_error_response,
+)
+from tollhouse.api.edge import AdminGuard, EdgeMiddleware, close_directory
 from tollhouse.api.responses import JSONResponse
 from tollhouse.api.state import AppState
 from tollhouse.db import create_engine
@@ -25,14 +38,53 @@ from tollhouse.metering.writer import writer_for
 from tollhouse.settings import Settings, get_settings
 from tollhouse.streams.runtime import close_runtime
 
-log = logging.getLogger("tollhouse.api")
+
+class TollhouseApp(FastAPI):
+    """FastAPI, with `/2/` requests sent through `x_layers` to the direct dispatch."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The /2/ pipeline, outermost first: (ASGI middleware class, keyword arguments). Built on
+        # the first /2/ request, like Starlette's middleware stack (bench/edge.py edits it).
+        self.x_layers: list[tuple[type, dict[str, Any]]] = []
+        self._x_pipeline: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/2/"):
+            scope["app"] = self
+            pipeline = self._x_pipeline or self._build_x_pipeline()
+            await pipeline(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+    def _build_x_pipeline(self) -> ASGIApp:
+        async def through_fastapi(scope: Scope, receive: Receive, send: Send) -> None:
+            await FastAPI.__call__(self, scope, receive, send)
+
+        from tollhouse.api.routes import x_api_routes
+
+        app: ASGIApp = XApiDispatch(plain_handlers(x_api_routes()), through_fastapi)
+        for cls, options in reversed(self.x_layers):
+            app = cls(app, **options)
+        self._x_pipeline = app
+        return app
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None) -> TollhouseApp:
     """Build the Tollhouse ASGI app for `settings` (default: from the environment)."""
     settings = settings or get_settings()
-    engine = create_engine(settings.database_url)
-    state = AppState(settings=settings, engine=engine)
+    corpus_threads, lookup_threads = (
+        max(settings.corpus_threads, 1),
+        max(settings.lookup_threads, 1),
+    )
+    # Room for every corpus thread, plus the key directory, the usage store and the streams.
+    engine = create_engine(settings.database_url, pool_size=corpus_threads + lookup_threads + 8)
+    state = AppState(
+        settings=settings,
+        engine=engine,
+        corpus_executor=ThreadPoolExecutor(corpus_threads, thread_name_prefix="tollhouse-corpus"),
+        lookup_executor=ThreadPoolExecutor(lookup_threads, thread_name_prefix="tollhouse-lookup"),
+    )
     state.usage_writer = writer_for(settings, engine)
     state.limits = limits_from_settings(settings)
 
@@ -43,12 +95,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await anyio.to_thread.run_sync(state.usage_writer.start)
         yield
         await close_runtime(_app)  # streams (task G): end connections, release the bus
+        close_directory(_app)
         if state.usage_writer is not None:
             await anyio.to_thread.run_sync(state.usage_writer.stop)  # drains the buffer
         await state.limits.close()
+        for executor in (state.corpus_executor, state.lookup_executor):
+            executor.shutdown(wait=True, cancel_futures=True)
         engine.dispose()
 
-    app = FastAPI(
+    app = TollhouseApp(
         title="Tollhouse",
         version="0.1.0",
         description="X-API-v2-compatible data API with licensing, limits and metering.",
@@ -61,9 +116,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.tollhouse = state
     _install_error_handlers(app)
     _include_routes(app)
-    app.add_middleware(EdgeMiddleware)
-    # Added last, so outermost: refused requests are metered and carry x-request-id too.
-    app.add_middleware(MeteringMiddleware, writer=state.usage_writer)
+    # Only the operator token opens /admin/, checked before any routing or body parsing.
+    app.add_middleware(AdminGuard)
+    # Metering outermost, so refused requests are metered and carry x-request-id too.
+    app.x_layers = [(MeteringMiddleware, {"writer": state.usage_writer}), (EdgeMiddleware, {})]
     return app
 
 
@@ -73,33 +129,14 @@ def _include_routes(app: FastAPI) -> None:
     register_routes(app)
 
 
-def _problem_response(problem: problems.ApiProblem) -> Response:
-    return JSONResponse(
-        problem.body,
-        status_code=problem.status,
-        headers=problem.headers,
-        media_type="application/problem+json" if "errors" not in problem.body else None,
-    )
-
-
 def _install_error_handlers(app: FastAPI) -> None:
     async def on_problem(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, problems.ApiProblem)
-        return _problem_response(exc)
+        return problem_response(exc)
 
     async def on_http(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
-        if exc.status_code == 404:
-            return _problem_response(problems.not_found_route())
-        if exc.status_code == 405:
-            return _problem_response(problems.method_not_allowed())
-        body: dict[str, Any] = {
-            "title": str(exc.detail),
-            "type": "about:blank",
-            "status": exc.status_code,
-            "detail": str(exc.detail),
-        }
-        return JSONResponse(body, status_code=exc.status_code)
+        return http_exception_response(exc)
 
     async def on_validation(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -110,11 +147,10 @@ def _install_error_handlers(app: FastAPI) -> None:
             name = ".".join(loc) or "request"
             params.setdefault(name, []).append(str(err.get("input", "")))
             messages.append(f"The `{name}` parameter is invalid: {err.get('msg', 'invalid')}")
-        return _problem_response(problems.invalid_request("; ".join(messages), params))
+        return problem_response(problems.invalid_request("; ".join(messages), params))
 
     async def on_unexpected(_request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error", exc_info=exc)
-        return _problem_response(problems.internal_error())
+        return unexpected_error_response(exc)
 
     app.add_exception_handler(problems.ApiProblem, on_problem)
     app.add_exception_handler(StarletteHTTPException, on_http)

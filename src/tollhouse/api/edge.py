@@ -79,6 +79,13 @@ def directory_for(app: Any) -> KeyDirectory:
     return directory
 
 
+def close_directory(app: Any) -> None:
+    """Stop the key directory's change watcher, if the app started one."""
+    directory: KeyDirectory | None = getattr(app.state, _DIRECTORY_ATTR, None)
+    if directory is not None:
+        directory.close()
+
+
 def bearer_token(scope: Scope) -> str | None:
     """The bearer token of the request's Authorization header, or None."""
     for name, value in scope["headers"]:
@@ -102,15 +109,6 @@ class EdgeMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/2/"):
-            if scope["type"] == "http" and scope["path"].startswith(ADMIN_PREFIX):
-                # Only the operator token opens /admin; a licensee key is refused right here,
-                # before any routing, body parsing or lookup.
-                if not _is_operator(scope):
-                    await _reply(send, _UNAUTHORIZED)
-                    return
-            elif scope["type"] == "lifespan":
-                await self.app(scope, self._on_shutdown(receive), send)
-                return
             await self.app(scope, receive, send)
             return
 
@@ -137,7 +135,8 @@ class EdgeMiddleware:
             return
         context = entry.context
         # 4. endpoint in plan. Unknown /2/ paths go on to the router, which answers 404.
-        endpoint = match_endpoint(scope["method"], scope["path"])
+        # Metering, in front, has matched it already.
+        endpoint = scope.get(ENDPOINT_KEY) or match_endpoint(scope["method"], scope["path"])
         if endpoint is not None and endpoint.template not in context.plan.endpoints:
             await _reply(send, _not_enrolled(context, endpoint))
             return
@@ -192,14 +191,23 @@ class EdgeMiddleware:
         self._directory = directory_for(scope["app"])
         return self._directory
 
-    def _on_shutdown(self, receive: Receive) -> Receive:
-        async def wrapped() -> Message:
-            message = await receive()
-            if message["type"] == "lifespan.shutdown" and self._directory is not None:
-                self._directory.close()
-            return message
 
-        return wrapped
+class AdminGuard:
+    """Only the operator token opens `/admin/`: a licensee key is refused right here, before
+    any routing, body parsing or lookup."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["path"].startswith(ADMIN_PREFIX)
+            and not _is_operator(scope)
+        ):
+            await _reply(send, _UNAUTHORIZED)
+            return
+        await self.app(scope, receive, send)
 
 
 def _is_operator(scope: Scope) -> bool:

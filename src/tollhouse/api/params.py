@@ -443,19 +443,45 @@ def id_window(
     return IdWindow(lowest=lowest, highest=highest, start_time=start, end_time=end)
 
 
-def page_token(params: Mapping[str, str], *names: str) -> pagination.PageToken | None:
-    """The pagination token from the first of `names` present; a bad token is a 400."""
+def invalid_token(name: str, raw: str) -> ApiProblem:
+    """The 400 for a pagination token that is malformed or does not fit the request."""
+    return invalid_request(
+        f"The `{name}` query parameter value [{raw}] is not a valid pagination token",
+        {name: [raw]},
+    )
+
+
+def _first_present(params: Mapping[str, str], names: Sequence[str]) -> tuple[str, str] | None:
     for name in names:
         raw = params.get(name)
         if raw is not None:
-            try:
-                return pagination.decode(raw)
-            except ValueError:
-                raise invalid_request(
-                    f"The `{name}` query parameter value [{raw}] is not a valid pagination token",
-                    {name: [raw]},
-                ) from None
+            return name, raw
     return None
+
+
+def page_token(params: Mapping[str, str], *names: str) -> pagination.PageToken | None:
+    """The pagination token from the first of `names` present; a bad token is a 400."""
+    present = _first_present(params, names)
+    if present is None:
+        return None
+    try:
+        return pagination.decode(present[1])
+    except ValueError:
+        raise invalid_token(*present) from None
+
+
+def counts_token(params: Mapping[str, str], *names: str) -> tuple[str, str, int] | None:
+    """(parameter, raw value, page end in epoch ms) of a counts token; a bad token is a 400.
+
+    Whether the page end lies inside the requested range is the caller's to check.
+    """
+    present = _first_present(params, names)
+    if present is None:
+        return None
+    try:
+        return present[0], present[1], pagination.decode_counts(present[1])
+    except ValueError:
+        raise invalid_token(*present) from None
 
 
 def format_time(moment: datetime) -> str:
@@ -477,12 +503,14 @@ __all__ = [
     "IdWindow",
     "Rendering",
     "check_known",
+    "counts_token",
     "exclude_list",
     "expansion_list",
     "field_list",
     "format_time",
     "id_list",
     "id_window",
+    "invalid_token",
     "max_results",
     "one_of",
     "page_token",

@@ -29,8 +29,12 @@ def created_at_of(post_id: int) -> datetime:
 
 def lowest_id_at(moment: datetime) -> int:
     """The smallest id a post created at or after `moment` can have."""
-    ms = int(moment.timestamp() * 1000) - X_EPOCH_MS
-    return max(ms, 0) << _TIME_SHIFT
+    return lowest_id_at_ms(int(moment.timestamp() * 1000))
+
+
+def lowest_id_at_ms(epoch_ms: int) -> int:
+    """The smallest id a post created at or after `epoch_ms` (Unix epoch milliseconds) can have."""
+    return max(epoch_ms - X_EPOCH_MS, 0) << _TIME_SHIFT
 
 
 def highest_id_before(moment: datetime) -> int:

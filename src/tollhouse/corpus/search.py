@@ -293,6 +293,17 @@ def search_posts(
 
 _AUTHOR = bindparam("author", 0, type_=BigInteger)
 _MENTIONED = bindparam("mentioned", "", type_=String)
+_BOUND = bindparam("bound", 0, type_=BigInteger)
+
+
+def _authored(exclude: frozenset[str]) -> list[ColumnElement[bool]]:
+    """An author's timeline: their active posts, without the excluded kinds."""
+    conditions = [posts.c.author_id == _AUTHOR, posts.c.state == ACTIVE]
+    if "replies" in exclude:
+        conditions.append(posts.c.replied_to_id.is_(None))
+    if "retweets" in exclude:
+        conditions.append(posts.c.retweeted_id.is_(None))
+    return conditions
 
 
 def user_posts(
@@ -307,15 +318,18 @@ def user_posts(
     columns = POST_COLUMNS[conn.dialect.name]
 
     def stmt() -> Any:
-        conditions = [posts.c.author_id == _AUTHOR, posts.c.state == ACTIVE]
-        if "replies" in exclude:
-            conditions.append(posts.c.replied_to_id.is_(None))
-        if "retweets" in exclude:
-            conditions.append(posts.c.retweeted_id.is_(None))
-        return select(*columns).where(*conditions)
+        return select(*columns).where(*_authored(exclude))
 
     key = ("timeline", tuple(sorted(exclude)))
     return _page(conn, key, stmt, window, posts.c.id, {"author": author_id})
+
+
+def _mentioning() -> Any:
+    return post_facets.join(posts, posts.c.id == post_facets.c.post_id)
+
+
+def _mention_conditions() -> list[ColumnElement[bool]]:
+    return [post_facets.c.kind == "m", post_facets.c.value == _MENTIONED, visible()]
 
 
 def mention_posts(conn: Connection, username: str, window: Window) -> list[Record]:
@@ -324,14 +338,57 @@ def mention_posts(conn: Connection, username: str, window: Window) -> list[Recor
     columns = POST_COLUMNS[conn.dialect.name]
 
     def stmt() -> Any:
-        return (
-            select(*columns)
-            .select_from(post_facets.join(posts, posts.c.id == post_facets.c.post_id))
-            .where(post_facets.c.kind == "m", post_facets.c.value == _MENTIONED, visible())
-        )
+        return select(*columns).select_from(_mentioning()).where(*_mention_conditions())
 
     values = {"mentioned": username.lower()}
     return _page(conn, ("mentions",), stmt, window, post_facets.c.post_id, values)
+
+
+def _count_from(
+    conn: Connection, key: Hashable, inner: Callable[[], Any], values: dict[str, Any]
+) -> int:
+    """count(*) of at most `cap` rows of `inner`: ordered by id and limited inside, so that
+    the scan walks the id index and stops there (unordered, PostgreSQL may prefer a bitmap scan
+    that fetches every match first)."""
+
+    def build() -> Any:
+        return select(func.count()).select_from(inner().limit(_ROWS).subquery())
+
+    rows = _CACHE.run(conn, key, build, values)
+    return int(rows[0][0])
+
+
+def user_posts_from(
+    conn: Connection, author_id: int, bound: int, cap: int, exclude: frozenset[str] = frozenset()
+) -> int:
+    """How many posts of the author's timeline have an id >= `bound`, counting at most `cap`
+    (an index range scan of at most `cap` entries)."""
+
+    def inner() -> Any:
+        return (
+            select(literal(1))
+            .where(*_authored(exclude), posts.c.id >= _BOUND)
+            .order_by(posts.c.id.asc())
+        )
+
+    key = ("timeline_depth", tuple(sorted(exclude)))
+    return _count_from(conn, key, inner, {"author": author_id, "bound": bound, "rows": cap})
+
+
+def mention_posts_from(conn: Connection, username: str, bound: int, cap: int) -> int:
+    """How many visible posts mentioning `username` have an id >= `bound`, counting at most
+    `cap`."""
+
+    def inner() -> Any:
+        return (
+            select(literal(1))
+            .select_from(_mentioning())
+            .where(*_mention_conditions(), post_facets.c.post_id >= _BOUND)
+            .order_by(post_facets.c.post_id.asc())
+        )
+
+    values = {"mentioned": username.lower(), "bound": bound, "rows": cap}
+    return _count_from(conn, ("mentions_depth",), inner, values)
 
 
 def _in_list(column: Any, n: int, type_: Any) -> ColumnElement[bool]:

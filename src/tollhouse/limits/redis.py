@@ -103,11 +103,13 @@ class RedisLimits:
         if time.monotonic() < self._down_until:
             raise LimitsUnavailable("Redis failed recently; not retrying yet")
         try:
-            # The socket timeouts bound each read/write; wait_for bounds the whole call (connect,
-            # NOSCRIPT reload) so that nothing can hang a request. A reply that times out after
-            # Redis ran the script leaves the request counted though not served: errors here
-            # only ever err towards the limit, never past it.
-            return await asyncio.wait_for(script(keys=[], args=args), self.timeout * 4)
+            # The socket timeouts bound each read/write; the overall timeout bounds the whole
+            # call (connect, NOSCRIPT reload) so that nothing can hang a request (a scope, not
+            # wait_for: no task per call). A reply that times out after Redis ran the script
+            # leaves the request counted though not served: errors here only ever err towards
+            # the limit, never past it.
+            async with asyncio.timeout(self.timeout * 4):
+                return await script(keys=[], args=args)
         except (RedisError, OSError, TimeoutError) as exc:
             if _could_not_connect(exc):
                 self._down_until = time.monotonic() + BACKOFF_SECONDS

@@ -16,7 +16,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tollhouse.api import problems
 from tollhouse.api.endpoints import match_endpoint
-from tollhouse.api.scope import CONTEXT_KEY, DELIVERED_KEY, NEW_POSTS_KEY, REQUEST_ID_KEY
+from tollhouse.api.scope import (
+    CONTEXT_KEY,
+    DELIVERED_KEY,
+    ENDPOINT_KEY,
+    NEW_POSTS_KEY,
+    REQUEST_ID_KEY,
+)
 from tollhouse.metering.event import UsageEvent
 from tollhouse.metering.ids import uuid7
 from tollhouse.metering.writer import MeteringUnavailable, UsageWriter
@@ -41,6 +47,7 @@ class MeteringMiddleware:
         scope[REQUEST_ID_KEY] = request_id
         id_header = (b"x-request-id", request_id.encode())
         endpoint = match_endpoint(scope["method"], scope["path"])
+        scope[ENDPOINT_KEY] = endpoint  # matched once: the edge and the dispatch read it
         if self.writer is None or endpoint is None or not endpoint.metered:
             await self.app(scope, receive, _with_header(send, id_header))
             return

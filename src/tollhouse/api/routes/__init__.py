@@ -3,39 +3,41 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from starlette.routing import BaseRoute
 
-from tollhouse.api.routes.plain import front_with_plain_routes
+
+def x_api_routes() -> list[BaseRoute]:
+    """The routes of the X API endpoints (what api/dispatch.py dispatches to)."""
+    from tollhouse.api.routes import streams, tweets, usage, users
+
+    return [r for router in (tweets, users, usage, streams) for r in router.router.routes]
 
 
 def register_routes(app: FastAPI) -> None:
-    # The X API routes first: FastAPI tries included routes in order, every one of them, so the
-    # admin routes ahead of the hot path cost each lookup a few dozen failed matches.
-    from tollhouse.api.routes import streams, tweets, usage, users
+    # /2/ requests are dispatched to their handlers directly (api/dispatch.py, which reads the
+    # handlers from these routes); the routes document them in OpenAPI and answer what the
+    # dispatch passes on: unknown paths (404), other methods (405), trailing slashes.
+    from tollhouse.api.routes import (
+        admin,
+        admin_metrics,
+        admin_posts,
+        admin_usage,
+        health,
+        streams,
+        tweets,
+        usage,
+        users,
+    )
 
-    for x_router in (tweets.router, users.router, usage.router, streams.router):
-        front_with_plain_routes(x_router)
-
-    app.include_router(tweets.router)
-    app.include_router(users.router)
-
-    from tollhouse.api.routes import health
-
-    app.include_router(health.router)
-
-    from tollhouse.api.routes import admin
-
-    app.include_router(admin.router)
-
-    from tollhouse.api.routes import usage
-
-    app.include_router(usage.router)
-
-    from tollhouse.api.routes import admin_metrics, admin_usage
-
-    app.include_router(admin_usage.router)
-    app.include_router(admin_metrics.router)
-
-    from tollhouse.api.routes import admin_posts
-
-    app.include_router(streams.router)
-    app.include_router(admin_posts.router)
+    for router in (
+        tweets.router,
+        users.router,
+        usage.router,
+        streams.router,
+        health.router,
+        admin.router,
+        admin_usage.router,
+        admin_metrics.router,
+        admin_posts.router,
+    ):
+        app.include_router(router)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter
@@ -10,7 +10,9 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tollhouse.api import pagination
 from tollhouse.api import params as p
+from tollhouse.api.count_pages import BUCKET_MS, buckets, count_page, epoch_ms
 from tollhouse.api.pages import (
     Work,
     deliver_posts,
@@ -26,7 +28,7 @@ from tollhouse.api.render import envelope, now_utc, post_includes, post_renderer
 from tollhouse.api.responses import JSONResponse
 from tollhouse.api.state import app_state
 from tollhouse.corpus import search
-from tollhouse.corpus.ids import created_at_of, lowest_id_at
+from tollhouse.corpus.ids import created_at_of, lowest_id_at, lowest_id_at_ms
 from tollhouse.corpus.query import Node, QuerySyntaxError, parse
 from tollhouse.corpus.query.sql import compile_where
 
@@ -34,9 +36,6 @@ router = APIRouter(tags=["posts"])
 
 RECENT_DAYS = 7
 ARCHIVE_DEFAULT_DAYS = 30
-# Counts come back in one page; this bounds its size (X pages counts instead).
-MAX_BUCKETS = 50_000
-_BUCKET_MS = {"minute": 60_000, "hour": 3_600_000, "day": 86_400_000}
 
 
 @router.get(
@@ -49,7 +48,7 @@ async def tweets_lookup(request: Request) -> Response:
     args = query_params(request)
     p.check_known(args, p.TWEETS_LOOKUP)
     ids = p.id_list(args)
-    return await deliver_posts(request, lookup_work(args, ids, "ids", single=False))
+    return await deliver_posts(request, lookup_work(args, ids, "ids", single=False), lookup=True)
 
 
 @router.get(
@@ -74,10 +73,18 @@ async def search_all(request: Request) -> Response:
     return await _search(request, now, earliest=None, default_start=default_start, max_hi=500)
 
 
+_COUNTS_TOKEN = (
+    "Opaque token from meta.next_token: the next page, 31 days older (pages run newest first, "
+    "buckets oldest first within a page)."
+)
+_COUNTS_DOC = {"next_token": _COUNTS_TOKEN, "pagination_token": "The same as next_token."}
+
+
 @router.get(
     "/2/tweets/counts/recent",
     summary="Count posts matching a query over the last 7 days",
-    openapi_extra=openapi(p.COUNTS),
+    description="All buckets of the 7 days come in one response (no next_token).",
+    openapi_extra=openapi(p.COUNTS, descriptions=_COUNTS_DOC),
 )
 async def counts_recent(request: Request) -> Response:
     now = now_utc()
@@ -88,7 +95,11 @@ async def counts_recent(request: Request) -> Response:
 @router.get(
     "/2/tweets/counts/all",
     summary="Count posts matching a query over the full archive",
-    openapi_extra=openapi(p.COUNTS),
+    description=(
+        "At most 31 days of buckets per response (31 day, 744 hour or 44,640 minute buckets), "
+        "the newest first; meta.next_token leads to the older rest."
+    ),
+    openapi_extra=openapi(p.COUNTS, descriptions=_COUNTS_DOC),
 )
 async def counts_all(request: Request) -> Response:
     now = now_utc()
@@ -105,7 +116,8 @@ async def tweet_by_id(request: Request) -> Response:
     args = query_params(request)
     p.check_known(args, p.TWEET_BY_ID, path_params=1)
     post_id = p.parse_id(request.path_params["id"], "id")
-    return await deliver_posts(request, lookup_work(args, [post_id], "id", single=True))
+    work = lookup_work(args, [post_id], "id", single=True)
+    return await deliver_posts(request, work, lookup=True)
 
 
 def lookup_work(args: dict[str, str], ids: list[int], parameter: str, *, single: bool) -> Work:
@@ -207,45 +219,28 @@ async def _counts(
     granularity = p.one_of(args, "granularity", p.GRANULARITIES, "hour")
     p.field_list(args, "search_count.fields")
     bounds = p.id_window(args, earliest=earliest, default_start=default_start, now=now)
-    p.page_token(args, "next_token", "pagination_token")
+    token = p.counts_token(args, "next_token", "pagination_token")
     dialect = app_state(request).engine.dialect.name
     where = compile_where(parse_query(args, max_query_length(request)), dialect)
-    bucket_ms = _BUCKET_MS[granularity]
+    bucket_ms = BUCKET_MS[granularity]
     start = bounds.start_time or created_at_of(bounds.lowest)
     end = bounds.end_time or (
         now if bounds.highest > lowest_id_at(now) else created_at_of(bounds.highest)
     )
-    if (end - start).total_seconds() * 1000 / bucket_ms > MAX_BUCKETS:
-        raise invalid_request(
-            f"The requested range holds more than {MAX_BUCKETS} `{granularity}` buckets; "
-            "narrow `start_time`/`end_time` or use a coarser `granularity`",
-            {"granularity": [granularity]},
-        )
+    try:
+        page = count_page(epoch_ms(start), epoch_ms(end), bucket_ms, token[2] if token else None)
+    except ValueError:
+        assert token is not None
+        raise p.invalid_token(token[0], token[1]) from None
+    lowest = max(bounds.lowest, lowest_id_at_ms(page.start_ms))
+    highest = min(bounds.highest, lowest_id_at_ms(page.end_ms))
 
     def work(conn: Connection) -> dict[int, int]:
-        return search.count_posts(conn, where, bounds.lowest, bounds.highest, bucket_ms)
+        return search.count_posts(conn, where, lowest, highest, bucket_ms)
 
     counts = await run_corpus(request, work)
-    data = list(_buckets(start, end, bucket_ms, counts))
-    total = sum(item["tweet_count"] for item in data)
-    return JSONResponse({"data": data, "meta": {"total_tweet_count": total}})
-
-
-def _buckets(start: datetime, end: datetime, bucket_ms: int, counts: dict[int, int]) -> Any:
-    """X's count buckets: aligned to the granularity, the first and last clipped to
-    [start, end), oldest first, empty buckets included with a zero count."""
-    start_ms = int(start.timestamp() * 1000)
-    end_ms = int(end.timestamp() * 1000)
-    cursor = start_ms - start_ms % bucket_ms
-    while cursor < end_ms:
-        nxt = cursor + bucket_ms
-        yield {
-            "end": p.format_time(_from_ms(min(nxt, end_ms))),
-            "start": p.format_time(_from_ms(max(cursor, start_ms))),
-            "tweet_count": counts.get(cursor, 0),
-        }
-        cursor = nxt
-
-
-def _from_ms(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+    data = list(buckets(page, bucket_ms, counts))
+    meta: dict[str, Any] = {"total_tweet_count": sum(item["tweet_count"] for item in data)}
+    if page.next_end_ms is not None:
+        meta["next_token"] = pagination.encode_counts(page.next_end_ms)
+    return JSONResponse({"data": data, "meta": meta})

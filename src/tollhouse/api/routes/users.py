@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from tollhouse.api import params as p
 from tollhouse.api.pages import (
+    Depth,
     Work,
     deliver_posts,
     missing_errors,
@@ -24,6 +25,12 @@ from tollhouse.api.responses import JSONResponse
 from tollhouse.corpus import search
 
 router = APIRouter(tags=["users"])
+
+# How deep X lets a timeline be paged (see `depth_limit`).
+TIMELINE_DEPTH = 3200
+SHALLOW_TIMELINE_DEPTH = 800
+_NEWEST = (1 << 63) - 1  # the open upper id bound of a timeline without until_id/end_time
+_TIMELINE_TOKEN = "Opaque token from meta.next_token or meta.previous_token."
 
 
 async def _users(
@@ -46,7 +53,7 @@ async def _users(
         data: Any = [render(row) for row in rows]
         return envelope(data[0] if single else data, errors=errors)
 
-    body = await run_corpus(request, work)
+    body = await run_corpus(request, work, lookup=True)
     return JSONResponse(body)
 
 
@@ -102,7 +109,18 @@ async def user_by_id(request: Request) -> Response:
 @router.get(
     "/2/users/{id}/tweets",
     summary="A user's posts, newest first",
-    openapi_extra=openapi(p.USER_TWEETS, path_params=1),
+    description=(
+        "Only the user's 3,200 newest posts (800 with exclude=replies) can be paged through; "
+        "the page that reaches that depth has no next_token."
+    ),
+    openapi_extra=openapi(
+        p.USER_TWEETS,
+        path_params=1,
+        descriptions={
+            "pagination_token": _TIMELINE_TOKEN
+            + " Ends after 3,200 posts (800 with exclude=replies)."
+        },
+    ),
 )
 async def user_tweets(request: Request) -> Response:
     return await _timeline(request, mentions=False)
@@ -111,7 +129,15 @@ async def user_tweets(request: Request) -> Response:
 @router.get(
     "/2/users/{id}/mentions",
     summary="Posts mentioning a user, newest first",
-    openapi_extra=openapi(p.USER_MENTIONS, path_params=1),
+    description=(
+        "Only the 800 newest posts mentioning the user can be paged through; the page that "
+        "reaches that depth has no next_token."
+    ),
+    openapi_extra=openapi(
+        p.USER_MENTIONS,
+        path_params=1,
+        descriptions={"pagination_token": _TIMELINE_TOKEN + " Ends after 800 posts."},
+    ),
 )
 async def user_mentions(request: Request) -> Response:
     return await _timeline(request, mentions=True)
@@ -125,6 +151,14 @@ async def _timeline(request: Request, *, mentions: bool) -> Response:
     return await deliver_posts(request, timeline_work(args, user_id, mentions=mentions))
 
 
+def depth_limit(*, mentions: bool, exclude: frozenset[str]) -> int:
+    """How many of a timeline's newest posts X serves: 3,200 of a user's posts (800 when
+    replies are excluded) and 800 mentions. Paging stops there: no `next_token`."""
+    if mentions or "replies" in exclude:
+        return SHALLOW_TIMELINE_DEPTH
+    return TIMELINE_DEPTH
+
+
 def timeline_work(args: dict[str, str], user_id: int, *, mentions: bool) -> Work:
     """The corpus work of a posts or mentions timeline (parameters checked here)."""
     limit = p.max_results(args, 5, 100, default=10)
@@ -132,13 +166,11 @@ def timeline_work(args: dict[str, str], user_id: int, *, mentions: bool) -> Work
     how = p.rendering(args, p.TWEET_EXPANSIONS)
     bounds = p.id_window(args, earliest=None, default_start=None, now=now_utc())
     token = p.page_token(args, "pagination_token")
-    window = search.Window(
-        lowest=bounds.lowest,
-        highest=bounds.highest,
-        limit=limit,
-        direction=token.direction if token else "next",
-        after_id=token.id if token else None,
-    )
+    deepest = depth_limit(mentions=mentions, exclude=exclude)
+    if token is not None and token.depth is not None and token.depth >= deepest:
+        raise p.invalid_token("pagination_token", args["pagination_token"])  # never issued
+    towards_newer = token is not None and token.direction == "previous"
+    after_id = token.id if token else None
 
     def work(conn: Connection) -> tuple[dict[str, Any], list[int]]:
         found, missing = search.lookup_users(conn, ids=[user_id])
@@ -148,10 +180,39 @@ def timeline_work(args: dict[str, str], user_id: int, *, mentions: bool) -> Work
         if user[U_PROTECTED]:
             hidden = missing_errors("user", "id", {user[U_ID]: "protected"})
             return envelope(None, errors=hidden), []
+
+        def newer_from(bound: int) -> int:
+            if mentions:
+                return search.mention_posts_from(conn, user[U_USERNAME], bound, deepest)
+            return search.user_posts_from(conn, user_id, bound, deepest, exclude)
+
+        # How many timeline posts are newer than the page (paging to older posts) or than the
+        # token's post (paging to newer ones): the token carries it, else it is counted.
+        if token is not None and token.depth is not None:
+            newer = token.depth if towards_newer else token.depth + 1
+        elif towards_newer:
+            assert after_id is not None
+            newer = newer_from(after_id + 1)
+        else:
+            upper = bounds.highest if after_id is None else min(bounds.highest, after_id)
+            # Only a page below until_id/end_time or a token from elsewhere needs the count.
+            newer = 0 if upper >= _NEWEST else newer_from(upper)
+        # Paging to older posts stops at the depth limit; paging to newer ones cannot reach it.
+        window_limit = limit if towards_newer else min(limit, deepest - newer)
+        if window_limit <= 0:
+            return envelope(None, meta={"result_count": 0}), []
+        window = search.Window(
+            lowest=bounds.lowest,
+            highest=bounds.highest,
+            limit=window_limit,
+            direction=token.direction if token else "next",
+            after_id=after_id,
+        )
         if mentions:
             rows = search.mention_posts(conn, user[U_USERNAME], window)
         else:
             rows = search.user_posts(conn, user_id, window, exclude)
-        return post_page(conn, rows, window, how, previous_tokens=True)
+        depth = Depth(limit=deepest, newer=newer)
+        return post_page(conn, rows, window, how, previous_tokens=True, depth=depth)
 
     return work
