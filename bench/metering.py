@@ -10,8 +10,10 @@
               per event (what a request handler writing its own row would do);
             ratio = store ÷ peer.
 2. latency  the authenticated lookup (GET /2/tweets/:id with a real key, the whole app through
-            httpx's ASGITransport, 16 concurrent clients) with metering off, fast and strict:
-            p50/p99 and strict - off.
+            httpx's ASGITransport, 1 and 8 concurrent clients) with metering off, fast and
+            strict (store process, the default), strict-thread (the store in a thread of the
+            serving process, as before) and strict-loop (the loop fsyncs itself): p50/p99,
+            strict - off, and the spool's fdatasync p50/p99 over the same run.
 3. query    one organisation, 8 apps x 10 endpoints, a year of hourly rollups summing to 780 M
             requests and 26 B posts (and the daily rollups made from them, as the store keeps
             them), 2,920 daily HLL sketches, raw events at 1/1000; the time of
@@ -34,6 +36,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -230,13 +233,78 @@ async def running(app: Any) -> AsyncIterator[None]:
         await task
 
 
+class FdatasyncTimer:
+    """Times every `os.fdatasync` of this process (the spool's) while active: the disk's share
+    of a strict acknowledgement."""
+
+    def __init__(self) -> None:
+        self.samples: list[float] = []
+        self._real = os.fdatasync
+
+    def __enter__(self) -> FdatasyncTimer:
+        real, samples = self._real, self.samples
+
+        def timed(fd: int) -> None:
+            t = time.perf_counter()
+            real(fd)
+            samples.append(time.perf_counter() - t)
+
+        os.fdatasync = timed
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        os.fdatasync = self._real
+
+    def p50_p99(self) -> tuple[float, float]:
+        return _p50_p99(self.samples)
+
+
+def _p50_p99(samples: list[float]) -> tuple[float, float]:
+    lat = sorted(samples)
+    if not lat:
+        return (float("nan"), float("nan"))
+    return statistics.median(lat) * 1e3, lat[max(int(len(lat) * 0.99) - 1, 0)] * 1e3
+
+
+class GilProbe:
+    """A thread sleeping 1 ms at a time and timing how late it wakes: the scheduler's delay
+    plus the wait for the GIL — the wait the spool thread has after each fdatasync before it
+    can hand an acknowledgement on. Run beside either store, the difference is the GIL's."""
+
+    def __init__(self) -> None:
+        self.late: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            t = time.perf_counter()
+            time.sleep(0.001)
+            self.late.append(time.perf_counter() - t - 0.001)
+
+    def __enter__(self) -> GilProbe:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def bench_ack(
-    url: str, rate: int, seconds: float, producers: int, tmp: Path
-) -> tuple[float, float]:
+    url: str, rate: int, seconds: float, producers: int, tmp: Path, store: str = "process"
+) -> dict[str, float]:
     """Strict mode's own cost: record_durably → future resolved (spool fsynced), p50/p99 ms,
-    with `producers` tasks offering `rate` events/s in total on one event loop."""
+    with `producers` tasks offering `rate` events/s in total on one event loop; the fdatasync
+    p50/p99 ms and the GIL probe's lateness p50/p99 ms under it; CPU µs per event of this
+    process and of the store process (until the writer is stopped and everything stored)."""
     engine = create_engine(url)
-    writer = UsageWriter(engine, tmp / f"spool-ack-{uuid.uuid4().hex[:6]}", mode="strict")
+    writer = UsageWriter(
+        engine,
+        tmp / f"spool-ack-{uuid.uuid4().hex[:6]}",
+        mode="strict",
+        store="thread" if store == "thread" else "process",
+    )
     writer.start()
     batch = events(int(rate * seconds), 10, random.Random(3))
     lat: list[float] = []
@@ -255,14 +323,31 @@ def bench_ack(
     async def run() -> None:
         await asyncio.gather(*(producer(k) for k in range(producers)))
 
-    asyncio.run(run())
+    cpu0, children0 = time.process_time(), os.times()
+    with FdatasyncTimer() as syncs, GilProbe() as probe:
+        asyncio.run(run())
     writer.stop()
+    cpu, children = time.process_time() - cpu0, os.times()
     engine.dispose()
-    lat.sort()
-    return statistics.median(lat) * 1e3, lat[int(len(lat) * 0.99) - 1] * 1e3
+    child_cpu = (children.children_user - children0.children_user) + (
+        children.children_system - children0.children_system
+    )
+    ack50, ack99 = _p50_p99(lat)
+    sync50, sync99 = syncs.p50_p99()
+    late50, late99 = _p50_p99(probe.late)
+    return {
+        "ack50": ack50,
+        "ack99": ack99,
+        "sync50": sync50,
+        "sync99": sync99,
+        "late50": late50,
+        "late99": late99,
+        "cpu_us": cpu / len(batch) * 1e6,
+        "store_cpu_us": child_cpu / len(batch) * 1e6,
+    }
 
 
-MODES = ("off", "fast", "strict", "strict-loop")
+MODES = ("off", "fast", "strict", "strict-thread", "strict-loop")
 
 
 def bench_latency(
@@ -282,6 +367,8 @@ def bench_latency(
         apps[mode] = create_app(settings)
         if mode == "strict-loop":
             apps[mode].state.tollhouse.usage_writer.group_commit = "loop"
+        if mode == "strict-thread":
+            apps[mode].state.tollhouse.usage_writer.store = "thread"
     samples: dict[str, list[float]] = {mode: [] for mode in MODES}
 
     async def run() -> None:
@@ -297,11 +384,10 @@ def bench_latency(
                 for mode in MODES:
                     samples[mode] += await _lookups(http[mode], token, visible, n, clients)
 
-    asyncio.run(run())
-    out = {}
-    for mode, lat in samples.items():
-        lat.sort()
-        out[mode] = (statistics.median(lat) * 1e3, lat[int(len(lat) * 0.99) - 1] * 1e3)
+    with FdatasyncTimer() as syncs:
+        asyncio.run(run())
+    out = {mode: _p50_p99(lat) for mode, lat in samples.items()}
+    out["fdatasync"] = syncs.p50_p99()
     return out
 
 
@@ -522,14 +608,29 @@ def main() -> None:
                 )
             say("")
         if "latency" in parts:
-            say("strict acknowledgement (event buffered → fsynced in the spool), 64 producers")
-            say("| backend | offered events/s | p50 ms | p99 ms |")
-            say("|---|---:|---:|---:|")
+            say(
+                "strict acknowledgement (event buffered → fsynced in the spool); the store in a"
+                " process or a thread, taking turns"
+            )
+            say(
+                "| backend | producers | offered ev/s | store | ack p50 / p99 ms"
+                " | fdatasync p50 / p99 ms | ack p99 - fdatasync p99 | GIL probe late p50 / p99"
+                " ms | CPU µs/event: server + store process |"
+            )
+            say("|---|---:|---:|---|---|---|---:|---|---|")
             for b in backends:
                 with database(b, tmp) as url:
-                    for rate in (1_000, 7_000):
-                        p50, p99 = bench_ack(url, rate, 2.0 if args.quick else 5.0, 64, tmp)
-                        say(f"| {b} | {rate:,} | {p50:.2f} | {p99:.2f} |")
+                    for producers, rate in ((1, 1_000), (64, 1_000), (64, 7_000)):
+                        for store in ("process", "thread", "process", "thread"):
+                            seconds = 2.0 if args.quick else 5.0
+                            r = bench_ack(url, rate, seconds, producers, tmp, store)
+                            say(
+                                f"| {b} | {producers} | {rate:,} | {store} | {r['ack50']:.2f} / "
+                                f"{r['ack99']:.2f} | {r['sync50']:.2f} / {r['sync99']:.2f} | "
+                                f"{r['ack99'] - r['sync99']:+.2f} | {r['late50']:.2f} / "
+                                f"{r['late99']:.2f} | {r['cpu_us']:.1f} + "
+                                f"{r['store_cpu_us']:.1f} |"
+                            )
             say("")
             say(
                 f"latency: GET /2/tweets/:id with a key, the whole app in process (httpx "
@@ -542,6 +643,11 @@ def main() -> None:
                     with database(b, tmp) as url:
                         r2 = bench_latency(url, n_lat, clients, rounds, tmp)
                     base = r2["off"][1]
+                    s50, s99 = r2.pop("fdatasync")
+                    say(
+                        f"| {b} | {clients} | (spool fdatasync, all modes) | {s50:.2f} | "
+                        f"{s99:.2f} | |"
+                    )
                     for mode, (p50, p99) in r2.items():
                         say(
                             f"| {b} | {clients} | {mode} | {p50:.2f} | {p99:.2f} | "

@@ -2,11 +2,15 @@
 acknowledged request has exactly one event, with no duplicates.
 
 Two levels: the writer alone in a child process (strict and fast), and a real `tollhouse serve`
-under HTTP load from concurrent clients (strict).
+under HTTP load from concurrent clients (strict). The writer's store process (a child of the
+server) is killed too: alone while the server lives (the server starts another), with the server
+(the restart replays the spool), or not at all (it drains the dead server's spool itself).
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import signal
 import subprocess
 import sys
@@ -64,7 +68,53 @@ asyncio.run(main())
 """
 
 
-def _run_and_kill(database_url: str, spool_dir: Path, mode: str, acked_wanted: int) -> list[str]:
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # exited meanwhile
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _store_lock_held(spool_dir: Path) -> bool:
+    for path in spool_dir.rglob("*.store.lock"):
+        fd = os.open(path, os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)  # also drops the lock if we took it
+    return False
+
+
+def _store_process(spool_dir: Path, server_pid: int, not_pid: int | None = None) -> int:
+    """The server's running store process (other than `not_pid`), once it holds its lock."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for pid in _children(server_pid):
+            if pid == not_pid:
+                continue
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"tollhouse.metering.store_process" in cmdline and _store_lock_held(spool_dir):
+                return pid
+        time.sleep(0.01)
+    raise AssertionError("the server has no store process")
+
+
+def _run_and_kill(
+    database_url: str, spool_dir: Path, mode: str, acked_wanted: int, store: str = "alive"
+) -> list[str]:
+    """Run the writer under load and SIGKILL it once `acked_wanted` events were acknowledged.
+    `store`: its store process stays "alive" (and drains the spool), is "killed" with it, or is
+    "killed-midway" (at half the events; the writer starts another, which stays alive)."""
     proc = subprocess.Popen(
         [sys.executable, "-c", _CHILD, database_url, str(spool_dir), mode],
         stdout=subprocess.PIPE,
@@ -72,16 +122,26 @@ def _run_and_kill(database_url: str, spool_dir: Path, mode: str, acked_wanted: i
     )
     assert proc.stdout is not None
     acked: list[str] = []
+    killed_midway = None
     for line in proc.stdout:
         acked.append(line.strip())
+        if store == "killed-midway" and killed_midway is None and len(acked) >= acked_wanted // 2:
+            killed_midway = _store_process(spool_dir, proc.pid)
+            os.kill(killed_midway, signal.SIGKILL)
         # Kill only once a whole record reached the spool, so that there is something to keep
         # (a segment's first bytes may be a record still being written).
         if len(acked) >= acked_wanted and any(
             read_segment(p).events for p in spool_dir.rglob("*.seg")
         ):
             break
+    store_pid = _store_process(spool_dir, proc.pid, not_pid=killed_midway)
+    if store == "killed":
+        os.kill(store_pid, signal.SIGSTOP)  # so that it cannot drain between the two kills
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    if store == "killed":
+        os.kill(store_pid, signal.SIGKILL)
+        os.kill(store_pid, signal.SIGCONT)
     # Lines already written before the kill are acknowledged too.
     acked.extend(line.strip() for line in proc.stdout if line.endswith("\n"))
     return acked
@@ -102,17 +162,22 @@ def _assert_rollups_match_events(engine: Engine) -> None:
     assert tuple(events) == tuple(rollups)
 
 
+@pytest.mark.parametrize("store", ["alive", "killed", "killed-midway"])
 def test_strict_writer_killed_loses_and_duplicates_nothing(
-    database_url: str, engine: Engine, tmp_path: Path
+    database_url: str, engine: Engine, tmp_path: Path, store: str
 ) -> None:
     spool_dir = tmp_path / "spool"
-    acked = _run_and_kill(database_url, spool_dir, "strict", 3000)
-    # Restart: a new writer replays the dead one's spool before recording.
+    acked = _run_and_kill(database_url, spool_dir, "strict", 3000, store)
+    # Restart: a new writer replays the dead one's spool before recording (after waiting for
+    # a store process still draining it).
     writer = UsageWriter(engine, spool_dir, mode="strict")
     report = writer.start()
     writer.stop()
     counts = _event_counts(engine)
-    assert report.segments >= 1
+    if store == "killed":
+        assert report.segments >= 1  # the spool was left to the restart
+    else:
+        assert report.segments == 0  # the dead writer's store process stored all of it
     assert all(counts.get(rid) == 1 for rid in acked), "an acknowledged event is missing"
     assert set(counts.values()) == {1}
     _assert_rollups_match_events(engine)
@@ -197,3 +262,72 @@ def test_server_killed_under_load_keeps_every_answered_request(
     _assert_rollups_match_events(engine)
     assert not list(spool_dir.rglob("*.seg"))
     engine.dispose()
+
+
+def _descendants(pid: int) -> list[int]:
+    found = []
+    for child in _children(pid):
+        found += [child, *_descendants(child)]
+    return found
+
+
+@pytest.mark.slow
+def test_workers_each_have_a_store_process_and_drain_on_stop(
+    database_url: str, live_server: Callable[..., LiveServer], tmp_path: Path
+) -> None:
+    engine = create_engine(database_url)
+    corpus = build(engine, n_posts=60, n_users=6)
+    token = issue_token(engine)
+    post_ids = sorted(corpus.posts)[:10]
+    spool_dir = tmp_path / "spool"
+    server = live_server(
+        workers=2, database_url=database_url, spool_dir=spool_dir, metering_mode="strict"
+    )
+    assert server.proc is not None
+    answered: list[tuple[str, int]] = []
+
+    def client() -> None:
+        headers = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=server.base_url, headers=headers, timeout=10) as http:
+            for i in range(100):
+                r = http.get("/2/tweets", params={"ids": str(post_ids[i % 10])})
+                answered.append((r.headers["x-request-id"], r.status_code))
+
+    threads = [threading.Thread(target=client) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stores = [
+        pid
+        for pid in _descendants(server.proc.pid)
+        if b"tollhouse.metering.store_process" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+    assert len(stores) == 2  # one per serving process, each with its own spool
+    server.stop()  # SIGTERM: each worker drains its spool through its store process
+    counts = _event_counts(engine)
+    assert set(counts.values()) == {1}
+    assert [rid for rid, s in answered if s == 200 and rid not in counts] == []
+    assert sum(1 for _, s in answered if s == 200) > 0
+    _assert_rollups_match_events(engine)
+    assert [p for p in spool_dir.rglob("*") if p.is_file()] == []  # segments, locks
+    engine.dispose()
+
+
+def test_usage_replay_stores_what_a_killed_writer_and_store_process_left(
+    database_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    spool_dir = tmp_path / "spool"
+    acked = _run_and_kill(database_url, spool_dir, "strict", 1000, store="killed")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOLLHOUSE_")}
+    env["TOLLHOUSE_DATABASE_URL"] = database_url
+    command = [sys.executable, "-m", "tollhouse.cli.main", "usage", "replay"]
+    out = subprocess.run(
+        [*command, "--spool-dir", str(spool_dir)], env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    counts = _event_counts(engine)
+    assert all(counts.get(rid) == 1 for rid in acked), "an acknowledged event is missing"
+    assert set(counts.values()) == {1}
+    _assert_rollups_match_events(engine)
+    assert [p for p in spool_dir.rglob("*") if p.is_file()] == []

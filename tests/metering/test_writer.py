@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import signal
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -12,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from tests.metering.factories import traffic
 from tollhouse.db import create_engine
+from tollhouse.metering.event import UsageEvent
 from tollhouse.metering.spool import Spool, read_segment, spool_dir_for
 from tollhouse.metering.writer import UsageWriter, replay_spool
 
@@ -87,3 +89,37 @@ def test_shutdown_with_the_store_down_leaves_events_in_the_spool(
     report = replay_spool(engine, writer.spool_dir)
     assert report.events_inserted == 20
     assert sorted(_stored_ids(engine)) == sorted(e.request_id for e in events)
+
+
+def _store_processes() -> list[int]:
+    """This process's store process children (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if ppid == os.getpid() and b"tollhouse.metering.store_process" in cmdline:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_a_store_process_killed_before_stop_is_replaced_and_nothing_is_lost(
+    tmp_path: Path, engine: Engine
+) -> None:
+    writer = UsageWriter(engine, tmp_path / "spool", mode="strict", store_interval_s=60)
+    writer.start()
+    events = traffic(random.Random(5), 100)
+
+    async def send(batch: list[UsageEvent]) -> None:
+        await asyncio.gather(*(writer.record_durably(e) for e in batch))
+
+    asyncio.run(send(events[:50]))
+    [store] = _store_processes()
+    os.kill(store, signal.SIGKILL)  # before it stored anything (it stores every 60 s)
+    asyncio.run(send(events[50:]))
+    writer.stop()  # drains through a new store process
+    assert sorted(_stored_ids(engine)) == sorted(e.request_id for e in events)
+    assert list(writer.spool_dir.iterdir()) == []
+    assert _store_processes() == []

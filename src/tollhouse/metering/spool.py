@@ -8,6 +8,12 @@ Several server processes may share one spool directory: each writes its own segm
 `<owner>-<seq>.seg` with owner = `<pid>-<start ns>`, and holds an exclusive `flock` on
 `<owner>.lock` for its lifetime. A process that can take another owner's lock knows that owner is
 dead (the kernel drops locks with the process, even on SIGKILL) and may replay its segments.
+
+The owner's store process (store_process.py) follows the segments with `SpoolTail` while the
+server appends, and holds a second lock, `<owner>.store.lock`. When the server is gone (its lock
+is free) the store process drains what is left and exits; a replayer that took the server's
+lock waits for the store lock, so that a restart or `tollhouse usage replay` comes back with
+those events stored, not skipped, and never stores alongside a live store process.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import logging
 import os
 import struct
 import threading
@@ -28,6 +35,8 @@ import orjson
 from sqlalchemy.engine import Engine
 
 from tollhouse.metering.event import UsageEvent
+
+log = logging.getLogger("tollhouse.metering")
 
 _HEADER = struct.Struct("<II")
 # A record longer than this is taken as garbage (a torn length field), not allocated.
@@ -65,6 +74,13 @@ class SegmentContents:
 def read_segment(path: Path) -> SegmentContents:
     """Every intact record of a segment, stopping at the first torn or corrupt one."""
     data = path.read_bytes()
+    events, records, offset = _decode_records(data)
+    return SegmentContents(events, records, torn_tail=offset < len(data))
+
+
+def _decode_records(data: bytes) -> tuple[list[UsageEvent], int, int]:
+    """The events of the intact records at the start of `data`, their count, and where the
+    first torn, corrupt or incomplete record (or the end) begins."""
     events: list[UsageEvent] = []
     offset = records = 0
     while offset < len(data):
@@ -84,7 +100,7 @@ def read_segment(path: Path) -> SegmentContents:
             break
         records += 1
         offset = end
-    return SegmentContents(events, records, torn_tail=offset < len(data))
+    return events, records, offset
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -159,6 +175,18 @@ class Spool:
         for _, path in done:
             path.unlink(missing_ok=True)
 
+    def close_segment(self) -> None:
+        """Stop appending (the files and the lock stay: the store process drains them)."""
+        with contextlib.suppress(OSError):  # already broken (the reason we may be closing)
+            os.close(self._fd)
+        self._fd = -1
+
+    def release_lock(self, delete: bool) -> None:
+        """Give up the owner's lock; `delete` its file when nothing of ours is left."""
+        if delete:
+            self._lock_path.unlink(missing_ok=True)
+        os.close(self._lock_fd)
+
     def close(self, all_stored: bool) -> None:
         """Close the spool; if every record is in the store, remove its files and lock."""
         with contextlib.suppress(OSError):  # already broken (the reason we may be closing)
@@ -182,13 +210,40 @@ class Orphan:
     segments: list[Path]
     lock_path: Path
     lock_fd: int
+    store_lock_fd: int
 
     def release(self, delete: bool) -> None:
         if delete:
             for path in self.segments:
                 path.unlink(missing_ok=True)
+            store_lock_path(self.lock_path.parent, self.owner).unlink(missing_ok=True)
             self.lock_path.unlink(missing_ok=True)
         os.close(self.lock_fd)
+        os.close(self.store_lock_fd)
+
+
+def store_lock_path(directory: Path, owner: str) -> Path:
+    """Locked by `owner`'s store process for its lifetime."""
+    return Path(directory) / f"{owner}.store.lock"
+
+
+DRAIN_WAIT_S = 120.0
+_DRAIN_POLL_S = 0.02
+
+
+def lock_store(directory: Path, owner: str, wait_s: float) -> int | None:
+    """Open and lock `owner`'s store lock, waiting up to `wait_s`; its fd, or None."""
+    fd = os.open(store_lock_path(directory, owner), os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                return None
+        time.sleep(_DRAIN_POLL_S)
 
 
 def orphans(directory: Path, exclude_owner: str | None = None) -> Iterator[Orphan]:
@@ -202,7 +257,7 @@ def orphans(directory: Path, exclude_owner: str | None = None) -> Iterator[Orpha
         owner = path.stem.rsplit("-", 1)[0]
         by_owner.setdefault(owner, []).append(path)
     for lock in directory.glob("*.lock"):
-        by_owner.setdefault(lock.stem, [])
+        by_owner.setdefault(lock.name.split(".", 1)[0], [])
     for owner in sorted(by_owner):
         if owner == exclude_owner:
             continue
@@ -216,6 +271,69 @@ def orphans(directory: Path, exclude_owner: str | None = None) -> Iterator[Orpha
         except BlockingIOError:
             os.close(fd)  # its owner is alive, or another process is replaying it
             continue
+        # The owner is dead; its store process may still be draining its spool: wait for it.
+        store_fd = lock_store(directory, owner, DRAIN_WAIT_S)
+        if store_fd is None:
+            log.warning("spool owner %s: its store process is still draining; skipped", owner)
+            os.close(fd)
+            continue
         # Re-list under the lock: a concurrent replayer may have finished and deleted them.
         current = sorted(p for p in directory.glob(f"{owner}-*.seg") if p.exists())
-        yield Orphan(owner, current, lock_path, fd)
+        yield Orphan(owner, current, lock_path, fd, store_fd)
+
+
+class SpoolTail:
+    """Follows one live owner's segments as they are written: the store process's reader.
+
+    The server writes each record with one `write` before its fsync; a reader may see a record
+    only partly, which it takes as "not yet" (while the server lives) and as a torn tail (once
+    it is gone — never acknowledged). The server opens segment n+1 only after its last write to
+    segment n, so a segment whose successor exists, read to its end after that was seen, is
+    complete."""
+
+    def __init__(self, directory: Path, owner: str) -> None:
+        self.directory = Path(directory)
+        self.owner = owner
+        existing = sorted(self._seq_of(p) for p in self.directory.glob(f"{owner}-*.seg"))
+        # A restarted store process starts again from the oldest segment left (not yet stored);
+        # storing what was stored before is a no-op (idempotent by request id).
+        self._seq = existing[0] if existing else 1
+        self._offset = 0
+
+    def _seq_of(self, path: Path) -> int:
+        return int(path.stem.rsplit("-", 1)[1])
+
+    def _path(self, seq: int) -> Path:
+        return self.directory / f"{self.owner}-{seq:08d}.seg"
+
+    def read(self, final: bool) -> tuple[list[UsageEvent], list[Path]]:
+        """The events of the records completed since the last call, and the segments now read
+        to their end. `final`: the writer is gone, so everything there is is complete."""
+        events: list[UsageEvent] = []
+        finished: list[Path] = []
+        while True:
+            path = self._path(self._seq)
+            # Looked at before reading `path`: see the class docstring.
+            has_successor = self._path(self._seq + 1).exists()
+            try:
+                with path.open("rb") as f:
+                    f.seek(self._offset)
+                    data = f.read()
+            except FileNotFoundError:
+                data = b""
+            got, _, used = _decode_records(data)
+            events.extend(got)
+            self._offset += used
+            if not (has_successor or final):
+                return events, finished
+            finished.append(path)
+            if not has_successor:  # final: what is left of the last segment is a torn tail
+                return events, finished
+            if used < len(data):
+                log.error(
+                    "spool segment %s: %d bytes after the last intact record ignored",
+                    path,
+                    len(data) - used,
+                )
+            self._seq += 1
+            self._offset = 0

@@ -1,9 +1,12 @@
 """The usage writer: hot path → in-memory buffer → group-committed spool → SQL store.
 
 A slow store never delays an acknowledgement: writing the spool (a group commit: one record,
-one fsync, for everything buffered) is separate from storing. The store thread commits spooled
-batches to the store in larger transactions (`record_events`: idempotent, rollups and sketches
-in the same transaction), then lets the spool delete segments that are fully stored.
+one fsync, for everything buffered) is separate from storing. Storing — spooled batches in
+larger transactions (`record_events`: idempotent, rollups and sketches in the same
+transaction), then deleting segments that are fully stored — is done by a store process of its
+own (store_process.py) by default, so that its Python work does not hold this process's GIL
+while an acknowledgement is handed on; `store="thread"` does it in a thread of this process
+(the former default; SQLite in memory cannot be shared with another process, so it uses that).
 
 Modes: in `strict` the edge awaits `record_durably`, resolved after the group commit that
 fsyncs its event, so a response leaves only once its event is on disk. `fast` only appends to a
@@ -32,13 +35,12 @@ from tollhouse.errors import TollhouseError
 from tollhouse.metering.event import UsageEvent
 from tollhouse.metering.spool import Spool, orphans, read_segment, spool_dir_for
 from tollhouse.metering.store import record_events
+from tollhouse.metering.store_process import STORE_BATCH_MAX, STORE_RETRY_S, StoreProcess
 from tollhouse.settings import Settings
 
 log = logging.getLogger("tollhouse.metering")
 
 FAST_FLUSH_INTERVAL_S = 0.05
-STORE_BATCH_MAX = 20_000
-STORE_RETRY_S = 0.5
 STRICT_SWITCH_INTERVAL_S = 0.0005
 _STOP = object()
 
@@ -98,9 +100,16 @@ class UsageWriter:
         mode: Literal["strict", "fast"] = "strict",
         store_interval_s: float = 0.2,
         group_commit: Literal["thread", "loop"] = "thread",
+        store: Literal["process", "thread"] = "process",
     ) -> None:
         self.engine = engine
         self.group_commit = group_commit
+        in_memory = engine.url.get_backend_name() == "sqlite" and engine.url.database in (
+            None,
+            "",
+            ":memory:",
+        )
+        self.store: Literal["process", "thread"] = "thread" if in_memory else store
         self.spool_dir = spool_dir_for(spool_dir, engine)  # this database's own spool
         self.mode = mode
         self.store_interval_s = store_interval_s
@@ -119,6 +128,7 @@ class UsageWriter:
         self._spool_idle = True  # the spool thread is (about to be) waiting for work
         self._store_queue: queue.Queue[object] = queue.Queue()
         self._spool: Spool | None = None
+        self._store_process: StoreProcess | None = None
         self._threads: list[threading.Thread] = []
         self._spool_error: BaseException | None = None
         self.stored_events = 0
@@ -134,10 +144,14 @@ class UsageWriter:
             # added to every strict response. 0.5 ms bounds that wait.
             sys.setswitchinterval(STRICT_SWITCH_INTERVAL_S)
         report = replay_spool(self.engine, self.spool_dir, exclude_owner=self._spool.owner)
-        self._threads = [
-            threading.Thread(target=self._spool_loop, name="usage-spool", daemon=True),
-            threading.Thread(target=self._store_loop, name="usage-store", daemon=True),
-        ]
+        self._threads = [threading.Thread(target=self._spool_loop, name="usage-spool", daemon=True)]
+        if self.store == "thread":
+            self._threads.append(
+                threading.Thread(target=self._store_loop, name="usage-store", daemon=True)
+            )
+        else:
+            self._store_process = StoreProcess(self.engine, self._spool, self.store_interval_s)
+            self._store_process.start()
         for thread in self._threads:
             thread.start()
         return report
@@ -150,6 +164,14 @@ class UsageWriter:
         for thread in self._threads:
             thread.join()
         self._threads = []
+        if self._store_process is not None:
+            assert self._spool is not None
+            self._spool.close_segment()
+            all_stored = self._store_process.stop()
+            if not all_stored:
+                log.error("usage events left in the spool; the next start replays them")
+            self._spool.release_lock(delete=all_stored)
+            self._store_process = None
 
     # -- hot path --------------------------------------------------------------------------
 
@@ -216,7 +238,8 @@ class UsageWriter:
             log.exception("usage spool write failed")
             self._spool_error = exc
             return exc
-        self._store_queue.put((seq, events))
+        if self.store == "thread":
+            self._store_queue.put((seq, events))
         return None
 
     # -- spool thread ---------------------------------------------------------------------
@@ -236,10 +259,11 @@ class UsageWriter:
             # Strict events: those the thread commits, and any a loop did not get to.
             self._flush_durable(None)
             if stopping:
-                self._store_queue.put(_STOP)
+                if self.store == "thread":
+                    self._store_queue.put(_STOP)
                 return
 
-    # -- store thread ----------------------------------------------------------------------
+    # -- store thread (store="thread") ------------------------------------------------------
 
     def _store_loop(self) -> None:
         assert self._spool is not None
