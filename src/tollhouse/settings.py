@@ -44,8 +44,8 @@ class Settings(BaseSettings):
     # searches, timelines and counts on `corpus_threads`; lookups by id (at most 100 index probes
     # each) on `lookup_threads` of their own, so that they never queue behind slow searches. On
     # SQLite the work is CPU-bound in this process, so more threads only add GIL switching.
-    corpus_threads: int = 16
-    lookup_threads: int = 4
+    corpus_threads: int = Field(default=16, ge=1, le=256)
+    lookup_threads: int = Field(default=4, ge=1, le=256)
     # Streams: seconds between keep-alive "\r\n"s, posts buffered per connection before a slow
     # reader is disconnected, and seconds between one stream's usage events.
     stream_keepalive_seconds: float = 20.0

@@ -90,14 +90,27 @@ async def test_a_dropped_connection_fails_its_callers_and_the_next_call_reconnec
     pipe.close()
 
 
-async def test_a_cancelled_call_drops_the_connection_not_the_order(redis_url: str) -> None:
+async def test_a_cancelled_call_keeps_the_order_for_the_others(redis_url: str) -> None:
+    # A stream whose client leaves cancels its count: the others on the connection go on.
     pipe = RedisPipe(redis_url, connect_timeout=2)
     first_id = await pipe.execute("CLIENT", "ID")
     with pytest.raises(TimeoutError):
         async with asyncio.timeout(0.05):
-            await pipe.execute("BLPOP", "tollhouse-test:never", 1)
-    # Had the connection been kept, BLPOP's late nil reply would be taken for ECHO's.
+            await pipe.execute("BLPOP", "tollhouse-test:never", "0.3")
+    # BLPOP's late nil reply is dropped in its turn, not taken for ECHO's.
     assert await pipe.execute("ECHO", "after") == b"after"
+    assert await pipe.execute("CLIENT", "ID") == first_id  # the same connection throughout
+    pipe.close()
+
+
+async def test_a_connection_that_stopped_answering_is_replaced(redis_url: str) -> None:
+    pipe = RedisPipe(redis_url, connect_timeout=2, stale_after=0.1)
+    first_id = await pipe.execute("CLIENT", "ID")
+    stuck = asyncio.ensure_future(pipe.execute("BLPOP", "tollhouse-test:never", 0))
+    await asyncio.sleep(0.2)
+    assert await pipe.execute("PING") == b"PONG"  # on a new connection
+    with pytest.raises(ConnectionError):
+        await stuck  # failed when its connection was given up
     assert await pipe.execute("CLIENT", "ID") != first_id
     pipe.close()
 

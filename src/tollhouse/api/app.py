@@ -8,7 +8,6 @@ requests no handler serves — goes through FastAPI as usual.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -73,18 +72,11 @@ class TollhouseApp(FastAPI):
 def create_app(settings: Settings | None = None) -> TollhouseApp:
     """Build the Tollhouse ASGI app for `settings` (default: from the environment)."""
     settings = settings or get_settings()
-    corpus_threads, lookup_threads = (
-        max(settings.corpus_threads, 1),
-        max(settings.lookup_threads, 1),
-    )
-    # Room for every corpus thread, plus the key directory, the usage store and the streams.
-    engine = create_engine(settings.database_url, pool_size=corpus_threads + lookup_threads + 8)
-    state = AppState(
-        settings=settings,
-        engine=engine,
-        corpus_executor=ThreadPoolExecutor(corpus_threads, thread_name_prefix="tollhouse-corpus"),
-        lookup_executor=ThreadPoolExecutor(lookup_threads, thread_name_prefix="tollhouse-lookup"),
-    )
+    # Room for every corpus and lookup thread, plus the key directory, the usage store (when it
+    # is a thread) and the streams.
+    pool_size = settings.corpus_threads + settings.lookup_threads + 8
+    engine = create_engine(settings.database_url, pool_size=pool_size)
+    state = AppState(settings=settings, engine=engine)
     state.usage_writer = writer_for(settings, engine)
     state.limits = limits_from_settings(settings)
 

@@ -44,9 +44,9 @@ async def run_corpus(
 
     `lookup`: work of a known small size (a lookup by id: at most 100 index probes) runs on the
     lookup threads, which no search can occupy. A statement cut off at the deadline becomes a
-    503 Problem. The threads are plain executors:
-    anyio's `to_thread` (Starlette's threadpool) costs twice as much event-loop time per hop
-    (≈ 35 vs 15 µs, 64 concurrent callers on one core), and a lookup makes one hop per request.
+    503 Problem. The threads are plain executors: anyio's `to_thread` (Starlette's threadpool)
+    costs twice as much event-loop time per hop (≈ 35 vs 15 µs, 64 concurrent callers on one
+    core), and a lookup makes one hop per request.
     """
     state = app_state(request)
     try:

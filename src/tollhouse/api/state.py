@@ -24,13 +24,18 @@ class AppState:
     # Rate windows and monthly caps (task E); `limits.metrics` counts backend failures.
     limits: LimitsService = field(default_factory=memory_limits)
     # Where corpus queries run, off the event loop (api/pages.py run_corpus): lookups by id on
-    # their own threads, everything else (searches, timelines, counts) on the others.
-    corpus_executor: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(16, thread_name_prefix="tollhouse-corpus")
-    )
-    lookup_executor: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(4, thread_name_prefix="tollhouse-lookup")
-    )
+    # their own threads, everything else (searches, timelines, counts) on the others. Sized by
+    # settings.corpus_threads / lookup_threads.
+    corpus_executor: ThreadPoolExecutor = field(init=False)
+    lookup_executor: ThreadPoolExecutor = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.corpus_executor = ThreadPoolExecutor(
+            self.settings.corpus_threads, thread_name_prefix="tollhouse-corpus"
+        )
+        self.lookup_executor = ThreadPoolExecutor(
+            self.settings.lookup_threads, thread_name_prefix="tollhouse-lookup"
+        )
 
 
 def app_state(request: Request) -> AppState:

@@ -11,14 +11,17 @@ Everything else (usage snapshots, key scans, tests) stays on redis-py.
 
 Failure handling mirrors what the limits backend expects from redis-py: a refused connection
 raises ConnectionRefusedError, a lost one ConnectionError, an error reply redis-py's
-ResponseError; the caller bounds every call with a timeout. A call cancelled by that timeout
-closes the connection (and fails whatever else waits on it): a Redis that does not answer in
-time is treated as gone, and the next call connects afresh.
+ResponseError; the caller bounds every call with a timeout. A cancelled call (its timeout, or a
+stream whose client left) keeps its place in the queue, so its reply, when it comes, is dropped
+and the order holds for everyone else. A connection whose oldest unanswered command has waited
+longer than `stale_after` seconds is treated as gone: the next call closes it (failing whatever
+still waits on it) and connects afresh.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from typing import Any, cast
 
@@ -47,6 +50,8 @@ class _Connection(asyncio.Protocol):
     def __init__(self) -> None:
         self.reader = hiredis.Reader()
         self.waiting: deque[asyncio.Future[Any]] = deque()
+        # When each waiting command was sent (monotonic seconds), in the same order.
+        self.sent_at: deque[float] = deque()
         self.transport: asyncio.Transport | None = None
         self.lost = False
 
@@ -61,16 +66,22 @@ class _Connection(asyncio.Protocol):
                 self.close()
                 return
             future = self.waiting.popleft()
+            self.sent_at.popleft()
             if not future.done():  # a cancelled caller's reply is dropped, in its turn
                 future.set_result(reply)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
         error = ConnectionError(f"Redis connection lost: {exc!r}")
+        self.sent_at.clear()
         while self.waiting:
             future = self.waiting.popleft()
             if not future.done():
                 future.set_exception(error)
+
+    def stale(self, now: float, after: float) -> bool:
+        """True if the oldest unanswered command was sent more than `after` seconds ago."""
+        return bool(self.sent_at) and now - self.sent_at[0] > after
 
     def close(self) -> None:
         if self.transport is not None:
@@ -81,7 +92,7 @@ class _Connection(asyncio.Protocol):
 class RedisPipe:
     """Pipelined commands on one lazily (re)connected Redis connection."""
 
-    def __init__(self, url: str, connect_timeout: float) -> None:
+    def __init__(self, url: str, connect_timeout: float, stale_after: float = 5.0) -> None:
         options: dict[str, Any] = parse_url(url)  # type: ignore[no-untyped-call]
         self.host: str = options.get("host", "localhost")
         self.port: int = int(options.get("port", 6379))
@@ -93,6 +104,7 @@ class RedisPipe:
         if int(options.get("db", 0)):
             self.setup.append(("SELECT", int(options["db"])))
         self.connect_timeout = connect_timeout
+        self.stale_after = stale_after
         self.sent = 0  # commands written (tests count round trips with it)
         self._connection: _Connection | None = None
         self._connecting: asyncio.Lock | None = None
@@ -105,6 +117,8 @@ class RedisPipe:
     async def execute(self, *args: Any) -> Any:
         """Send one command and return its reply (an error reply raises ResponseError)."""
         connection = self._connection
+        if connection is not None and connection.stale(time.monotonic(), self.stale_after):
+            connection.close()  # Redis stopped answering it; what waits on it fails now
         if connection is None or connection.lost:
             connection = await self._connect()
         reply = await self._send(connection, args)
@@ -126,13 +140,10 @@ class RedisPipe:
         assert connection.transport is not None
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         connection.waiting.append(future)
+        connection.sent_at.append(time.monotonic())
         connection.transport.write(encode(args))
         self.sent += 1
-        try:
-            return await future
-        except asyncio.CancelledError:
-            connection.close()
-            raise
+        return await future
 
     async def _connect(self) -> _Connection:
         if self._connecting is None:

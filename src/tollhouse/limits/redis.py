@@ -84,7 +84,12 @@ class RedisLimits:
         )
         self.redis: aioredis.Redis = aioredis.Redis(connection_pool=pool)
         # The two calls of every request go through one pipelined connection (limits/pipe.py).
-        self.pipe = RedisPipe(url, timeout_seconds) if RedisPipe.supports(url) else None
+        # A connection with a command unanswered past the whole call's bound is replaced.
+        self.pipe = (
+            RedisPipe(url, timeout_seconds, stale_after=timeout_seconds * 4)
+            if RedisPipe.supports(url)
+            else None
+        )
         self._admit = self.redis.register_script(scripts.ADMIT)
         self._count = self.redis.register_script(scripts.COUNT)
         self._usage = self.redis.register_script(scripts.USAGE)
@@ -106,11 +111,10 @@ class RedisLimits:
         if time.monotonic() < self._down_until:
             raise LimitsUnavailable("Redis failed recently; not retrying yet")
         try:
-            # The socket timeouts bound each read/write; the overall timeout bounds the whole
-            # call (connect, NOSCRIPT reload) so that nothing can hang a request (a scope, not
-            # wait_for: no task per call). A reply that times out after Redis ran the script
-            # leaves the request counted though not served: errors here only ever err towards
-            # the limit, never past it.
+            # One timeout bounds the whole call (connect, NOSCRIPT reload, the reply) so that
+            # nothing can hang a request (a scope, not wait_for: no task per call). A reply that
+            # times out after Redis ran the script leaves the request counted though not served:
+            # errors here only ever err towards the limit, never past it.
             async with asyncio.timeout(self.timeout * 4):
                 if self.pipe is not None:
                     return await self.pipe.evalsha(script.sha, script.script, args)
