@@ -6,10 +6,12 @@ import os
 import random
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tests.metering.factories import traffic
+from tollhouse.metering import spool as spool_module
 from tollhouse.metering.spool import Spool, encode, orphans, read_segment
 from tollhouse.metering.writer import replay_spool
 
@@ -34,6 +36,31 @@ def test_records_round_trip_and_a_torn_tail_is_ignored(tmp_path: Path) -> None:
     assert contents.events == events
     assert contents.records == 2
     assert contents.torn_tail
+
+
+@pytest.mark.parametrize("one_syscall", [True, False], ids=["pwritev2-dsync", "write-fdatasync"])
+def test_synced_and_unsynced_appends_write_the_same_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, one_syscall: bool
+) -> None:
+    """Strict appends go through pwritev2(RWF_DSYNC) where Linux has it, fast ones through
+    write(2); both append to the same segment, in order, with the sizes rotation relies on."""
+    if not one_syscall:
+        monkeypatch.setattr(spool_module, "_RWF_DSYNC", 0)
+    elif not spool_module._RWF_DSYNC:
+        pytest.skip("no pwritev2 with RWF_DSYNC here")
+    events = traffic(random.Random(5), 40)
+    spool = Spool(tmp_path)
+    for k, sync in zip(range(0, 40, 10), (True, False, True, True), strict=True):
+        spool.append(events[k : k + 10], sync=sync)
+    segment = tmp_path / f"{spool.owner}-00000001.seg"
+    assert spool._size == segment.stat().st_size == sum(
+        len(encode(events[k : k + 10])) for k in range(0, 40, 10)
+    )
+    contents = read_segment(segment)
+    assert contents.events == events
+    assert contents.records == 4
+    assert not contents.torn_tail
+    spool.close_segment()
 
 
 def test_a_corrupt_record_ends_the_segment(tmp_path: Path) -> None:

@@ -103,6 +103,10 @@ def _decode_records(data: bytes) -> tuple[list[UsageEvent], int, int]:
     return events, records, offset
 
 
+# pwritev2's per-write data sync where the platform has it (Linux); elsewhere write + fdatasync.
+_RWF_DSYNC: int = getattr(os, "RWF_DSYNC", 0) if hasattr(os, "pwritev") else 0
+
+
 def _fsync_dir(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY)
     try:
@@ -159,7 +163,17 @@ class Spool:
             self._rotate()
         record = encode(events)
         view = memoryview(record)
-        while view:
+        if sync and _RWF_DSYNC:
+            # One syscall for write and fdatasync (pwritev2 with RWF_DSYNC, Linux ≥ 4.7): the
+            # spool thread gives up and retakes the GIL once per group instead of twice, and
+            # under load each retake waits for the busy event loop and lookup threads (up to a
+            # switch interval), which the strict acknowledgement would add to every response.
+            # Offset -1: at the end of the file (O_APPEND), as write(2) would.
+            view = view[os.pwritev(self._fd, [view], -1, _RWF_DSYNC) :]
+            if not view:
+                self._size += len(record)
+                return self._seq
+        while view:  # the general path, and the rest of a short write
             written = os.write(self._fd, view)
             view = view[written:]
         if sync:
