@@ -53,8 +53,10 @@ def test_synced_and_unsynced_appends_write_the_same_records(
     for k, sync in zip(range(0, 40, 10), (True, False, True, True), strict=True):
         spool.append(events[k : k + 10], sync=sync)
     segment = tmp_path / f"{spool.owner}-00000001.seg"
-    assert spool._size == segment.stat().st_size == sum(
-        len(encode(events[k : k + 10])) for k in range(0, 40, 10)
+    assert (
+        spool._size
+        == segment.stat().st_size
+        == sum(len(encode(events[k : k + 10])) for k in range(0, 40, 10))
     )
     contents = read_segment(segment)
     assert contents.events == events

@@ -6,6 +6,7 @@ import asyncio
 import os
 import random
 import signal
+import time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -15,6 +16,7 @@ from tests.metering.factories import traffic
 from tollhouse.db import create_engine
 from tollhouse.metering.event import UsageEvent
 from tollhouse.metering.spool import Spool, read_segment, spool_dir_for
+from tollhouse.metering.store_process import STORE_NICENESS
 from tollhouse.metering.writer import UsageWriter, replay_spool
 
 
@@ -103,6 +105,25 @@ def _store_processes() -> list[int]:
         if ppid == os.getpid() and b"tollhouse.metering.store_process" in cmdline:
             found.append(int(stat.parent.name))
     return found
+
+
+def _niceness(pid: int) -> int:
+    return int((Path(f"/proc/{pid}") / "stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
+def test_the_store_process_runs_below_its_server_priority(tmp_path: Path, engine: Engine) -> None:
+    """Its bursts of storing must not preempt the server on a shared core (store_process.py)."""
+    writer = UsageWriter(engine, tmp_path / "spool", mode="strict", store_interval_s=60)
+    writer.start()
+    try:
+        [store] = _store_processes()
+        expected = min(os.getpriority(os.PRIO_PROCESS, 0) + STORE_NICENESS, 19)
+        deadline = time.monotonic() + 10
+        while _niceness(store) != expected and time.monotonic() < deadline:
+            time.sleep(0.02)  # it lowers its priority first thing after it starts
+        assert _niceness(store) == expected
+    finally:
+        writer.stop()
 
 
 def test_a_store_process_killed_before_stop_is_replaced_and_nothing_is_lost(
