@@ -4,7 +4,11 @@ a bulk load, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import hashlib
+import os
+import sqlite3
 import statistics
+import subprocess
+import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -340,6 +344,31 @@ def test_cli_generate(tmp_path: Path) -> None:
     empty = runner.invoke(app, [*args, *window[:2], "--end", "2026-09-01", "--database-url", url])
     assert empty.exit_code != 0
     assert "before" in empty.output
+
+
+def test_console_script_generates_and_closes_the_database(tmp_path: Path) -> None:
+    # The installed `tollhouse` command goes through `cli.main.main`, which keeps the garbage
+    # collector off the batch group's imports and off everything at exit: the corpus must be
+    # written in full and the database closed (WAL checkpointed into the file and removed).
+    path = tmp_path / "script.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOLLHOUSE_")}
+    window = ["--start", "2026-10-01T00:00:00", "--end", "2026-10-08T00:00:00+00:00"]
+    sizes = ["--posts", "600", "--users", "60", "--seed", "4"]
+    where = ["--database-url", f"sqlite:///{path}", "-q"]
+    done = subprocess.run(
+        [sys.executable, "-m", "tollhouse.cli.main", "corpus", "generate", *sizes, *window, *where],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "600 new" in done.stdout.replace(",", "")
+    assert not Path(f"{path}-wal").exists()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT count(*) FROM posts").fetchone() == (600,)
+        assert conn.execute("SELECT count(*) FROM posts_fts").fetchone() == (600,)
+        assert conn.execute("SELECT count(*) FROM users").fetchone() == (60,)
 
 
 def test_dense_windows_and_tiny_populations_still_give_unique_ordered_ids() -> None:
