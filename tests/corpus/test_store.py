@@ -253,6 +253,40 @@ def test_failed_bulk_batch_leaves_nothing_behind(sqlite_engine: Engine) -> None:
     _assert_index_finds(sqlite_engine, "plain", 1)
 
 
+def test_bulk_writes_checkpoint_in_64_mb_steps_and_restore_the_setting(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """During a bulk batch the WAL is checkpointed every 64 MB whatever the page size (16 KB
+    for a new database: 4 096 pages, not the 16 384 that let it grow to 256 MB), and the
+    connection goes back to the pool with its own setting (SQLite's 1 000 pages)."""
+    from tollhouse.corpus import bulk
+    from tollhouse.corpus.generator import generate_corpus
+
+    seen: list[tuple[int, int]] = []
+
+    def spying(real: Any) -> Any:
+        def spy(conn: Any, *args: Any) -> Any:
+            (pages,) = conn.execute("PRAGMA wal_autocheckpoint").fetchone()
+            (size,) = conn.execute("PRAGMA main.page_size").fetchone()
+            seen.append((pages, size))
+            return real(conn, *args)
+
+        return spy
+
+    monkeypatch.setattr(bulk, "_write_sqlite_transaction", spying(bulk._write_sqlite_transaction))
+    monkeypatch.setattr(bulk, "_write_staged_transaction", spying(bulk._write_staged_transaction))
+    encoding = encoding_for(sqlite_engine)
+    write_batch(sqlite_engine, PostBatch([post_values(sample_posts()[0], encoding)], [], []))
+    generate_corpus(sqlite_engine, 300, 30, seed=2, progress=False)  # staged batches
+    assert len(seen) > 2
+    assert set(seen) == {((64 << 20) // 16_384, 16_384)}
+    raw = sqlite_engine.raw_connection()
+    try:
+        assert raw.driver_connection.execute("PRAGMA wal_autocheckpoint").fetchone() == (1000,)
+    finally:
+        raw.close()
+
+
 def test_bulk_columns_cover_the_tables() -> None:
     assert set(POST_COLUMNS) == {c.name for c in posts.columns}
     assert set(USER_COLUMNS) == {c.name for c in users.columns}

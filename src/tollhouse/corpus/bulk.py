@@ -32,7 +32,8 @@ batch replayed after a crash or a second run with the same seed changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -242,7 +243,8 @@ def _placeholders(n: int, mark: str) -> str:
     return ", ".join([mark] * n)
 
 
-_BULK_CHECKPOINT_PAGES = 16_384
+# WAL written between automatic checkpoints while bulk loading (SQLite's default is 1 000 pages).
+_BULK_CHECKPOINT_BYTES = 64 << 20
 # SQLite takes up to 32 766 parameters per statement; stay below it.
 _SQLITE_PARAMS = 30_000
 _SQLITE_POSTS_HEAD = f"INSERT INTO {posts.name} ({', '.join(POST_COLUMNS)}) VALUES "
@@ -311,12 +313,28 @@ def _write_sqlite(conn: Any, batch: PostBatch) -> BatchResult:
     # BEGIN IMMEDIATE takes the write lock first, so the existence check below stays true until
     # commit, and the trigger drop is never visible to other connections (SQLite DDL is
     # transactional).
-    # Checkpoint the WAL in larger steps while bulk loading (fewer, longer copies: measured
-    # 3.9 -> 2.1 us of CPU per post); the connection's own setting is restored afterwards.
-    (checkpoint_pages,) = conn.execute("PRAGMA wal_autocheckpoint").fetchone()
-    conn.execute(f"PRAGMA wal_autocheckpoint = {max(checkpoint_pages, _BULK_CHECKPOINT_PAGES)}")
-    try:
+    with _bulk_checkpoints(conn):
         return _write_sqlite_transaction(conn, batch)
+
+
+@contextmanager
+def _bulk_checkpoints(conn: Any) -> Iterator[None]:
+    """Checkpoint the WAL every `_BULK_CHECKPOINT_BYTES` while bulk loading, then restore the
+    connection's own setting.
+
+    Fewer, longer copies than SQLite's default of 1 000 pages: measured 3.9 → 2.1 µs of CPU per
+    post with 4 KB pages. Counted in bytes, not pages: with 16 KB pages (`db.SQLITE_PAGE_SIZE`)
+    the same 16 384 pages let the WAL grow to 256 MB, and a file that keeps growing costs the
+    kernel new blocks and page-cache pages on every write, where a 64 MB one is reused after
+    each checkpoint: writing 200 k staged posts 11.5/11.7 → 10.1/9.7 µs of CPU per post
+    (system time 4.0 → 2.1); 32 MB and 128 MB within noise of 64.
+    """
+    (checkpoint_pages,) = conn.execute("PRAGMA wal_autocheckpoint").fetchone()
+    (page_size,) = conn.execute("PRAGMA main.page_size").fetchone()
+    bulk_pages = max(checkpoint_pages, _BULK_CHECKPOINT_BYTES // int(page_size))
+    conn.execute(f"PRAGMA wal_autocheckpoint = {bulk_pages}")
+    try:
+        yield
     finally:
         conn.execute(f"PRAGMA wal_autocheckpoint = {int(checkpoint_pages)}")
 
@@ -431,14 +449,8 @@ def write_staged(engine: Engine, staged: bytes | memoryview) -> BatchResult:
         conn.execute(f"ATTACH DATABASE ':memory:' AS {_STAGE}")
         try:
             conn.deserialize(staged, name=_STAGE)
-            (checkpoint_pages,) = conn.execute("PRAGMA wal_autocheckpoint").fetchone()
-            conn.execute(
-                f"PRAGMA wal_autocheckpoint = {max(checkpoint_pages, _BULK_CHECKPOINT_PAGES)}"
-            )
-            try:
+            with _bulk_checkpoints(conn):
                 return _write_staged_transaction(conn)
-            finally:
-                conn.execute(f"PRAGMA wal_autocheckpoint = {int(checkpoint_pages)}")
         finally:
             conn.execute(f"DETACH DATABASE {_STAGE}")
     finally:
