@@ -205,6 +205,13 @@ def test_a_seed_gives_the_same_corpus_as_before(postgres: bool) -> None:
     assert digest.hexdigest() == CORPUS_DIGESTS[postgres]
 
 
+def test_clock_strings_name_every_second_of_the_day() -> None:
+    from tollhouse.corpus.bulk import clock_strings
+
+    expected = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86_400)]
+    assert clock_strings() == expected
+
+
 def _record(row: tuple[Any, ...]) -> PostRecord:
     entities = orjson.loads(row[COL["entities"]]) if row[COL["entities"]] != "null" else None
     ents = entities or {}

