@@ -426,6 +426,55 @@ def test_staged_generation_writes_the_rows_a_plain_batch_write_writes(
     reference.dispose()
 
 
+def test_upgrade_is_deferred_on_a_new_database_and_first_on_an_existing_one(
+    tmp_path: Path,
+) -> None:
+    """`upgrade` migrates a new database while generation starts (no username can be taken
+    there), and an existing one before its usernames are checked: a second corpus with
+    another seed renames its users whose names the first one took."""
+    from tollhouse.corpus.synthetic_users import build_population
+    from tollhouse.db import create_engine
+    from tollhouse.migrate import upgrade
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'new.db'}")
+    calls: list[bool] = []
+
+    def migrating() -> None:
+        with engine.connect() as conn:  # whether the database had tables when called
+            calls.append(conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar() > 0)
+        upgrade(engine)
+
+    def generate(seed: int) -> tuple[int, int]:
+        stats = generate_corpus(
+            engine, 3_000, 300, seed=seed, end=END, progress=False, upgrade=migrating
+        )
+        return stats.posts_written, stats.users_written
+
+    try:
+        assert generate(3) == (3_000, 300)
+        assert calls == [False]
+        with engine.connect() as conn:
+            taken = {name.lower() for name in conn.execute(select(users.c.username)).scalars()}
+        assert generate(4) == (3_000, 300)
+        assert calls == [False, True]
+        drawn = build_population(CorpusSpec.create(3_000, 300, 4, end=END), RowEncoding(False))
+        clashing = [i for i, name in enumerate(drawn.usernames) if name.lower() in taken]
+        assert clashing  # seeds 3 and 4 draw some of the same names for 300 users
+        with engine.connect() as conn:
+            stored: dict[int, str] = {
+                row.id: row.username for row in conn.execute(select(users.c.id, users.c.username))
+            }
+            assert conn.execute(select(func.count()).select_from(posts)).scalar_one() == 6_000
+            conn.execute(
+                text("INSERT INTO posts_fts(posts_fts, rank) VALUES ('integrity-check', 1)")
+            )
+        assert len(stored) == 600
+        for i in clashing:
+            assert stored[drawn.ids[i]] != drawn.usernames[i]
+    finally:
+        engine.dispose()
+
+
 def test_a_failure_in_the_generating_process_is_raised_to_the_caller(
     sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
