@@ -37,6 +37,9 @@ _FRAGMENTS = 4096
 _SOURCE_POOL = 1024
 _ACTIVE = ContentState.ACTIVE.value
 _TCO = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+# ".mmm000" for each millisecond: the end of SQLAlchemy's SQLite DateTime text, looked up
+# rather than formatted with a width for every post.
+_FRACTIONS = [f".{ms:03d}000" for ms in range(1000)]
 
 
 class PostMaker:
@@ -203,6 +206,7 @@ class PostMaker:
         tokens_as_array = encoding.postgres
         tokens_null = encoding.tokens([])
         clock = clock_strings()
+        fractions = _FRACTIONS
         worker_bits = (self.worker & 0x3FF) << 12
         n_lang = len(LANGUAGES)
         codes = [lang.code for lang in LANGUAGES]
@@ -235,7 +239,7 @@ class PostMaker:
                         day_end = day_start + _DAY_MS
                         prefix = day_prefix(day_start // _DAY_MS)
                     of_day = ms - day_start
-                    created: Any = f"{prefix}{clock[of_day // 1000]}.{of_day % 1000:03d}000"
+                    created: Any = f"{prefix}{clock[of_day // 1000]}{fractions[of_day % 1000]}"
                 else:
                     created = encoding.time(ms)
 
