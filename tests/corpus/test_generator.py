@@ -205,6 +205,34 @@ def test_a_seed_gives_the_same_corpus_as_before(postgres: bool) -> None:
     assert digest.hexdigest() == CORPUS_DIGESTS[postgres]
 
 
+def test_short_rows_are_the_full_rows_without_the_constant_columns() -> None:
+    """The generator's rows for staging leave out the columns of `POST_CONSTANTS`; the full
+    rows hold exactly those values there (what `write_staged` supplies)."""
+    from tollhouse.corpus.bulk import POST_CONSTANTS, STAGED_POST_COLUMNS
+    from tollhouse.corpus.generator import post_batches
+    from tollhouse.corpus.synthetic_posts import PostMaker
+    from tollhouse.corpus.synthetic_users import build_population
+
+    spec = CorpusSpec.create(6_000, 600, 9, end=END)
+    encoding = RowEncoding(postgres=False)
+    pop = build_population(spec, encoding)
+
+    def rows(short: bool) -> list[tuple[Any, ...]]:
+        maker = PostMaker(spec, pop, encoding)
+        return [
+            r for b in post_batches(spec, maker, 1_000, ramp=True, short=short) for r in b.posts
+        ]
+
+    full, short = rows(False), rows(True)
+    width = len(STAGED_POST_COLUMNS)
+    assert [r[:width] for r in full] == short
+    assert {r[width:] for r in full} == {tuple(POST_CONSTANTS.values())}
+    assert sum(r[COL["retweeted_id"]] is not None for r in short) > 0  # retweets among them
+    with pytest.raises(ValueError, match="SQLite"):
+        maker = PostMaker(spec, pop, RowEncoding(postgres=True))
+        next(post_batches(spec, maker, 1_000, short=True))
+
+
 def test_clock_strings_name_every_second_of_the_day() -> None:
     from tollhouse.corpus.bulk import clock_strings
 

@@ -287,6 +287,40 @@ def test_bulk_writes_checkpoint_in_64_mb_steps_and_restore_the_setting(
         raw.close()
 
 
+def test_staged_batches_full_or_short_write_what_write_batch_writes(tmp_path: Any) -> None:
+    """`write_staged` takes staged posts with every column or without the constant ones
+    (`STAGED_POST_COLUMNS`, supplied from `POST_CONSTANTS`): same rows, same storage classes."""
+    from tollhouse.corpus.bulk import STAGED_POST_COLUMNS, RowEncoding, stage_batch, write_staged
+    from tollhouse.db import create_engine
+    from tollhouse.migrate import upgrade
+
+    encoding = RowEncoding(postgres=False)
+    rows = [post_values(p, encoding) for p in sample_posts()]
+    user_rows = [user_values(u, encoding) for u in sample_users()]
+    facets = [(f["kind"], f["value"], f["post_id"]) for p in sample_posts() for f in facet_rows(p)]
+    width = len(STAGED_POST_COLUMNS)
+    dumps = []
+    for name, batch in (
+        ("plain", None),
+        ("full", PostBatch(rows, facets, user_rows)),
+        ("short", PostBatch([r[:width] for r in rows], facets, user_rows)),
+    ):
+        engine = create_engine(f"sqlite:///{tmp_path / name}.db")
+        upgrade(engine)
+        if batch is None:
+            write_batch(engine, PostBatch(rows, facets, user_rows))
+        else:
+            assert write_staged(engine, stage_batch(batch)) == BatchResult(
+                len(rows), len(user_rows)
+            )
+        with engine.connect() as conn:
+            typed = ", ".join(f"{c}, typeof({c})" for c in POST_COLUMNS)
+            dumps.append(conn.execute(text(f"SELECT {typed} FROM posts ORDER BY id")).all())
+        engine.dispose()
+    assert dumps[0] == dumps[1] == dumps[2]
+    assert len(dumps[0]) == len(rows)
+
+
 def test_bulk_columns_cover_the_tables() -> None:
     assert set(POST_COLUMNS) == {c.name for c in posts.columns}
     assert set(USER_COLUMNS) == {c.name for c in users.columns}

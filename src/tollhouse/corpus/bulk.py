@@ -43,7 +43,7 @@ from typing import Any, cast
 import orjson
 from sqlalchemy.engine import Engine
 
-from tollhouse.corpus.models import post_facets, posts, users
+from tollhouse.corpus.models import ContentState, post_facets, posts, users
 from tollhouse.corpus.records import PostRecord, UserRecord
 from tollhouse.corpus.store import post_row, user_row
 
@@ -98,6 +98,21 @@ USER_COLUMNS: tuple[str, ...] = (
     "withheld",
 )
 FACET_COLUMNS: tuple[str, ...] = ("kind", "value", "post_id")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+JSON_NULL = "null"  # what SQLAlchemy's JSON type stores for Python None
+
+# Post columns whose value is the same in every row the generator makes for SQLite (no tokens
+# array, active, never changed, not withheld), last in POST_COLUMNS: a staged batch may leave
+# them out (`STAGED_POST_COLUMNS`) and `write_staged` supplies them. Saves binding and
+# marshalling four values per post: staging 5.1 → 4.7 µs, marshal 3.9 → 3.5 µs per post.
+POST_CONSTANTS: dict[str, Any] = {
+    "tokens": JSON_NULL,
+    "state": ContentState.ACTIVE.value,
+    "state_changed_at": None,
+    "withheld": JSON_NULL,
+}
+STAGED_POST_COLUMNS = POST_COLUMNS[: -len(POST_CONSTANTS)]
+assert POST_COLUMNS[len(STAGED_POST_COLUMNS) :] == tuple(POST_CONSTANTS)
 
 POST_ID = 0
 POST_SEARCH_TEXT = POST_COLUMNS.index("search_text")
@@ -111,9 +126,6 @@ _FTS_TRIGGER_SQL = (
     "CREATE TRIGGER posts_fts_ai AFTER INSERT ON posts BEGIN "
     "INSERT INTO posts_fts(rowid, search_text) VALUES (new.id, new.search_text); END"
 )
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-JSON_NULL = "null"  # what SQLAlchemy's JSON type stores for Python None
 
 
 @dataclass(frozen=True, slots=True)
@@ -416,7 +428,9 @@ def bind_flags_and_nulls_fast() -> None:
 
 def stage_batch(batch: PostBatch) -> bytes:
     """The batch as a serialised in-memory SQLite database (tables p, f, u in the column
-    order of POST_COLUMNS, FACET_COLUMNS, USER_COLUMNS), for `write_staged`.
+    order of POST_COLUMNS, FACET_COLUMNS, USER_COLUMNS), for `write_staged`. Post rows may
+    stop short of the columns of `POST_CONSTANTS` (STAGED_POST_COLUMNS): p has the columns
+    the rows have.
 
     The staging columns have no declared type, so values keep the storage class the driver
     gives them, and the target columns apply their affinity on `INSERT … SELECT` exactly as
@@ -427,10 +441,13 @@ def stage_batch(batch: PostBatch) -> bytes:
     conn = sqlite3.connect(":memory:", isolation_level=None)
     try:
         conn.execute("BEGIN")
-        for table, columns in _STAGE_TABLES:
+        tables = _STAGE_TABLES
+        if batch.posts and len(batch.posts[0]) == len(STAGED_POST_COLUMNS):
+            tables = (("p", STAGED_POST_COLUMNS), *_STAGE_TABLES[1:])
+        for table, columns in tables:
             conn.execute(f"CREATE TABLE {table} ({', '.join(columns)})")
         for (table, columns), rows in zip(
-            _STAGE_TABLES, (batch.posts, batch.facets, batch.users), strict=True
+            tables, (batch.posts, batch.facets, batch.users), strict=True
         ):
             if rows:
                 # executemany: no other thread in this process wants the GIL.
@@ -484,6 +501,15 @@ def _write_staged_transaction(conn: Any) -> BatchResult:
                 )
             (written,) = conn.execute(f"SELECT count(*) FROM {_STAGE}.p").fetchone()
             post_columns = ", ".join(POST_COLUMNS)
+            staged = [row[1] for row in conn.execute(f"PRAGMA {_STAGE}.table_info(p)")]
+            left_out = POST_COLUMNS[len(staged) :]
+            if tuple(staged) != POST_COLUMNS[: len(staged)] or not set(left_out) <= set(
+                POST_CONSTANTS
+            ):
+                raise ValueError(f"staged posts have unexpected columns: {staged}")
+            # The columns the staged rows left out, bound as the values every row has.
+            selected = ", ".join([*staged, *("?" for _ in left_out)])
+            constants = [POST_CONSTANTS[name] for name in left_out]
             trigger = conn.execute(
                 "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
                 (_FTS_TRIGGER,),
@@ -492,7 +518,8 @@ def _write_staged_transaction(conn: Any) -> BatchResult:
             if fast:
                 conn.execute(f"DROP TRIGGER {_FTS_TRIGGER}")
             conn.execute(
-                f"INSERT INTO {posts.name} ({post_columns}) SELECT {post_columns} FROM {_STAGE}.p"
+                f"INSERT INTO {posts.name} ({post_columns}) SELECT {selected} FROM {_STAGE}.p",
+                constants,
             )
             if fast:
                 conn.execute(

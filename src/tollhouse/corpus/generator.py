@@ -86,9 +86,10 @@ def iter_batches(
 
 
 def post_batches(
-    spec: CorpusSpec, maker: PostMaker, batch_size: int, ramp: bool = False
+    spec: CorpusSpec, maker: PostMaker, batch_size: int, ramp: bool = False, short: bool = False
 ) -> Iterator[PostBatch]:
-    """The posts of the corpus in time order, in batches of `batch_size`.
+    """The posts of the corpus in time order, in batches of `batch_size` (`short`: rows for
+    `bulk.stage_batch` without the constant columns, see `PostMaker.batches`).
 
     With `ramp`, batches start at an eighth of `batch_size`, double up to it, and halve again
     towards the end (the rows are the same, only cut differently): a pipeline of processes
@@ -96,11 +97,11 @@ def post_batches(
     for 20 k posts, measured; against ≈ 4 s for a whole 200 k run).
     """
     if not ramp:
-        yield from maker.batches(hourly_counts(spec, maker), batch_size)
+        yield from maker.batches(hourly_counts(spec, maker), batch_size, short)
         return
     step = max(1, batch_size // 8)
     yield from _ramped(
-        maker.batches(hourly_counts(spec, maker), step), step, batch_size, spec.posts
+        maker.batches(hourly_counts(spec, maker), step, short), step, batch_size, spec.posts
     )
 
 
@@ -271,7 +272,7 @@ def _forked_batches(
             if share:
                 bind_flags_and_nulls_fast()
             made = mine = 0
-            for batch in post_batches(spec, maker, batch_size, ramp=True):
+            for batch in post_batches(spec, maker, batch_size, ramp=True, short=sqlite):
                 rows = (batch.posts, batch.facets, batch.users)
                 made += len(batch.posts)
                 if sqlite and mine + len(batch.posts) <= share * made:

@@ -169,10 +169,11 @@ class PostMaker:
         self.name_tokens = Pieces.of(pop.usernames).tokens
 
     def batches(
-        self, slots: Iterable[tuple[int, int, int]], batch_size: int
+        self, slots: Iterable[tuple[int, int, int]], batch_size: int, short: bool = False
     ) -> Iterator[PostBatch]:
         """Post rows (POST_COLUMNS order) for each (slot start, slot end, count), in time
-        order, cut into batches.
+        order, cut into batches. With `short` (SQLite only), rows end before the columns of
+        `bulk.POST_CONSTANTS`, the same in every row, for `bulk.stage_batch`.
 
         This loop is most of the generator's time, so it keeps its state in local variables,
         inlines id assignment and timestamp encoding, and picks from pools with
@@ -205,6 +206,10 @@ class PostMaker:
         as_text = not (encoding.postgres or encoding.native)
         tokens_as_array = encoding.postgres
         tokens_null = encoding.tokens([])
+        if short and (encoding.postgres or encoding.native):
+            raise ValueError("short rows are for SQLite's encoding")
+        # What the full rows end with on SQLite (PostgreSQL's tokens differ per row).
+        constant_tail = (tokens_null, _ACTIVE, None, json_null)
         clock = clock_strings()
         fractions = _FRACTIONS
         worker_bits = (self.worker & 0x3FF) << 12
@@ -252,7 +257,14 @@ class PostMaker:
                 earlier = threads[li]
                 kind = r()
                 if earlier and kind < P_RETWEET:
-                    rows.append(retweet(post_id, created, author, li, facets_out))
+                    row: tuple[Any, ...] = retweet(post_id, created, author, li, facets_out)
+                    if not short:
+                        row += (
+                            (row[-1].split(), *constant_tail[1:])
+                            if tokens_as_array
+                            else constant_tail
+                        )
+                    rows.append(row)
                     if len(rows) >= batch_size:
                         yield PostBatch(posts=rows, facets=facets_out, users=[])
                         rows, facets_out = [], []
@@ -328,37 +340,36 @@ class PostMaker:
 
                 likes = int(engagement[author] * ((1.0 - r()) ** -0.77 - 1.0))  # Pareto 1.3
                 retweets = int(likes * r() * 0.35)
-                rows.append(
-                    (
-                        post_id,
-                        user_ids[author],
-                        text,
-                        created,
-                        codes[li],
-                        conversation,
-                        reply_user,
-                        replied,
-                        None,
-                        quoted[0] if quoted is not None else None,
-                        json_null if entities is None else encoding.json(entities),
-                        retweets,
-                        int(likes * r() * 0.15),
-                        likes,
-                        int(retweets * r() * 0.3),
-                        int(likes * r() * 0.08),
-                        int((likes + 1) * (30 + 70 * r()) + followers[author] * 0.1 * r()),
-                        sensitive,
-                        source_pool[int(r() * _SOURCE_POOL)],
-                        has_links,
-                        has_mentions,
-                        has_hashtags,
-                        searched,
-                        searched.split() if tokens_as_array else tokens_null,
-                        _ACTIVE,
-                        None,
-                        json_null,
-                    )
+                row = (
+                    post_id,
+                    user_ids[author],
+                    text,
+                    created,
+                    codes[li],
+                    conversation,
+                    reply_user,
+                    replied,
+                    None,
+                    quoted[0] if quoted is not None else None,
+                    json_null if entities is None else encoding.json(entities),
+                    retweets,
+                    int(likes * r() * 0.15),
+                    likes,
+                    int(retweets * r() * 0.3),
+                    int(likes * r() * 0.08),
+                    int((likes + 1) * (30 + 70 * r()) + followers[author] * 0.1 * r()),
+                    sensitive,
+                    source_pool[int(r() * _SOURCE_POOL)],
+                    has_links,
+                    has_mentions,
+                    has_hashtags,
+                    searched,
                 )
+                if not short:
+                    row += (
+                        (searched.split(), *constant_tail[1:]) if tokens_as_array else constant_tail
+                    )
+                rows.append(row)
                 if len(rows) >= batch_size:
                     yield PostBatch(posts=rows, facets=facets_out, users=[])
                     rows, facets_out = [], []
@@ -454,7 +465,8 @@ class PostMaker:
     def _retweet(
         self, post_id: int, created: Any, author: int, li: int, out: list[tuple[str, str, int]]
     ) -> tuple[Any, ...]:
-        """A retweet of an earlier post in language `li`: "RT @author: <its text>"."""
+        """A retweet of an earlier post in language `li`: "RT @author: <its text>", its row
+        up to `search_text` (the caller adds the columns after it)."""
         pool = self.threads[li]
         n = len(pool)
         original = pool[(self.thread_head[li] - 1 - int(n * self.rng.random() ** 2)) % n]
@@ -514,10 +526,6 @@ class PostMaker:
             True,
             "hashtags" in entities,
             searched,
-            searched.split() if encoding.postgres else encoding.tokens([]),
-            _ACTIVE,
-            None,
-            encoding.json(None),
         )
 
 
