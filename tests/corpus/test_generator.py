@@ -4,7 +4,11 @@ a bulk load, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import hashlib
+import os
+import sqlite3
 import statistics
+import subprocess
+import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -201,6 +205,41 @@ def test_a_seed_gives_the_same_corpus_as_before(postgres: bool) -> None:
     assert digest.hexdigest() == CORPUS_DIGESTS[postgres]
 
 
+def test_short_rows_are_the_full_rows_without_the_constant_columns() -> None:
+    """The generator's rows for staging leave out the columns of `POST_CONSTANTS`; the full
+    rows hold exactly those values there (what `write_staged` supplies)."""
+    from tollhouse.corpus.bulk import POST_CONSTANTS, STAGED_POST_COLUMNS
+    from tollhouse.corpus.generator import post_batches
+    from tollhouse.corpus.synthetic_posts import PostMaker
+    from tollhouse.corpus.synthetic_users import build_population
+
+    spec = CorpusSpec.create(6_000, 600, 9, end=END)
+    encoding = RowEncoding(postgres=False)
+    pop = build_population(spec, encoding)
+
+    def rows(short: bool) -> list[tuple[Any, ...]]:
+        maker = PostMaker(spec, pop, encoding)
+        return [
+            r for b in post_batches(spec, maker, 1_000, ramp=True, short=short) for r in b.posts
+        ]
+
+    full, short = rows(False), rows(True)
+    width = len(STAGED_POST_COLUMNS)
+    assert [r[:width] for r in full] == short
+    assert {r[width:] for r in full} == {tuple(POST_CONSTANTS.values())}
+    assert sum(r[COL["retweeted_id"]] is not None for r in short) > 0  # retweets among them
+    with pytest.raises(ValueError, match="SQLite"):
+        maker = PostMaker(spec, pop, RowEncoding(postgres=True))
+        next(post_batches(spec, maker, 1_000, short=True))
+
+
+def test_clock_strings_name_every_second_of_the_day() -> None:
+    from tollhouse.corpus.bulk import clock_strings
+
+    expected = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86_400)]
+    assert clock_strings() == expected
+
+
 def _record(row: tuple[Any, ...]) -> PostRecord:
     entities = orjson.loads(row[COL["entities"]]) if row[COL["entities"]] != "null" else None
     ents = entities or {}
@@ -342,6 +381,31 @@ def test_cli_generate(tmp_path: Path) -> None:
     assert "before" in empty.output
 
 
+def test_console_script_generates_and_closes_the_database(tmp_path: Path) -> None:
+    # The installed `tollhouse` command goes through `cli.main.main`, which keeps the garbage
+    # collector off the batch group's imports and off everything at exit: the corpus must be
+    # written in full and the database closed (WAL checkpointed into the file and removed).
+    path = tmp_path / "script.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOLLHOUSE_")}
+    window = ["--start", "2026-10-01T00:00:00", "--end", "2026-10-08T00:00:00+00:00"]
+    sizes = ["--posts", "600", "--users", "60", "--seed", "4"]
+    where = ["--database-url", f"sqlite:///{path}", "-q"]
+    done = subprocess.run(
+        [sys.executable, "-m", "tollhouse.cli.main", "corpus", "generate", *sizes, *window, *where],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "600 new" in done.stdout.replace(",", "")
+    assert not Path(f"{path}-wal").exists()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT count(*) FROM posts").fetchone() == (600,)
+        assert conn.execute("SELECT count(*) FROM posts_fts").fetchone() == (600,)
+        assert conn.execute("SELECT count(*) FROM users").fetchone() == (60,)
+
+
 def test_dense_windows_and_tiny_populations_still_give_unique_ordered_ids() -> None:
     start = datetime(2026, 10, 1, tzinfo=UTC)
     spec = CorpusSpec.create(3_000, 1, seed=3, start=start, end=start + timedelta(milliseconds=5))
@@ -388,6 +452,55 @@ def test_staged_generation_writes_the_rows_a_plain_batch_write_writes(
         with reference.connect() as ref:
             assert set(conn.execute(text(raw)).all()) == set(ref.execute(text(raw)).all())
     reference.dispose()
+
+
+def test_upgrade_is_deferred_on_a_new_database_and_first_on_an_existing_one(
+    tmp_path: Path,
+) -> None:
+    """`upgrade` migrates a new database while generation starts (no username can be taken
+    there), and an existing one before its usernames are checked: a second corpus with
+    another seed renames its users whose names the first one took."""
+    from tollhouse.corpus.synthetic_users import build_population
+    from tollhouse.db import create_engine
+    from tollhouse.migrate import upgrade
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'new.db'}")
+    calls: list[bool] = []
+
+    def migrating() -> None:
+        with engine.connect() as conn:  # whether the database had tables when called
+            calls.append(conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar() > 0)
+        upgrade(engine)
+
+    def generate(seed: int) -> tuple[int, int]:
+        stats = generate_corpus(
+            engine, 3_000, 300, seed=seed, end=END, progress=False, upgrade=migrating
+        )
+        return stats.posts_written, stats.users_written
+
+    try:
+        assert generate(3) == (3_000, 300)
+        assert calls == [False]
+        with engine.connect() as conn:
+            taken = {name.lower() for name in conn.execute(select(users.c.username)).scalars()}
+        assert generate(4) == (3_000, 300)
+        assert calls == [False, True]
+        drawn = build_population(CorpusSpec.create(3_000, 300, 4, end=END), RowEncoding(False))
+        clashing = [i for i, name in enumerate(drawn.usernames) if name.lower() in taken]
+        assert clashing  # seeds 3 and 4 draw some of the same names for 300 users
+        with engine.connect() as conn:
+            stored: dict[int, str] = {
+                row.id: row.username for row in conn.execute(select(users.c.id, users.c.username))
+            }
+            assert conn.execute(select(func.count()).select_from(posts)).scalar_one() == 6_000
+            conn.execute(
+                text("INSERT INTO posts_fts(posts_fts, rank) VALUES ('integrity-check', 1)")
+            )
+        assert len(stored) == 600
+        for i in clashing:
+            assert stored[drawn.ids[i]] != drawn.usernames[i]
+    finally:
+        engine.dispose()
 
 
 def test_a_failure_in_the_generating_process_is_raised_to_the_caller(

@@ -253,6 +253,74 @@ def test_failed_bulk_batch_leaves_nothing_behind(sqlite_engine: Engine) -> None:
     _assert_index_finds(sqlite_engine, "plain", 1)
 
 
+def test_bulk_writes_checkpoint_in_64_mb_steps_and_restore_the_setting(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """During a bulk batch the WAL is checkpointed every 64 MB whatever the page size (16 KB
+    for a new database: 4 096 pages, not the 16 384 that let it grow to 256 MB), and the
+    connection goes back to the pool with its own setting (SQLite's 1 000 pages)."""
+    from tollhouse.corpus import bulk
+    from tollhouse.corpus.generator import generate_corpus
+
+    seen: list[tuple[int, int]] = []
+
+    def spying(real: Any) -> Any:
+        def spy(conn: Any, *args: Any) -> Any:
+            (pages,) = conn.execute("PRAGMA wal_autocheckpoint").fetchone()
+            (size,) = conn.execute("PRAGMA main.page_size").fetchone()
+            seen.append((pages, size))
+            return real(conn, *args)
+
+        return spy
+
+    monkeypatch.setattr(bulk, "_write_sqlite_transaction", spying(bulk._write_sqlite_transaction))
+    monkeypatch.setattr(bulk, "_write_staged_transaction", spying(bulk._write_staged_transaction))
+    encoding = encoding_for(sqlite_engine)
+    write_batch(sqlite_engine, PostBatch([post_values(sample_posts()[0], encoding)], [], []))
+    generate_corpus(sqlite_engine, 300, 30, seed=2, progress=False)  # staged batches
+    assert len(seen) > 2
+    assert set(seen) == {((64 << 20) // 16_384, 16_384)}
+    raw = sqlite_engine.raw_connection()
+    try:
+        assert raw.driver_connection.execute("PRAGMA wal_autocheckpoint").fetchone() == (1000,)
+    finally:
+        raw.close()
+
+
+def test_staged_batches_full_or_short_write_what_write_batch_writes(tmp_path: Any) -> None:
+    """`write_staged` takes staged posts with every column or without the constant ones
+    (`STAGED_POST_COLUMNS`, supplied from `POST_CONSTANTS`): same rows, same storage classes."""
+    from tollhouse.corpus.bulk import STAGED_POST_COLUMNS, RowEncoding, stage_batch, write_staged
+    from tollhouse.db import create_engine
+    from tollhouse.migrate import upgrade
+
+    encoding = RowEncoding(postgres=False)
+    rows = [post_values(p, encoding) for p in sample_posts()]
+    user_rows = [user_values(u, encoding) for u in sample_users()]
+    facets = [(f["kind"], f["value"], f["post_id"]) for p in sample_posts() for f in facet_rows(p)]
+    width = len(STAGED_POST_COLUMNS)
+    dumps = []
+    for name, batch in (
+        ("plain", None),
+        ("full", PostBatch(rows, facets, user_rows)),
+        ("short", PostBatch([r[:width] for r in rows], facets, user_rows)),
+    ):
+        engine = create_engine(f"sqlite:///{tmp_path / name}.db")
+        upgrade(engine)
+        if batch is None:
+            write_batch(engine, PostBatch(rows, facets, user_rows))
+        else:
+            assert write_staged(engine, stage_batch(batch)) == BatchResult(
+                len(rows), len(user_rows)
+            )
+        with engine.connect() as conn:
+            typed = ", ".join(f"{c}, typeof({c})" for c in POST_COLUMNS)
+            dumps.append(conn.execute(text(f"SELECT {typed} FROM posts ORDER BY id")).all())
+        engine.dispose()
+    assert dumps[0] == dumps[1] == dumps[2]
+    assert len(dumps[0]) == len(rows)
+
+
 def test_bulk_columns_cover_the_tables() -> None:
     assert set(POST_COLUMNS) == {c.name for c in posts.columns}
     assert set(USER_COLUMNS) == {c.name for c in users.columns}

@@ -7,7 +7,9 @@ command with interpreter start-up). `tollhouse --help` still lists them all (it 
 
 from __future__ import annotations
 
+import gc
 import importlib
+import sys
 from collections.abc import Callable
 from functools import cache
 
@@ -83,5 +85,40 @@ def _main() -> None:
     """License a platform's posts through an X-API-v2-compatible API."""
 
 
+# Groups whose commands are batch jobs in a process of their own (`corpus generate`, `import`,
+# `replay`), where `main` keeps the cyclic collector off what lives until exit anyway.
+_BATCH_GROUPS = frozenset({"corpus"})
+
+
+def main() -> None:
+    """The `tollhouse` console script: `app`, with the cyclic garbage collector kept off
+    objects that live until the process exits, for the batch groups.
+
+    Measured for `tollhouse corpus generate` (200 k posts, ≈ 4.4 s in all): importing the
+    group (SQLAlchemy, Alembic, …) creates ≈ 100 k long-lived objects, and the collections
+    that run during the import find nothing (≈ 50 ms of a 0.5 s start, on one core while the
+    other waits); at exit the interpreter's collections over everything left take ≈ 0.17 s
+    more. So the group is imported with the collector paused and what the import made is
+    frozen (moved out of every later collection), and on the way out everything is frozen:
+    the process is ending, its engine is disposed and its output written, and CPython does not
+    promise to finalise objects still alive at exit. Other commands (a server) are unchanged.
+    """
+    batch = len(sys.argv) > 1 and sys.argv[1] in _BATCH_GROUPS
+    if batch:
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            _load(sys.argv[1])
+        finally:
+            gc.freeze()
+            if enabled:
+                gc.enable()
+    try:
+        app()
+    finally:
+        if batch:
+            gc.freeze()
+
+
 if __name__ == "__main__":
-    app()
+    main()

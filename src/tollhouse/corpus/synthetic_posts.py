@@ -37,6 +37,9 @@ _FRAGMENTS = 4096
 _SOURCE_POOL = 1024
 _ACTIVE = ContentState.ACTIVE.value
 _TCO = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+# ".mmm000" for each millisecond: the end of SQLAlchemy's SQLite DateTime text, looked up
+# rather than formatted with a width for every post.
+_FRACTIONS = [f".{ms:03d}000" for ms in range(1000)]
 
 
 class PostMaker:
@@ -67,15 +70,25 @@ class PostMaker:
         # bodies varied, and a post costs two random indexes instead of a draw per word.
         self.leads: list[list[str]] = []
         self.tails: list[list[str]] = []
+        r = rng.random
         for lang in LANGUAGES:
             cum = list(accumulate(1.0 / (k + 1) ** 0.8 for k in range(len(lang.words))))
             glue = " " if lang.spaced else ""
 
-            def fragment(n: int, lang: Language = lang, cum: list[float] = cum) -> str:
-                words = rng.choices(lang.words, cum_weights=cum, k=n)
+            def fragment(
+                n: int,
+                lang: Language = lang,
+                cum: list[float] = cum,
+                total: float = cum[-1] + 0.0,
+                hi: int = len(cum) - 1,
+            ) -> str:
+                # = rng.choices(lang.words, cum_weights=cum, k=n), the same draws inlined
+                # (65 k fragments per run, on the path before the first post).
+                words = lang.words
+                picked = [words[bisect.bisect(cum, r() * total, 0, hi)] for _ in range(n)]
                 if lang.spaced:
-                    return " ".join(words)
-                return "".join([w + "、" if rng.random() < 0.2 else w for w in words])
+                    return " ".join(picked)
+                return "".join([w + "、" if r() < 0.2 else w for w in picked])
 
             leads = [fragment(2 + int(9 * rng.random())) for _ in range(_FRAGMENTS)]
             self.leads.append([f[:1].upper() + f[1:] for f in leads])
@@ -156,10 +169,11 @@ class PostMaker:
         self.name_tokens = Pieces.of(pop.usernames).tokens
 
     def batches(
-        self, slots: Iterable[tuple[int, int, int]], batch_size: int
+        self, slots: Iterable[tuple[int, int, int]], batch_size: int, short: bool = False
     ) -> Iterator[PostBatch]:
         """Post rows (POST_COLUMNS order) for each (slot start, slot end, count), in time
-        order, cut into batches.
+        order, cut into batches. With `short` (SQLite only), rows end before the columns of
+        `bulk.POST_CONSTANTS`, the same in every row, for `bulk.stage_batch`.
 
         This loop is most of the generator's time, so it keeps its state in local variables,
         inlines id assignment and timestamp encoding, and picks from pools with
@@ -192,7 +206,12 @@ class PostMaker:
         as_text = not (encoding.postgres or encoding.native)
         tokens_as_array = encoding.postgres
         tokens_null = encoding.tokens([])
+        if short and (encoding.postgres or encoding.native):
+            raise ValueError("short rows are for SQLite's encoding")
+        # What the full rows end with on SQLite (PostgreSQL's tokens differ per row).
+        constant_tail = (tokens_null, _ACTIVE, None, json_null)
         clock = clock_strings()
+        fractions = _FRACTIONS
         worker_bits = (self.worker & 0x3FF) << 12
         n_lang = len(LANGUAGES)
         codes = [lang.code for lang in LANGUAGES]
@@ -225,7 +244,7 @@ class PostMaker:
                         day_end = day_start + _DAY_MS
                         prefix = day_prefix(day_start // _DAY_MS)
                     of_day = ms - day_start
-                    created: Any = f"{prefix}{clock[of_day // 1000]}.{of_day % 1000:03d}000"
+                    created: Any = f"{prefix}{clock[of_day // 1000]}{fractions[of_day % 1000]}"
                 else:
                     created = encoding.time(ms)
 
@@ -238,7 +257,14 @@ class PostMaker:
                 earlier = threads[li]
                 kind = r()
                 if earlier and kind < P_RETWEET:
-                    rows.append(retweet(post_id, created, author, li, facets_out))
+                    row: tuple[Any, ...] = retweet(post_id, created, author, li, facets_out)
+                    if not short:
+                        row += (
+                            (row[-1].split(), *constant_tail[1:])
+                            if tokens_as_array
+                            else constant_tail
+                        )
+                    rows.append(row)
                     if len(rows) >= batch_size:
                         yield PostBatch(posts=rows, facets=facets_out, users=[])
                         rows, facets_out = [], []
@@ -314,37 +340,36 @@ class PostMaker:
 
                 likes = int(engagement[author] * ((1.0 - r()) ** -0.77 - 1.0))  # Pareto 1.3
                 retweets = int(likes * r() * 0.35)
-                rows.append(
-                    (
-                        post_id,
-                        user_ids[author],
-                        text,
-                        created,
-                        codes[li],
-                        conversation,
-                        reply_user,
-                        replied,
-                        None,
-                        quoted[0] if quoted is not None else None,
-                        json_null if entities is None else encoding.json(entities),
-                        retweets,
-                        int(likes * r() * 0.15),
-                        likes,
-                        int(retweets * r() * 0.3),
-                        int(likes * r() * 0.08),
-                        int((likes + 1) * (30 + 70 * r()) + followers[author] * 0.1 * r()),
-                        sensitive,
-                        source_pool[int(r() * _SOURCE_POOL)],
-                        has_links,
-                        has_mentions,
-                        has_hashtags,
-                        searched,
-                        searched.split() if tokens_as_array else tokens_null,
-                        _ACTIVE,
-                        None,
-                        json_null,
-                    )
+                row = (
+                    post_id,
+                    user_ids[author],
+                    text,
+                    created,
+                    codes[li],
+                    conversation,
+                    reply_user,
+                    replied,
+                    None,
+                    quoted[0] if quoted is not None else None,
+                    json_null if entities is None else encoding.json(entities),
+                    retweets,
+                    int(likes * r() * 0.15),
+                    likes,
+                    int(retweets * r() * 0.3),
+                    int(likes * r() * 0.08),
+                    int((likes + 1) * (30 + 70 * r()) + followers[author] * 0.1 * r()),
+                    sensitive,
+                    source_pool[int(r() * _SOURCE_POOL)],
+                    has_links,
+                    has_mentions,
+                    has_hashtags,
+                    searched,
                 )
+                if not short:
+                    row += (
+                        (searched.split(), *constant_tail[1:]) if tokens_as_array else constant_tail
+                    )
+                rows.append(row)
                 if len(rows) >= batch_size:
                     yield PostBatch(posts=rows, facets=facets_out, users=[])
                     rows, facets_out = [], []
@@ -440,7 +465,8 @@ class PostMaker:
     def _retweet(
         self, post_id: int, created: Any, author: int, li: int, out: list[tuple[str, str, int]]
     ) -> tuple[Any, ...]:
-        """A retweet of an earlier post in language `li`: "RT @author: <its text>"."""
+        """A retweet of an earlier post in language `li`: "RT @author: <its text>", its row
+        up to `search_text` (the caller adds the columns after it)."""
         pool = self.threads[li]
         n = len(pool)
         original = pool[(self.thread_head[li] - 1 - int(n * self.rng.random() ** 2)) % n]
@@ -500,10 +526,6 @@ class PostMaker:
             True,
             "hashtags" in entities,
             searched,
-            searched.split() if encoding.postgres else encoding.tokens([]),
-            _ACTIVE,
-            None,
-            encoding.json(None),
         )
 
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import re
 
-_TOKEN = re.compile(r"[^\W_]+")
+TOKEN = re.compile(r"[^\W_]+")
 
 
 def tokenize(text: str) -> list[str]:
     """The tokens of `text`, in order, lower-cased."""
-    return _TOKEN.findall(text.lower())
+    return TOKEN.findall(text.lower())
 
 
 def search_text(tokens: list[str]) -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tollhouse.corpus.text import tokenize
+from tollhouse.corpus.text import TOKEN
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,16 +35,17 @@ class Pieces:
     @classmethod
     def of(cls, texts: list[str] | tuple[str, ...]) -> Pieces:
         tokens, opens, closes = [], [], []
+        find = TOKEN.findall  # = tokenize, with the lower-cased text kept for the edges
         for text in texts:
             if "Σ" in text:  # lower-cased by the next character, possibly another piece's
                 raise ValueError(f"{text!r}: a capital sigma cannot be pre-tokenised alone")
-            found = tokenize(text)
+            lower = text.lower()
+            found = find(lower)
             if not found:
                 tokens.append("")
                 opens.append(False)
                 closes.append(False)
                 continue
-            lower = text.lower()  # tokenize's input: the first and last tokens show the edges
             tokens.append(" " + " ".join(found))
             opens.append(lower.startswith(found[0]))
             closes.append(lower.endswith(found[-1]))
