@@ -6,7 +6,7 @@ from pathlib import Path
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 
-from tollhouse.db import SQLITE_PAGE_SIZE, create_engine
+from tollhouse.db import SQLITE_MMAP_BYTES, SQLITE_PAGE_SIZE, create_engine
 from tollhouse.migrate import downgrade, upgrade
 from tollhouse.models_registry import all_metadata
 
@@ -30,6 +30,7 @@ def test_new_sqlite_database_gets_large_pages_and_old_ones_keep_theirs(tmp_path:
         with fresh.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA page_size").scalar() == SQLITE_PAGE_SIZE
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA mmap_size").scalar() == SQLITE_MMAP_BYTES
     finally:
         fresh.dispose()
 

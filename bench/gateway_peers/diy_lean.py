@@ -13,19 +13,16 @@ does less than Tollhouse, which is the point of the comparison.
 from __future__ import annotations
 
 import os
-import sqlite3
-import threading
 from collections import Counter
 from typing import Any
 
-from bench.gateway_peers.bare import _SELECT, _TIME_FORMAT, _render
+from bench.gateway_peers.bare import _SELECT, _TIME_FORMAT, _connection, _render
 from fastapi import FastAPI, HTTPException, Query, Request
 from slowapi import Limiter, _rate_limit_exceeded_handler
 from slowapi.errors import RateLimitExceeded
 
 API_KEYS: dict[str, str] = {os.environ.get("BENCH_TOKEN", "diy-token"): "bench-org"}
 usage: Counter[str] = Counter()
-_local = threading.local()
 
 
 def api_key(request: Request) -> str:
@@ -40,15 +37,6 @@ limiter = Limiter(key_func=api_key)
 app = FastAPI()
 app.state.limiter = limiter
 app.add_exception_handler(RateLimitExceeded, _rate_limit_exceeded_handler)  # type: ignore[arg-type]
-
-
-def _connection() -> sqlite3.Connection:
-    conn: sqlite3.Connection | None = getattr(_local, "conn", None)
-    if conn is None:
-        conn = sqlite3.connect(os.environ["BENCH_DB"], check_same_thread=False)
-        conn.execute("PRAGMA cache_size=-65536")
-        _local.conn = conn
-    return conn
 
 
 @app.get("/2/tweets")
