@@ -37,7 +37,14 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, rela
 
 API_KEYS: dict[str, str] = {os.environ.get("BENCH_TOKEN", "diy-token"): "bench-org"}
 usage: Counter[str] = Counter()
-engine = create_engine(f"sqlite:///{os.environ.get('BENCH_DB', 'bench.db')}")
+# A connection for each of the threadpool's 40 threads, as the team learns on its first load
+# test: with the default pool (5 + 10 overflow) endpoints holding all 40 threads wait for a
+# connection while the sessions holding the connections wait for a thread to close them in (the
+# `yield` dependency's teardown runs in the threadpool too), and nothing moves until the pool's
+# 30 s timeout.
+engine = create_engine(
+    f"sqlite:///{os.environ.get('BENCH_DB', 'bench.db')}", pool_size=40, max_overflow=0
+)
 
 
 class Base(DeclarativeBase):
