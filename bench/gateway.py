@@ -603,6 +603,12 @@ def main() -> None:
                         if wrk
                         else python_run(name, url, token, seconds)
                     )
+                    if run.rps == 0:  # not one answer in the whole run: say so, do not divide
+                        log = by_name[name].log
+                        tail = log.read_text(errors="replace")[-2000:] if log else ""
+                        raise SystemExit(
+                            f"{name} answered nothing in {seconds:g} s; its log:\n{tail}"
+                        )
                     run.cpu_us = (cpu_seconds(pid) - cpu_before) / (run.rps * seconds) * 1e6
                     runs.append(run)
                     if name.startswith("tollhouse"):
@@ -621,8 +627,18 @@ def main() -> None:
                 share = args.equal_load_share
                 print(f"equal load: {rate:.0f} req/s to every peer, open loop ({share:g} of "
                       f"{floor}'s saturated req/s)")  # fmt: skip
+                # A peer that cannot sustain the rate only queues without bound (diy at 5 times its
+                # capacity took 30 s per round to drain): its latency at this load is not a number.
+                sustained = [
+                    n
+                    for n in labels
+                    if statistics.median(r.rps for r in runs if r.peer == n) >= 1.2 * rate
+                ]
+                skipped = sorted(set(labels) - set(sustained))
+                if skipped:
+                    print(f"  not offered (saturated req/s below 1.2 times the rate): {skipped}")
                 for r in range(rounds):
-                    for name in labels:
+                    for name in sustained:
                         url = f"http://127.0.0.1:{by_name[name].port}{target}"
                         lat = open_loop_run(name, url, token, rate, seconds)
                         latency_runs.append(lat)
@@ -650,14 +666,11 @@ def main() -> None:
     print(f"load average after: {load_average()}")
 
 
-def equal_load_delta(runs: list[LatencyRun], rounds: int, a: str, b: str) -> float | None:
+def equal_load_delta(runs: list[LatencyRun], a: str, b: str) -> float | None:
     """Median over rounds of (a p99 - b p99) at the same offered rate, within one round."""
-    per = len(runs) // rounds if rounds else 0
-    deltas = []
-    for r in range(rounds):
-        mine = {run.peer: run for run in runs[r * per : (r + 1) * per]}
-        if a in mine and b in mine:
-            deltas.append(mine[a].p99_ms - mine[b].p99_ms)
+    mine = [run for run in runs if run.peer == a]
+    theirs = [run for run in runs if run.peer == b]
+    deltas = [x.p99_ms - y.p99_ms for x, y in zip(mine, theirs, strict=False)]  # round by round
     return statistics.median(deltas) if deltas else None
 
 
@@ -687,6 +700,9 @@ def report(
         print("|---|---|---|---|")
         for name in labels:
             mine = [r for r in latency_runs if r.peer == name]
+            if not mine:
+                print(f"| {name} | — | — | (cannot sustain the rate) |")
+                continue
             p50 = statistics.median(r.p50_ms for r in mine)
             p99 = statistics.median(r.p99_ms for r in mine)
             print(f"| {name} | {p50:.2f} | {p99:.2f} | {sum(r.errors for r in mine)} |")
@@ -713,7 +729,7 @@ def report(
             got = round_ratios(runs, rounds, a, b)
             if got is not None:
                 ratio, p99_delta, by_cpu = got
-                equal = equal_load_delta(latency_runs, rounds, a, b)
+                equal = equal_load_delta(latency_runs, a, b)
                 equal_text = "" if equal is None else f"{equal:+.2f}"
                 verdict = "" if met is None else ("met" if met(ratio, equal) else "NOT met")
                 print(
