@@ -321,10 +321,37 @@ def wrk_run(wrk: str, peer: str, url: str, token: str, seconds: float) -> Run:
     return Run(peer, rps, p50, p99, errors, requests=int(done.group(1)) if done else 0)
 
 
-async def _python_load(host: str, port: int, target: str, token: str, seconds: float) -> Run:
+def _client(url: str, token: str) -> tuple[str, int, bytes]:
+    """Pin this process to the client core; (host, port, the raw keep-alive request)."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.sched_setaffinity(0, {int(CLIENT_CORE)})
+    parsed = urllib.parse.urlsplit(url)
+    host = parsed.hostname or "127.0.0.1"
     request = (
-        f"GET {target} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\r\n"
+        f"GET {parsed.path}?{parsed.query} HTTP/1.1\r\nHost: {host}\r\n"
+        f"Authorization: Bearer {token}\r\n\r\n"
     ).encode()
+    return host, parsed.port or 80, request
+
+
+async def _exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+) -> bool:
+    """One request on a keep-alive connection, its whole body read; whether it was a 200."""
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = int(re.search(rb"(?i)content-length:\s*(\d+)", head).group(1))  # type: ignore[union-attr]
+    await reader.readexactly(length)
+    return head.startswith(b"HTTP/1.1 200")
+
+
+def _p50_p99_ms(latencies: list[float]) -> tuple[float, float]:
+    latencies = sorted(latencies)
+    n = len(latencies)
+    return latencies[n // 2] * 1000, latencies[min(n - 1, n * 99 // 100)] * 1000
+
+
+async def _python_load(host: str, port: int, request: bytes, seconds: float) -> Run:
     latencies: list[float] = []
     errors = 0
     stop_at = time.perf_counter() + seconds
@@ -334,32 +361,20 @@ async def _python_load(host: str, port: int, target: str, token: str, seconds: f
         reader, writer = await asyncio.open_connection(host, port)
         while time.perf_counter() < stop_at:
             began = time.perf_counter()
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = int(re.search(rb"(?i)content-length:\s*(\d+)", head).group(1))  # type: ignore[union-attr]
-            await reader.readexactly(length)
+            ok = await _exchange(reader, writer, request)
             latencies.append(time.perf_counter() - began)
-            if not head.startswith(b"HTTP/1.1 200"):
-                errors += 1
+            errors += not ok
         writer.close()
 
     began = time.perf_counter()
     await asyncio.gather(*(connection() for _ in range(CONNECTIONS)))
     elapsed = time.perf_counter() - began
-    latencies.sort()
-    n = len(latencies)
-    p50, p99 = latencies[n // 2] * 1000, latencies[min(n - 1, n * 99 // 100)] * 1000
-    return Run("", n / elapsed, p50, p99, errors, requests=n)
+    p50, p99 = _p50_p99_ms(latencies)
+    return Run("", len(latencies) / elapsed, p50, p99, errors, requests=len(latencies))
 
 
 def python_run(peer: str, url: str, token: str, seconds: float) -> Run:
-    parsed = urllib.parse.urlsplit(url)
-    with contextlib.suppress(AttributeError, OSError):
-        os.sched_setaffinity(0, {int(CLIENT_CORE)})
-    run = asyncio.run(
-        _python_load(parsed.hostname or "127.0.0.1", parsed.port or 80,
-                     f"{parsed.path}?{parsed.query}", token, seconds)
-    )  # fmt: skip
+    run = asyncio.run(_python_load(*_client(url, token), seconds))
     run.peer = peer
     return run
 
@@ -377,14 +392,11 @@ class LatencyRun:
 
 
 async def _open_loop(
-    host: str, port: int, target: str, token: str, rate: float, seconds: float
+    host: str, port: int, request: bytes, rate: float, seconds: float
 ) -> tuple[list[float], int]:
     """Send one request every 1/`rate` s for `seconds` over a pool of CONNECTIONS keep-alive
     connections; each latency runs from the request's scheduled time to its last body byte, so
     time spent waiting for a free connection (the server being behind) counts too."""
-    request = (
-        f"GET {target} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\r\n"
-    ).encode()
     loop = asyncio.get_running_loop()
     idle: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
     for _ in range(CONNECTIONS):
@@ -395,13 +407,9 @@ async def _open_loop(
     async def one(scheduled: float) -> None:
         nonlocal errors
         reader, writer = await idle.get()
-        writer.write(request)
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = int(re.search(rb"(?i)content-length:\s*(\d+)", head).group(1))  # type: ignore[union-attr]
-        await reader.readexactly(length)
+        ok = await _exchange(reader, writer, request)
         latencies.append(loop.time() - scheduled)
-        if not head.startswith(b"HTTP/1.1 200"):
-            errors += 1
+        errors += not ok
         idle.put_nowait((reader, writer))
 
     start = loop.time() + 0.05
@@ -418,17 +426,9 @@ async def _open_loop(
 
 
 def open_loop_run(peer: str, url: str, token: str, rate: float, seconds: float) -> LatencyRun:
-    parsed = urllib.parse.urlsplit(url)
-    with contextlib.suppress(AttributeError, OSError):
-        os.sched_setaffinity(0, {int(CLIENT_CORE)})
-    latencies, errors = asyncio.run(
-        _open_loop(parsed.hostname or "127.0.0.1", parsed.port or 80,
-                   f"{parsed.path}?{parsed.query}", token, rate, seconds)
-    )  # fmt: skip
-    latencies.sort()
-    n = len(latencies)
-    p50, p99 = latencies[n // 2] * 1000, latencies[min(n - 1, n * 99 // 100)] * 1000
-    return LatencyRun(peer, rate, p50, p99, errors, n)
+    latencies, errors = asyncio.run(_open_loop(*_client(url, token), rate, seconds))
+    p50, p99 = _p50_p99_ms(latencies)
+    return LatencyRun(peer, rate, p50, p99, errors, len(latencies))
 
 
 # -- the run -----------------------------------------------------------------------------------
@@ -659,7 +659,7 @@ def main() -> None:
                     " WHERE endpoint = '/2/tweets' AND status = 200"
                 ).scalar_one()
             engine.dispose()
-            print(f"usage events stored: {stored} for {answered} answered by wrk (plus checks)")
+            print(f"usage events stored: {stored} for {answered} answered (plus checks)")
             if stored < answered:
                 raise SystemExit("strict metering lost usage events: the run does not count")
         report(runs, latency_runs, labels, rounds, servers_to_try)
@@ -685,7 +685,7 @@ def report(
     print()
     print(f"Medians of {rounds} rounds; CPU = server CPU time (all threads) per request.")
     print()
-    print("Saturated (wrk closed loop, 64 connections):")
+    print("Saturated (closed loop, 64 connections):")
     print()
     print("| peer | req/s | p50 ms | p99 ms | CPU µs/req |")
     print("|---|---|---|---|---|")

@@ -76,7 +76,8 @@ def _render(row: tuple[Any, ...]) -> dict[str, Any]:
     }
 
 
-def _lookup(ids: list[int]) -> bytes:
+def _visible_posts(ids: list[int]) -> list[dict[str, Any]]:
+    """The rendered posts among `ids` that may be served, in the order asked."""
     sql = _SELECT.format(marks=", ".join("?" * len(ids)))
     rows = _connection().execute(sql, (_TIME_FORMAT, *ids)).fetchall()
     by_id = {
@@ -84,8 +85,11 @@ def _lookup(ids: list[int]) -> bytes:
         for row in rows
         if row[20] == "active" and row[21] in ("active", None) and not row[22]
     }
-    data = [_render(by_id[i]) for i in ids if i in by_id]
-    return orjson.dumps({"data": data})
+    return [_render(by_id[i]) for i in ids if i in by_id]
+
+
+def _lookup(ids: list[int]) -> bytes:
+    return orjson.dumps({"data": _visible_posts(ids)})
 
 
 def tweets(request: Request) -> Response:

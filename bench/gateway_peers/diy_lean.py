@@ -12,28 +12,15 @@ does less than Tollhouse, which is the point of the comparison.
 
 from __future__ import annotations
 
-import os
-from collections import Counter
 from typing import Any
 
-from bench.gateway_peers.bare import _SELECT, _TIME_FORMAT, _connection, _render
-from fastapi import FastAPI, HTTPException, Query, Request
-from slowapi import Limiter, _rate_limit_exceeded_handler
+from bench.gateway_peers.bare import _visible_posts
+from bench.gateway_peers.diy import API_KEYS, api_key, limiter, usage
+from fastapi import FastAPI, Query, Request
+from slowapi import _rate_limit_exceeded_handler
 from slowapi.errors import RateLimitExceeded
 
-API_KEYS: dict[str, str] = {os.environ.get("BENCH_TOKEN", "diy-token"): "bench-org"}
-usage: Counter[str] = Counter()
-
-
-def api_key(request: Request) -> str:
-    header = request.headers.get("authorization", "")
-    token = header.removeprefix("Bearer ").strip()
-    if token not in API_KEYS:
-        raise HTTPException(status_code=401, detail="Unauthorized")
-    return token
-
-
-limiter = Limiter(key_func=api_key)
+# diy.py's gateway (keys, key check, limiter, usage counter) in an app of its own.
 app = FastAPI()
 app.state.limiter = limiter
 app.add_exception_handler(RateLimitExceeded, _rate_limit_exceeded_handler)  # type: ignore[arg-type]
@@ -43,14 +30,6 @@ app.add_exception_handler(RateLimitExceeded, _rate_limit_exceeded_handler)  # ty
 @limiter.limit("1000000000/15minute")
 def tweets(request: Request, ids: str = Query(...)) -> dict[str, Any]:
     org = API_KEYS[api_key(request)]
-    id_list = [int(v) for v in ids.split(",")]
-    sql = _SELECT.format(marks=", ".join("?" * len(id_list)))
-    rows = _connection().execute(sql, (_TIME_FORMAT, *id_list)).fetchall()
-    by_id = {
-        row[0]: row
-        for row in rows
-        if row[20] == "active" and row[21] in ("active", None) and not row[22]
-    }
-    data = [_render(by_id[i]) for i in id_list if i in by_id]
+    data = _visible_posts([int(v) for v in ids.split(",")])
     usage[org] += len(data)
     return {"data": data}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import random
 from pathlib import Path
@@ -62,6 +63,35 @@ def test_synced_and_unsynced_appends_write_the_same_records(
     assert contents.events == events
     assert contents.records == 4
     assert not contents.torn_tail
+    spool.close_segment()
+
+
+def test_a_refused_dsync_flag_falls_back_to_write_and_fdatasync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kernel or filesystem without RWF_DSYNC must not make the spool (and so every strict
+    response) fail: the append takes write + fdatasync, then and from then on."""
+    monkeypatch.setattr(spool_module, "_RWF_DSYNC", 4)
+    calls: list[str] = []
+
+    def refused(*_: object) -> int:
+        calls.append("pwritev")
+        raise OSError(errno.EOPNOTSUPP, "Operation not supported")
+
+    real_fdatasync = os.fdatasync
+
+    def counted(fd: int) -> None:
+        calls.append("fdatasync")
+        real_fdatasync(fd)
+
+    monkeypatch.setattr(os, "pwritev", refused)
+    monkeypatch.setattr(os, "fdatasync", counted)
+    events = traffic(random.Random(6), 20)
+    spool = Spool(tmp_path)
+    spool.append(events[:10])
+    spool.append(events[10:])
+    assert calls == ["pwritev", "fdatasync", "fdatasync"]
+    assert read_segment(tmp_path / f"{spool.owner}-00000001.seg").events == events
     spool.close_segment()
 
 

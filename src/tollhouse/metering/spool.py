@@ -19,6 +19,7 @@ those events stored, not skipped, and never stores alongside a live store proces
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import logging
@@ -105,6 +106,8 @@ def _decode_records(data: bytes) -> tuple[list[UsageEvent], int, int]:
 
 # pwritev2's per-write data sync where the platform has it (Linux); elsewhere write + fdatasync.
 _RWF_DSYNC: int = getattr(os, "RWF_DSYNC", 0) if hasattr(os, "pwritev") else 0
+# What a kernel without pwritev2 (< 4.6) or a filesystem without the flag answers.
+_DSYNC_REFUSED = {errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL}
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -135,6 +138,8 @@ class Spool:
         self._fd = -1
         self._size = 0
         self._opened_at = 0.0
+        # Cleared if this kernel or filesystem refuses the flag (EOPNOTSUPP and kin).
+        self._rwf_dsync = _RWF_DSYNC
         self._open_segment()
 
     def _segment_path(self, seq: int) -> Path:
@@ -163,13 +168,18 @@ class Spool:
             self._rotate()
         record = encode(events)
         view = memoryview(record)
-        if sync and _RWF_DSYNC:
+        if sync and self._rwf_dsync:
             # One syscall for write and fdatasync (pwritev2 with RWF_DSYNC, Linux ≥ 4.7): the
             # spool thread gives up and retakes the GIL once per group instead of twice, and
             # under load each retake waits for the busy event loop and lookup threads (up to a
             # switch interval), which the strict acknowledgement would add to every response.
             # Offset -1: at the end of the file (O_APPEND), as write(2) would.
-            view = view[os.pwritev(self._fd, [view], -1, _RWF_DSYNC) :]
+            try:
+                view = view[os.pwritev(self._fd, [view], -1, self._rwf_dsync) :]
+            except OSError as exc:
+                if exc.errno not in _DSYNC_REFUSED:
+                    raise
+                self._rwf_dsync = 0  # nothing was written: the general path below from now on
             if not view:
                 self._size += len(record)
                 return self._seq
