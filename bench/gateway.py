@@ -70,7 +70,7 @@ from tollhouse.access.service import AccessService, onboard
 from tollhouse.api.endpoints import TEMPLATES
 from tollhouse.corpus import search
 from tollhouse.corpus.generator import generate_corpus
-from tollhouse.db import create_engine
+from tollhouse.db import create_engine, usage_database_url
 from tollhouse.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -652,7 +652,7 @@ def main() -> None:
         # The servers have stopped (draining their spools): strict metering recorded every
         # answered request, or the run does not count.
         if any(name.startswith("tollhouse") for name in labels):
-            engine = create_engine(f"sqlite:///{db}")
+            engine = create_engine(usage_database_url(f"sqlite:///{db}"))
             with engine.connect() as conn:
                 stored = conn.exec_driver_sql(
                     "SELECT COUNT(*) FROM usage_events"

@@ -24,7 +24,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from tollhouse.db import create_engine
+from tollhouse.db import create_engine, is_database_of, usage_database_url
 from tollhouse.migrate import upgrade
 
 PG_URL = os.environ.get("TOLLHOUSE_TEST_DATABASE_URL", "")
@@ -87,6 +87,19 @@ def _postgres_schema_url() -> Iterator[str]:
 def engine(database_url: str) -> Iterator[Engine]:
     """An engine on a migrated, empty database (both backends)."""
     eng = create_engine(database_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def usage_engine(engine: Engine) -> Iterator[Engine]:
+    """The usage tables' database of `engine`, as an app on it stores into: a file of its own
+    beside a SQLite database, the same database on PostgreSQL (db.usage_database_url)."""
+    url = usage_database_url(engine.url.render_as_string(hide_password=False))
+    if is_database_of(engine, url):
+        yield engine
+        return
+    eng = create_engine(url)
     yield eng
     eng.dispose()
 

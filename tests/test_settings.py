@@ -30,6 +30,7 @@ def test_toml_file_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path: object) ->
     "overrides",
     [
         {"database_url": "mysql://x"},
+        {"usage_database_url": "mysql://x"},
         {"limits_url": "memcached://x"},
         {"environment": "production"},
         {"environment": "production", "admin_token": DEFAULT_ADMIN_TOKEN},
@@ -43,3 +44,14 @@ def test_bad_settings_fail_loudly(overrides: dict[str, str]) -> None:
 def test_production_accepts_own_secret() -> None:
     s = load_settings(environment="production", admin_token="a-real-secret-0123456789")
     assert s.environment == "production"
+
+
+def test_usage_tables_default_beside_sqlite_and_in_postgresql() -> None:
+    beside = load_settings(database_url="sqlite:////srv/th/tollhouse.db")
+    assert beside.usage_url == "sqlite:////srv/th/tollhouse-usage.db"
+    pg = "postgresql+psycopg://tollhouse@db/tollhouse"
+    assert load_settings(database_url=pg).usage_url == pg
+    assert load_settings(database_url="postgresql://tollhouse@db/tollhouse").usage_url == pg
+    assert load_settings(database_url="sqlite:///:memory:").usage_url == "sqlite:///:memory:"
+    chosen = load_settings(database_url="sqlite:///a.db", usage_database_url="sqlite:///b.db")
+    assert chosen.usage_url == "sqlite:///b.db"

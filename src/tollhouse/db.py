@@ -33,6 +33,35 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def usage_database_url(database_url: str, override: str = "") -> str:
+    """Where the usage tables (metering's) live for `database_url`: `override` if set; for a
+    SQLite file, a file of their own beside it (`tollhouse.db` → `tollhouse-usage.db`);
+    otherwise the same database.
+
+    Why a file of their own on SQLite: the usage store commits a batch every 0.2 s, and SQLite
+    throws away every other connection's page cache for a file at the next read transaction
+    after a commit to that file (and WAL checkpoints rewrite it). With the usage tables in the
+    corpus's file, every API lookup re-read its pages after each usage batch, and the server's
+    latency tail grew with the usage tables (bench/RESULTS.md, "Gateway"). In a file of their
+    own, the corpus file changes only when posts or licensees do. PostgreSQL keeps one database:
+    its shared buffers are not dropped by other sessions' commits."""
+    if override:
+        return normalise_url(override)
+    url = normalise_url(database_url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return url
+    path = Path(parsed.database)
+    return parsed.set(
+        database=str(path.with_name(f"{path.stem}-usage{path.suffix}"))
+    ).render_as_string(hide_password=False)
+
+
+def is_database_of(engine: Engine, url: str) -> bool:
+    """Whether `url` names `engine`'s database (compared parsed: the text may differ)."""
+    return bool(make_url(normalise_url(url)) == engine.url)
+
+
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 

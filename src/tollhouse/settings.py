@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -20,6 +20,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from tollhouse.db import usage_database_url
 from tollhouse.errors import ConfigurationError
 
 DEFAULT_ADMIN_TOKEN = "dev-admin-token"
@@ -32,6 +33,9 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "production"] = "development"
     database_url: str = "sqlite:///./tollhouse.db"
+    # Where metering's usage tables live; empty: beside a SQLite database in a file of its own
+    # (`tollhouse-usage.db`), in the same database on PostgreSQL (db.usage_database_url says why).
+    usage_database_url: str = ""
     limits_url: str = "memory://"
     bus_url: str = "memory://"
     admin_token: str = DEFAULT_ADMIN_TOKEN
@@ -67,12 +71,19 @@ class Settings(BaseSettings):
     limits_dedupe_bits: int = Field(default=1 << 23, ge=1 << 10, le=1 << 32)
     limits_cap_reservation: int = Field(default=100, ge=0, le=10_000)
 
-    @field_validator("database_url")
+    @field_validator("database_url", "usage_database_url")
     @classmethod
-    def _known_database(cls, value: str) -> str:
+    def _known_database(cls, value: str, info: ValidationInfo) -> str:
+        if info.field_name == "usage_database_url" and not value:
+            return value
         if not value.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://")):
-            raise ValueError("database_url must be sqlite:///PATH or postgresql+psycopg://…")
+            raise ValueError(f"{info.field_name} must be sqlite:///PATH or postgresql+psycopg://…")
         return value
+
+    @property
+    def usage_url(self) -> str:
+        """The usage tables' database (see `usage_database_url`)."""
+        return usage_database_url(self.database_url, self.usage_database_url)
 
     @field_validator("limits_url", "bus_url")
     @classmethod

@@ -27,19 +27,21 @@ from tests.api.conftest import issue_token
 from tests.api.sample_corpus import build
 from tests.conftest import LiveServer
 
-from tollhouse.db import create_engine
+from tollhouse.db import create_engine, usage_database_url
 from tollhouse.metering.spool import read_segment, spool_dir_for
 from tollhouse.metering.writer import UsageWriter, replay_spool
 
 _CHILD = r"""
 import asyncio, sys, time
-from tollhouse.db import create_engine
+from tollhouse.db import create_engine, usage_database_url
 from tollhouse.metering.event import UsageEvent
 from tollhouse.metering.ids import uuid7
 from tollhouse.metering.writer import UsageWriter
 
 url, spool_dir, mode = sys.argv[1:4]
-writer = UsageWriter(create_engine(url), spool_dir, mode=mode, store_interval_s=0.05)
+# As the app opens them: usage tables in a file of their own beside a SQLite database.
+writer = UsageWriter(create_engine(usage_database_url(url)), spool_dir, mode=mode,
+                     store_interval_s=0.05, directory=create_engine(url))
 writer.start()
 out = sys.stdout
 
@@ -164,42 +166,42 @@ def _assert_rollups_match_events(engine: Engine) -> None:
 
 @pytest.mark.parametrize("store", ["alive", "killed", "killed-midway"])
 def test_strict_writer_killed_loses_and_duplicates_nothing(
-    database_url: str, engine: Engine, tmp_path: Path, store: str
+    database_url: str, engine: Engine, usage_engine: Engine, tmp_path: Path, store: str
 ) -> None:
     spool_dir = tmp_path / "spool"
     acked = _run_and_kill(database_url, spool_dir, "strict", 3000, store)
     # Restart: a new writer replays the dead one's spool before recording (after waiting for
     # a store process still draining it).
-    writer = UsageWriter(engine, spool_dir, mode="strict")
+    writer = UsageWriter(usage_engine, spool_dir, mode="strict", directory=engine)
     report = writer.start()
     writer.stop()
-    counts = _event_counts(engine)
+    counts = _event_counts(usage_engine)
     if store == "killed":
         assert report.segments >= 1  # the spool was left to the restart
     else:
         assert report.segments == 0  # the dead writer's store process stored all of it
     assert all(counts.get(rid) == 1 for rid in acked), "an acknowledged event is missing"
     assert set(counts.values()) == {1}
-    _assert_rollups_match_events(engine)
+    _assert_rollups_match_events(usage_engine)
     # A second restart finds nothing left to replay and changes nothing.
-    assert replay_spool(engine, spool_dir_for(spool_dir, engine)).segments == 0
-    assert _event_counts(engine) == counts
+    assert replay_spool(usage_engine, spool_dir_for(spool_dir, engine)).segments == 0
+    assert _event_counts(usage_engine) == counts
 
 
 def test_fast_writer_killed_loses_only_the_unflushed_tail(
-    database_url: str, engine: Engine, tmp_path: Path
+    database_url: str, engine: Engine, usage_engine: Engine, tmp_path: Path
 ) -> None:
     spool_dir = tmp_path / "spool"
     recorded = _run_and_kill(database_url, spool_dir, "fast", 5000)
-    replay_spool(engine, spool_dir_for(spool_dir, engine))
-    counts = _event_counts(engine)
+    replay_spool(usage_engine, spool_dir_for(spool_dir, engine), directory=engine)
+    counts = _event_counts(usage_engine)
     assert set(counts.values()) == {1}
     stored = [rid in counts for rid in recorded]
     # What is lost is a suffix of what was recorded (the last, unflushed interval), never a hole.
     first_lost = stored.index(False) if False in stored else len(stored)
     assert all(stored[:first_lost]) and not any(stored[first_lost:])
     assert first_lost > 0
-    _assert_rollups_match_events(engine)
+    _assert_rollups_match_events(usage_engine)
 
 
 @pytest.mark.slow
@@ -207,6 +209,7 @@ def test_server_killed_under_load_keeps_every_answered_request(
     database_url: str, live_server: Callable[..., LiveServer], tmp_path: Path
 ) -> None:
     engine = create_engine(database_url)
+    usage = create_engine(usage_database_url(database_url))  # where the app stores usage
     corpus = build(engine, n_posts=60, n_users=6)
     token = issue_token(engine)
     post_ids = sorted(corpus.posts)[:20]
@@ -250,18 +253,19 @@ def test_server_killed_under_load_keeps_every_answered_request(
     # Restart on the same spool and database: it replays the dead process's segments.
     restarted = live_server(**settings)
     restarted.stop()  # a clean shutdown drains and stores everything
-    counts = _event_counts(engine)
+    counts = _event_counts(usage)
     assert set(counts.values()) == {1}
     missing = [rid for rid, status in answered if 200 <= status < 300 and rid not in counts]
     assert missing == []
-    with engine.connect() as conn:
+    with usage.connect() as conn:
         row = conn.execute(
             sa.text("SELECT org_id, app_id, endpoint, end_user FROM usage_events LIMIT 1")
         ).one()
     assert row.endpoint == "/2/tweets" and row.org_id is not None and row.end_user == "crash-test"
-    _assert_rollups_match_events(engine)
+    _assert_rollups_match_events(usage)
     assert not list(spool_dir.rglob("*.seg"))
     engine.dispose()
+    usage.dispose()
 
 
 def _descendants(pid: int) -> list[int]:
@@ -276,6 +280,7 @@ def test_workers_each_have_a_store_process_and_drain_on_stop(
     database_url: str, live_server: Callable[..., LiveServer], tmp_path: Path
 ) -> None:
     engine = create_engine(database_url)
+    usage = create_engine(usage_database_url(database_url))  # where the app stores usage
     corpus = build(engine, n_posts=60, n_users=6)
     token = issue_token(engine)
     post_ids = sorted(corpus.posts)[:10]
@@ -305,17 +310,18 @@ def test_workers_each_have_a_store_process_and_drain_on_stop(
     ]
     assert len(stores) == 2  # one per serving process, each with its own spool
     server.stop()  # SIGTERM: each worker drains its spool through its store process
-    counts = _event_counts(engine)
+    counts = _event_counts(usage)
     assert set(counts.values()) == {1}
     assert [rid for rid, s in answered if s == 200 and rid not in counts] == []
     assert sum(1 for _, s in answered if s == 200) > 0
-    _assert_rollups_match_events(engine)
+    _assert_rollups_match_events(usage)
     assert [p for p in spool_dir.rglob("*") if p.is_file()] == []  # segments, locks
     engine.dispose()
+    usage.dispose()
 
 
 def test_usage_replay_stores_what_a_killed_writer_and_store_process_left(
-    database_url: str, engine: Engine, tmp_path: Path
+    database_url: str, usage_engine: Engine, tmp_path: Path
 ) -> None:
     spool_dir = tmp_path / "spool"
     acked = _run_and_kill(database_url, spool_dir, "strict", 1000, store="killed")
@@ -326,8 +332,8 @@ def test_usage_replay_stores_what_a_killed_writer_and_store_process_left(
         [*command, "--spool-dir", str(spool_dir)], env=env, capture_output=True, text=True
     )
     assert out.returncode == 0, out.stderr
-    counts = _event_counts(engine)
+    counts = _event_counts(usage_engine)
     assert all(counts.get(rid) == 1 for rid in acked), "an acknowledged event is missing"
     assert set(counts.values()) == {1}
-    _assert_rollups_match_events(engine)
+    _assert_rollups_match_events(usage_engine)
     assert [p for p in spool_dir.rglob("*") if p.is_file()] == []

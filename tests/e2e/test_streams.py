@@ -37,7 +37,7 @@ from twarc import Twarc2
 
 from tollhouse.access.service import AccessService
 from tollhouse.corpus.models import posts
-from tollhouse.db import create_engine
+from tollhouse.db import create_engine, usage_database_url
 from tollhouse.metering.models import usage_events
 from tollhouse.migrate import upgrade
 from tollhouse.streams.sample import in_sample
@@ -448,7 +448,9 @@ def test_metering_totals_equal_posts_received_and_the_cap_ends_the_stream(
     reader.close()
     received = 9
     # Usage events: one per connection per interval with posts, summing to what was received.
-    with sqlite_engine.connect() as conn:
+    # (In the usage file the server stores into, beside the corpus's.)
+    usage = create_engine(usage_database_url(db_url))
+    with usage.connect() as conn:
         for _ in range(100):
             rows = conn.execute(
                 select(usage_events.c.posts).where(
@@ -461,6 +463,7 @@ def test_metering_totals_equal_posts_received_and_the_cap_ends_the_stream(
             time.sleep(0.1)
     assert sum(r.posts for r in rows) == received
     assert len(rows) <= 3  # per interval, not per post
+    usage.dispose()
     # A new connection is refused while the cap is used up.
     refused = httpx.get(f"{server.base_url}/2/tweets/search/stream", headers=bearer(token))
     assert refused.status_code == 429 and refused.json()["title"] == "UsageCapExceeded"

@@ -25,7 +25,7 @@ def _events(engine: Engine) -> dict[str, sa.Row[tuple[object, ...]]]:
 
 
 def test_every_metered_request_is_recorded_with_its_request_id(
-    engine: Engine, tmp_path: Path
+    engine: Engine, usage_engine: Engine, tmp_path: Path
 ) -> None:
     corpus = build(engine, n_posts=80, n_users=10)
     lic = make_licensees(engine, {"acme": ["acme-app"]})["acme"]
@@ -46,7 +46,7 @@ def test_every_metered_request_is_recorded_with_its_request_id(
         refused = client.get("/2/tweets", params={"ids": "1"}, headers={"Authorization": "x"})
         not_metered = client.get("/2/usage/tweets", headers=auth)
     # The app's shutdown drained the writer into the store.
-    events = _events(engine)
+    events = _events(usage_engine)
     assert ok.status_code == 200 and refused.status_code == 401
     for response in (ok, unknown_user, refused, not_metered):
         rid = response.headers["x-request-id"]
@@ -78,14 +78,14 @@ def test_every_metered_request_is_recorded_with_its_request_id(
 
 
 def test_metering_off_records_nothing_but_still_identifies_requests(
-    engine: Engine, tmp_path: Path
+    engine: Engine, usage_engine: Engine, tmp_path: Path
 ) -> None:
     url = engine.url.render_as_string(hide_password=False)
     settings = load_settings(database_url=url, spool_dir=tmp_path / "spool", metering_mode="off")
     with TestClient(create_app(settings)) as client:
         response = client.get("/2/tweets", params={"ids": "1"})
     assert response.status_code == 401 and "x-request-id" in response.headers
-    assert _events(engine) == {}
+    assert _events(usage_engine) == {}
     assert not (tmp_path / "spool").exists()
 
 
@@ -108,7 +108,7 @@ def test_strict_mode_answers_503_when_the_spool_cannot_be_written(
 
 
 def test_new_posts_are_those_the_cap_counted_after_the_daily_dedupe(
-    engine: Engine, tmp_path: Path
+    engine: Engine, usage_engine: Engine, tmp_path: Path
 ) -> None:
     corpus = build(engine, n_posts=80, n_users=10)
     lic = make_licensees(engine, {"acme": ["acme-app"]}, monthly_post_cap=10_000)["acme"]
@@ -120,7 +120,7 @@ def test_new_posts_are_those_the_cap_counted_after_the_daily_dedupe(
     with TestClient(app) as client:
         a = client.get("/2/tweets", params={"ids": ",".join(map(str, first))}, headers=auth)
         b = client.get("/2/tweets", params={"ids": ",".join(map(str, second))}, headers=auth)
-    events = _events(engine)
+    events = _events(usage_engine)
     ea, eb = events[a.headers["x-request-id"]], events[b.headers["x-request-id"]]
     assert (ea.posts, ea.new_posts) == (3, 3)
     # One of the second request's posts was already delivered today: it counts once.

@@ -6,6 +6,7 @@ import json
 import random
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
 import sqlalchemy as sa
@@ -20,6 +21,7 @@ from tollhouse.api.app import create_app
 from tollhouse.cli.main import app as cli
 from tollhouse.errors import NotFound
 from tollhouse.metering.event import UsageEvent
+from tollhouse.metering.queries import UsageReport
 from tollhouse.metering.service import prune_raw_events, usage_report
 from tollhouse.metering.store import record_events
 from tollhouse.settings import get_settings, load_settings
@@ -57,19 +59,29 @@ def _traffic(lic: dict[str, Licensee]) -> list[UsageEvent]:
     return events
 
 
+class UsageDb(NamedTuple):
+    engine: Engine  # licensees and posts
+    usage: Engine  # the usage tables (the same engine on PostgreSQL)
+    lic: dict[str, Licensee]
+    events: list[UsageEvent]
+
+    def report(self, org: str, start: date, end: date, **kw: Any) -> UsageReport:
+        return usage_report(self.engine, org, start, end, usage_engine=self.usage, **kw)
+
+
 @pytest.fixture
-def usage_db(engine: Engine) -> tuple[Engine, dict[str, Licensee], list[UsageEvent]]:
+def usage_db(engine: Engine, usage_engine: Engine) -> UsageDb:
     build(engine, n_posts=80, n_users=10)  # the corpus whose share a licensee took
     lic = make_licensees(engine, {"acme": ["acme-a", "acme-b"], "rival": ["rival-x"]})
     events = _traffic(lic)
-    record_events(engine, events)
-    return engine, lic, events
+    record_events(usage_engine, events, engine)
+    return UsageDb(engine, usage_engine, lic, events)
 
 
-def test_totals_and_groupings_match_the_events(usage_db) -> None:  # type: ignore[no-untyped-def]
-    engine, lic, events = usage_db
+def test_totals_and_groupings_match_the_events(usage_db: UsageDb) -> None:
+    engine, _, lic, events = usage_db
     acme = [e for e in events if e.org_id == lic["acme"].org_id]
-    report = usage_report(engine, "acme", D1, D3, by="app")
+    report = usage_db.report("acme", D1, D3, by="app")
     assert report.total.requests == len(acme)
     assert report.total.posts == sum(e.posts for e in acme)
     assert report.total.errors == sum(e.status >= 400 for e in acme)
@@ -85,33 +97,32 @@ def test_totals_and_groupings_match_the_events(usage_db) -> None:  # type: ignor
         corpus = conn.execute(sa.text("SELECT COUNT(*) FROM posts")).scalar_one()
     assert report.corpus_posts == corpus > 0
     assert report.corpus_share is not None and report.corpus_share[0] == 6 / corpus
-    by_day = usage_report(engine, "acme", D1, D3, by="day")
+    by_day = usage_db.report("acme", D1, D3, by="day")
     assert [r.key for r in by_day.rows] == [D1.isoformat(), (D1 + timedelta(days=1)).isoformat()]
     assert sum(r.requests for r in by_day.rows) == len(acme)
-    by_endpoint = usage_report(engine, "acme", D1, D3, by="endpoint")
+    by_endpoint = usage_db.report("acme", D1, D3, by="endpoint")
     assert {r.key for r in by_endpoint.rows} == {"/2/tweets/search/all", "/2/tweets/:id"}
     assert all(r.distinct_posts is None for r in by_endpoint.rows)
-    by_hour = usage_report(engine, "acme", D1, D1 + timedelta(days=1), by="hour")
+    by_hour = usage_db.report("acme", D1, D1 + timedelta(days=1), by="hour")
     assert len(by_hour.rows) == 24
-    only_b = usage_report(engine, "acme", D1, D3, apps=["acme-b"])
+    only_b = usage_db.report("acme", D1, D3, apps=["acme-b"])
     assert only_b.total.requests == sum(e.app_id == lic["acme"].apps["acme-b"] for e in acme)
 
 
-def test_usage_never_includes_another_organisation(usage_db) -> None:  # type: ignore[no-untyped-def]
-    engine, _, _ = usage_db
-    rival = usage_report(engine, "rival", D1, D3, by="app")
+def test_usage_never_includes_another_organisation(usage_db: UsageDb) -> None:
+    rival = usage_db.report("rival", D1, D3, by="app")
     assert [r.key for r in rival.rows] == ["rival-x"]
     assert rival.total.requests == 50
     assert rival.total.distinct_posts is not None and rival.total.distinct_posts.estimate == 10
     # Naming another organisation's app is "not found", as if it did not exist.
     with pytest.raises(NotFound):
-        usage_report(engine, "acme", D1, D3, apps=["rival-x"])
+        usage_db.report("acme", D1, D3, apps=["rival-x"])
     with pytest.raises(NotFound):
-        usage_report(engine, "nobody", D1, D3)
+        usage_db.report("nobody", D1, D3)
 
 
-def test_cli_usage_json_and_csv(usage_db, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    engine, _, _ = usage_db
+def test_cli_usage_json_and_csv(usage_db: UsageDb, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = usage_db.engine
     monkeypatch.setenv("TOLLHOUSE_DATABASE_URL", engine.url.render_as_string(hide_password=False))
     get_settings.cache_clear()
     try:
@@ -133,8 +144,8 @@ def test_cli_usage_json_and_csv(usage_db, monkeypatch: pytest.MonkeyPatch) -> No
         get_settings.cache_clear()
 
 
-def test_admin_usage_api(usage_db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    engine, _, _ = usage_db
+def test_admin_usage_api(usage_db: UsageDb, tmp_path: Path) -> None:
+    engine = usage_db.engine
     url = engine.url.render_as_string(hide_password=False)
     app = create_app(load_settings(database_url=url, spool_dir=tmp_path / "spool"))
     with TestClient(app) as client:
@@ -154,12 +165,12 @@ def test_admin_usage_api(usage_db, tmp_path: Path) -> None:  # type: ignore[no-u
         assert r.status_code == 200 and r.text.startswith("key,requests")
 
 
-def test_prune_keeps_rollups(usage_db) -> None:  # type: ignore[no-untyped-def]
-    engine, _, events = usage_db
-    before = usage_report(engine, "acme", D1, D3)
+def test_prune_keeps_rollups(usage_db: UsageDb) -> None:
+    usage, events = usage_db.usage, usage_db.events
+    before = usage_db.report("acme", D1, D3)
     day_after = int((DAY0 + timedelta(days=2)).timestamp() * 1000)
     # Keep one day: everything from DAY0 (the first day) goes, the second day stays.
-    deleted = prune_raw_events(engine, 1, now_ms=day_after)
+    deleted = prune_raw_events(usage, 1, now_ms=day_after)
     assert deleted == sum(e.occurred_at < DAY0 + timedelta(days=1) for e in events)
-    assert usage_report(engine, "acme", D1, D3) == before
+    assert usage_db.report("acme", D1, D3) == before
     assert date(2026, 3, 1) == D1

@@ -30,7 +30,7 @@ from tollhouse.api.dispatch import (
 from tollhouse.api.edge import AdminGuard, EdgeMiddleware, close_directory
 from tollhouse.api.responses import JSONResponse
 from tollhouse.api.state import AppState
-from tollhouse.db import create_engine
+from tollhouse.db import create_engine, is_database_of
 from tollhouse.limits.service import limits_from_settings
 from tollhouse.metering.asgi import MeteringMiddleware
 from tollhouse.metering.writer import writer_for
@@ -76,8 +76,13 @@ def create_app(settings: Settings | None = None) -> TollhouseApp:
     # is a thread) and the streams.
     pool_size = settings.corpus_threads + settings.lookup_threads + 8
     engine = create_engine(settings.database_url, pool_size=pool_size)
-    state = AppState(settings=settings, engine=engine)
-    state.usage_writer = writer_for(settings, engine)
+    # The usage tables' database: the same one on PostgreSQL, a file of their own beside a
+    # SQLite one (db.usage_database_url says why). Here it serves start-up replays and the
+    # admin usage reports; the store process opens its own.
+    usage_url = settings.usage_url
+    usage_engine = engine if is_database_of(engine, usage_url) else create_engine(usage_url)
+    state = AppState(settings=settings, engine=engine, usage_engine=usage_engine)
+    state.usage_writer = writer_for(settings, usage_engine, engine)
     state.limits = limits_from_settings(settings)
 
     @asynccontextmanager
@@ -94,6 +99,7 @@ def create_app(settings: Settings | None = None) -> TollhouseApp:
         for executor in (state.corpus_executor, state.lookup_executor):
             executor.shutdown(wait=True, cancel_futures=True)
         engine.dispose()
+        usage_engine.dispose()
 
     app = TollhouseApp(
         title="Tollhouse",

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 class AppState:
     settings: Settings
     engine: Engine
+    # Metering's usage tables (db.usage_database_url); `engine` itself when they share it.
+    usage_engine: Engine
     usage_writer: UsageWriter | None = None
     # Rate windows and monthly caps (task E); `limits.metrics` counts backend failures.
     limits: LimitsService = field(default_factory=memory_limits)

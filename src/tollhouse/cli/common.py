@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.engine import Engine
 
-from tollhouse.db import create_engine
+from tollhouse.db import create_engine, is_database_of, usage_database_url
 from tollhouse.errors import TollhouseError
 from tollhouse.settings import Settings, get_settings
 
@@ -27,6 +27,19 @@ def settings() -> Settings:
 
 def open_engine(database_url: str | None = None) -> Engine:
     return create_engine(database_url or settings().database_url)
+
+
+def usage_url(engine: Engine) -> str:
+    """The usage tables' database for the main database `engine` (db.usage_database_url): the
+    configured `usage_database_url`, else derived from `engine`'s."""
+    main = engine.url.render_as_string(hide_password=False)
+    return usage_database_url(main, settings().usage_database_url)
+
+
+def open_usage_engine(engine: Engine) -> Engine:
+    """An engine on the usage tables' database: `engine` itself when they share it."""
+    url = usage_url(engine)
+    return engine if is_database_of(engine, url) else create_engine(url)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from tollhouse.cli.common import console, err_console, fail, open_engine
+from tollhouse.cli.common import console, err_console, fail, open_engine, usage_url
 from tollhouse.corpus.generator import DEFAULT_BATCH, generate_corpus
 from tollhouse.errors import TollhouseError
 
@@ -51,7 +51,7 @@ def generate(
         # with the start of generation on a new database.
         from tollhouse import migrate
 
-        migrate.upgrade(engine)
+        migrate.upgrade(engine, usage_url=usage_url(engine))
 
     try:
         stats = generate_corpus(
@@ -94,7 +94,7 @@ def import_(
 
     engine = open_engine(database_url)
     try:
-        migrate.upgrade(engine)
+        migrate.upgrade(engine, usage_url=usage_url(engine))
         summary = import_file(engine, file)
     finally:
         engine.dispose()

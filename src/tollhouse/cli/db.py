@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import typer
+from sqlalchemy.engine import make_url
 
 from tollhouse import migrate
-from tollhouse.cli.common import console, open_engine
+from tollhouse.cli.common import console, open_engine, usage_url
+from tollhouse.db import is_database_of
 
 app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
@@ -14,13 +16,16 @@ app = typer.Typer(help="Database schema.", no_args_is_help=True)
 def upgrade(revision: str = typer.Argument("heads", help="Target revision.")) -> None:
     """Apply migrations up to REVISION (default: the newest)."""
     engine = open_engine()
-    migrate.upgrade(engine, revision)
+    usage = usage_url(engine)
+    migrate.upgrade(engine, revision, usage_url=usage)
     console.print(f"database at {revision}: {engine.url.render_as_string(hide_password=True)}")
+    if not is_database_of(engine, usage):
+        console.print(f"usage tables at {revision}: {make_url(usage).render_as_string()}")
 
 
 @app.command()
 def downgrade(revision: str = typer.Argument(..., help="Target revision, or 'base'.")) -> None:
     """Revert migrations down to REVISION."""
     engine = open_engine()
-    migrate.downgrade(engine, revision)
+    migrate.downgrade(engine, revision, usage_url=usage_url(engine))
     console.print(f"database at {revision}")

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import sqlalchemy as sa
 import typer
+from sqlalchemy.engine import make_url
 
 from tollhouse import migrate
 from tollhouse.access.service import AccessService, onboard
 from tollhouse.cli.access_common import say
 from tollhouse.cli.common import console, fail
-from tollhouse.db import create_engine
+from tollhouse.db import create_engine, usage_database_url
 
 DEMO_ORG = "Demo Analytics Ltd"
 DEMO_APPS = ("demo-research", "demo-dashboard")
@@ -51,9 +52,11 @@ def demo(
     """Create a fresh demo database, onboard a demo licensee and serve the API."""
     path = db.resolve()
     url = f"sqlite:///{path}"
+    usage_url = usage_database_url(url)
     _fresh(path)
+    _fresh(Path(make_url(usage_url).database or ""))
     engine = create_engine(url)
-    migrate.upgrade(engine)
+    migrate.upgrade(engine, usage_url=usage_url)
     _fill_corpus(engine, posts, users)
     done = onboard(AccessService(engine), DEMO_ORG, "pro", DEMO_APPS, actor="demo")
     with engine.connect() as conn:
@@ -63,7 +66,7 @@ def demo(
 
     base = f"http://{host}:{port}"
     token = done.keys[0].token
-    console.print(f"\n[bold]Tollhouse demo[/bold] — database {path}")
+    console.print(f"\n[bold]Tollhouse demo[/bold] — database {path} (usage: {usage_url})")
     say(f"organisation {done.org.name!r} on plan pro, apps: {', '.join(DEMO_APPS)}")
     say(f"API: {base}/2/   docs: {base}/docs")
     say(f"key {done.keys[0].id} for app {done.keys[0].app} (bearer token):")
@@ -82,6 +85,7 @@ print(client.search_recent_tweets("the", max_results=10))"""
     if not serve_after:
         return
     os.environ["TOLLHOUSE_DATABASE_URL"] = url
+    os.environ["TOLLHOUSE_USAGE_DATABASE_URL"] = usage_url
     from tollhouse.cli.serve import serve
     from tollhouse.settings import get_settings
 

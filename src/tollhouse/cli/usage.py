@@ -10,7 +10,14 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from tollhouse.cli.common import console, fail, open_engine, print_json, settings
+from tollhouse.cli.common import (
+    console,
+    fail,
+    open_engine,
+    open_usage_engine,
+    print_json,
+    settings,
+)
 from tollhouse.errors import TollhouseError
 from tollhouse.metering.queries import GROUP_BYS, GroupBy, UsageReport
 from tollhouse.metering.service import prune_raw_events, usage_report
@@ -58,12 +65,15 @@ def usage(
     end = _day(to, today + timedelta(days=1), "--to")
     start = _day(from_, end - timedelta(days=30), "--from")
     engine = open_engine()
+    usage = open_usage_engine(engine)
     try:
-        report = usage_report(engine, org, start, end, by=cast(GroupBy | None, by), apps=apps)
+        group = cast(GroupBy | None, by)
+        report = usage_report(engine, org, start, end, by=group, apps=apps, usage_engine=usage)
     except TollhouseError as exc:
         fail(str(exc))
     finally:
         engine.dispose()
+        usage.dispose()
     if as_json:
         print_json(report.as_dict())
     elif as_csv:
@@ -112,12 +122,14 @@ def prune(
     """Delete raw usage events past retention (rollups and sketches are kept forever)."""
     keep = days if days is not None else settings().raw_event_retention_days
     engine = open_engine()
+    usage = open_usage_engine(engine)
     try:
-        deleted = prune_raw_events(engine, keep)
+        deleted = prune_raw_events(usage, keep)
     except TollhouseError as exc:
         fail(str(exc))
     finally:
         engine.dispose()
+        usage.dispose()
     console.print(f"deleted {deleted:,} raw usage events older than {keep} days", markup=False)
 
 
@@ -132,11 +144,14 @@ def replay(
     from tollhouse.metering.writer import replay_spool
 
     engine = open_engine()
+    usage = open_usage_engine(engine)
     try:
         base = Path(spool_dir) if spool_dir else settings().spool_dir
-        report = replay_spool(engine, spool_dir_for(base, engine))
+        # The spool is named by the main database (writer.UsageWriter), stored into the usage one.
+        report = replay_spool(usage, spool_dir_for(base, engine), directory=engine)
     finally:
         engine.dispose()
+        usage.dispose()
     console.print(
         f"{report.segments} segments, {report.events_read} events read, "
         f"{report.events_inserted} new, {report.torn_tails} torn tails ignored",

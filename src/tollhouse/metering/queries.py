@@ -144,9 +144,11 @@ def usage(
     by: GroupBy | None = None,
     app_ids: Sequence[int] | None = None,
     app_names: dict[int, str] | None = None,
+    corpus: Connection | None = None,
 ) -> UsageReport:
     """Usage of organisation `org_id` over the UTC days [start, end), optionally only `app_ids`,
-    grouped `by` app, endpoint, day or hour. Only rows of `org_id` are ever read."""
+    grouped `by` app, endpoint, day or hour. Only rows of `org_id` are ever read. `corpus`: the
+    posts' database, when the usage tables have one of their own."""
     # The period is whole UTC days, so only `by="hour"` needs the hourly rollups.
     group_col: sa.Column[Any] | None
     if by == "hour":
@@ -193,7 +195,7 @@ def usage(
             rows.append(_totals(_label(key, by, names), counts[key], distinct))
     total_counts = [sum(c[i] for c in counts.values()) for i in range(5)]
     total = _totals("total", total_counts, estimate_union(b for _, b in blobs_by_group))
-    corpus = corpus_size(conn)
+    corpus_posts = corpus_size(corpus if corpus is not None else conn)
     return UsageReport(
         org_id=org_id,
         start=start,
@@ -202,7 +204,7 @@ def usage(
         app_ids=tuple(app_ids) if app_ids is not None else None,
         rows=rows,
         total=total,
-        corpus_posts=corpus,
+        corpus_posts=corpus_posts,
         app_names=names,
     )
 

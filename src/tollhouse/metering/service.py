@@ -74,15 +74,29 @@ def usage_report(
     end: date,
     by: GroupBy | None = None,
     apps: Sequence[str] = (),
+    usage_engine: Engine | None = None,
 ) -> UsageReport:
-    """Usage of organisation `org` (a name) over the UTC days [start, end)."""
+    """Usage of organisation `org` (a name) over the UTC days [start, end). `engine` holds the
+    licensees and the posts, `usage_engine` (default: the same) the usage tables."""
     if end <= start:
         raise InvalidInput("`to` must be after `from` (the period is [from, to))")
     with engine.connect() as conn:
         org_id, _ = resolve_org(conn, org)
         app_ids = resolve_apps(conn, org_id, apps) if apps else None
         names = org_app_names(conn, org_id)
-        return usage(conn, org_id, start, end, by=by, app_ids=app_ids, app_names=names)
+        if usage_engine is None or usage_engine is engine:
+            return usage(conn, org_id, start, end, by=by, app_ids=app_ids, app_names=names)
+        with usage_engine.connect() as usage_conn:
+            return usage(
+                usage_conn,
+                org_id,
+                start,
+                end,
+                by=by,
+                app_ids=app_ids,
+                app_names=names,
+                corpus=conn,
+            )
 
 
 def prune_raw_events(engine: Engine, retention_days: int, now_ms: int | None = None) -> int:

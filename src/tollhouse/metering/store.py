@@ -144,19 +144,32 @@ def _rows(
     ]
 
 
-def record_events(engine: Engine, events: Iterable[UsageEvent]) -> int:
+def record_events(
+    engine: Engine, events: Iterable[UsageEvent], directory: Engine | None = None
+) -> int:
     """Store `events` in one transaction; return how many were new (the rest were stored
-    before). Rollups and sketches grow by the new ones only."""
+    before). Rollups and sketches grow by the new ones only. `directory`: the database of the
+    licensees (their declared end users), when the usage tables have one of their own."""
     unique = list({e.request_id: e for e in events}.values())
     if not unique:
         return 0
+    end_user_ids = None
+    if directory is not None and directory is not engine:
+        with directory.connect() as conn:
+            end_user_ids = _resolve_end_users(conn, unique)
     with engine.begin() as conn:
-        return record_events_in(conn, unique)
+        return record_events_in(conn, unique, end_user_ids)
 
 
-def record_events_in(conn: Connection, events: Sequence[UsageEvent]) -> int:
-    """`record_events` inside a transaction the caller owns (events already unique)."""
-    end_user_ids = _resolve_end_users(conn, events)
+def record_events_in(
+    conn: Connection,
+    events: Sequence[UsageEvent],
+    end_user_ids: dict[tuple[int | None, str], int] | None = None,
+) -> int:
+    """`record_events` inside a transaction the caller owns (events already unique); the
+    declared end users are looked up on `conn` unless `end_user_ids` are given."""
+    if end_user_ids is None:
+        end_user_ids = _resolve_end_users(conn, events)
     dbapi = conn.connection.dbapi_connection
     assert dbapi is not None
     cursor = dbapi.cursor()

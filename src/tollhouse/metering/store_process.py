@@ -53,10 +53,13 @@ STORE_NICENESS = 10
 class StoreProcess:
     """The serving side: starts the store process, restarts it if it dies, drains it on stop."""
 
-    def __init__(self, engine: Engine, spool: Spool, store_interval_s: float) -> None:
+    def __init__(
+        self, engine: Engine, directory: Engine, spool: Spool, store_interval_s: float
+    ) -> None:
         self._config = json.dumps(
             {
                 "url": engine.url.render_as_string(hide_password=False),
+                "directory_url": directory.url.render_as_string(hide_password=False),
                 "spool_dir": str(spool.directory.resolve()),
                 "owner": spool.owner,
                 "store_interval_s": store_interval_s,
@@ -137,7 +140,7 @@ def _close_and_wait(proc: subprocess.Popen[bytes]) -> int:
 # -- the store process itself ----------------------------------------------------------------
 
 
-def _store(engine: Engine, events: Sequence[UsageEvent], draining: bool) -> bool:
+def _store(engine: Engine, directory: Engine, events: Sequence[UsageEvent], draining: bool) -> bool:
     """Store `events` in batches, retrying while the server lives; False if the store is down
     while draining (one attempt per batch then: a stopping server must not hang on it)."""
     from tollhouse.metering.store import record_events
@@ -146,7 +149,7 @@ def _store(engine: Engine, events: Sequence[UsageEvent], draining: bool) -> bool
         batch = events[i : i + STORE_BATCH_MAX]
         while True:
             try:
-                record_events(engine, batch)
+                record_events(engine, batch, directory)
                 break
             except Exception:
                 # Broad on purpose: the ingest path uses raw DB-API cursors, whose errors
@@ -178,6 +181,8 @@ def run(config: dict[str, object]) -> int:
         log.error("spool owner %s: store lock busy; exiting", owner)
         return EXIT_STORE_DOWN
     engine = create_engine(str(config["url"]))
+    licensees_url = str(config.get("directory_url") or config["url"])
+    licensees = engine if licensees_url == config["url"] else create_engine(licensees_url)
     tail = SpoolTail(directory, owner)
     draining = False
     try:
@@ -185,7 +190,7 @@ def run(config: dict[str, object]) -> int:
             if not draining and _wait_for_end(interval):
                 draining = True
             events, finished = tail.read(final=draining)
-            if events and not _store(engine, events, draining):
+            if events and not _store(engine, licensees, events, draining):
                 log.error("usage store unreachable at shutdown; events left in the spool")
                 return EXIT_STORE_DOWN
             for path in finished:  # every event they hold is stored now
@@ -195,6 +200,7 @@ def run(config: dict[str, object]) -> int:
                 return 0
     finally:
         engine.dispose()
+        licensees.dispose()
         os.close(store_fd)
 
 

@@ -57,8 +57,14 @@ class ReplayReport:
     torn_tails: int
 
 
-def replay_spool(engine: Engine, spool_dir: Path, exclude_owner: str | None = None) -> ReplayReport:
-    """Store every event in segments left by dead processes, then delete those segments.
+def replay_spool(
+    engine: Engine,
+    spool_dir: Path,
+    exclude_owner: str | None = None,
+    directory: Engine | None = None,
+) -> ReplayReport:
+    """Store every event in segments left by dead processes into the usage tables of `engine`
+    (`directory`: the licensees' database, if another one), then delete those segments.
 
     Safe to run any number of times, from any number of processes: storing is idempotent by
     request id and each dead owner is replayed under its lock."""
@@ -72,7 +78,8 @@ def replay_spool(engine: Engine, spool_dir: Path, exclude_owner: str | None = No
                 read += len(contents.events)
                 torn += contents.torn_tail
                 for i in range(0, len(contents.events), STORE_BATCH_MAX):
-                    inserted += record_events(engine, contents.events[i : i + STORE_BATCH_MAX])
+                    batch = contents.events[i : i + STORE_BATCH_MAX]
+                    inserted += record_events(engine, batch, directory)
             ok = True
         finally:
             orphan.release(delete=ok)
@@ -101,8 +108,12 @@ class UsageWriter:
         store_interval_s: float = 0.2,
         group_commit: Literal["thread", "loop"] = "thread",
         store: Literal["process", "thread"] = "process",
+        directory: Engine | None = None,
     ) -> None:
+        # `engine`: the usage tables' database; `directory`: the licensees' (their declared end
+        # users), which names the spool, when it is another one (db.usage_database_url).
         self.engine = engine
+        self.directory = directory or engine
         self.group_commit = group_commit
         in_memory = engine.url.get_backend_name() == "sqlite" and engine.url.database in (
             None,
@@ -110,7 +121,7 @@ class UsageWriter:
             ":memory:",
         )
         self.store: Literal["process", "thread"] = "thread" if in_memory else store
-        self.spool_dir = spool_dir_for(spool_dir, engine)  # this database's own spool
+        self.spool_dir = spool_dir_for(spool_dir, self.directory)  # this deployment's own
         self.mode = mode
         self.store_interval_s = store_interval_s
         # Events nobody waits for; a deque drained by popleft, because appends come without a
@@ -143,14 +154,18 @@ class UsageWriter:
             # loop holds it for the whole switch interval (5 ms by default), which would be
             # added to every strict response. 0.5 ms bounds that wait.
             sys.setswitchinterval(STRICT_SWITCH_INTERVAL_S)
-        report = replay_spool(self.engine, self.spool_dir, exclude_owner=self._spool.owner)
+        report = replay_spool(
+            self.engine, self.spool_dir, exclude_owner=self._spool.owner, directory=self.directory
+        )
         self._threads = [threading.Thread(target=self._spool_loop, name="usage-spool", daemon=True)]
         if self.store == "thread":
             self._threads.append(
                 threading.Thread(target=self._store_loop, name="usage-store", daemon=True)
             )
         else:
-            self._store_process = StoreProcess(self.engine, self._spool, self.store_interval_s)
+            self._store_process = StoreProcess(
+                self.engine, self.directory, self._spool, self.store_interval_s
+            )
             self._store_process.start()
         for thread in self._threads:
             thread.start()
@@ -305,7 +320,7 @@ class UsageWriter:
         """Store `batch`, retrying; False if still failing once shutdown has begun."""
         while True:
             try:
-                record_events(self.engine, batch)
+                record_events(self.engine, batch, self.directory)
                 self.stored_events += len(batch)
                 return True
             except Exception:
@@ -345,8 +360,9 @@ def _resolver(
     return resolve
 
 
-def writer_for(settings: Settings, engine: Engine) -> UsageWriter | None:
-    """The writer `settings.metering_mode` asks for (None when metering is off); not started."""
+def writer_for(settings: Settings, usage: Engine, directory: Engine) -> UsageWriter | None:
+    """The writer `settings.metering_mode` asks for (None when metering is off), storing into
+    `usage`; not started."""
     if settings.metering_mode == "off":
         return None
-    return UsageWriter(engine, settings.spool_dir, mode=settings.metering_mode)
+    return UsageWriter(usage, settings.spool_dir, mode=settings.metering_mode, directory=directory)

@@ -37,7 +37,10 @@ def admin_usage(
     end = to or datetime.now(UTC).date() + timedelta(days=1)
     start = from_ or end - timedelta(days=30)
     try:
-        report = usage_report(app_state(request).engine, org, start, end, by=by, apps=app)
+        state = app_state(request)
+        report = usage_report(
+            state.engine, org, start, end, by=by, apps=app, usage_engine=state.usage_engine
+        )
     except NotFound as exc:
         raise problems.ApiProblem(
             404,

@@ -11,6 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from tollhouse.migrations import applies
+
 revision = "0001_corpus"
 down_revision = None
 branch_labels = None
@@ -21,6 +23,8 @@ _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
+    if not applies("corpus"):
+        return
     bind = op.get_bind()
     pg = bind.dialect.name == "postgresql"
     op.create_table(
@@ -118,6 +122,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if not applies("corpus"):
+        return
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
         for trigger in ("posts_fts_ai", "posts_fts_ad", "posts_fts_au"):

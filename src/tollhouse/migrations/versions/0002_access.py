@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from tollhouse.migrations import applies
+
 revision = "0002_access"
 down_revision = "0001_corpus"
 branch_labels = ("access",)
@@ -27,6 +29,8 @@ BUILTIN_USE_CASES = {
 
 
 def upgrade() -> None:
+    if not applies("access"):
+        return
     op.create_table(
         "plans",
         sa.Column("name", sa.String(40), nullable=False),
@@ -174,6 +178,8 @@ def _make_audit_append_only(bind_is_pg: bool) -> None:
 
 
 def downgrade() -> None:
+    if not applies("access"):
+        return
     for table in (
         "access_version",
         "admin_audit",

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from tollhouse.migrations import applies
+
 revision = "0004_streams"
 down_revision = "0001_corpus"
 branch_labels = None
@@ -17,6 +19,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    if not applies("streams"):
+        return
     op.create_table(
         "stream_rules",
         sa.Column("id", sa.BigInteger, autoincrement=False, nullable=False),
@@ -31,5 +35,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if not applies("streams"):
+        return
     op.drop_index("ix_stream_rules_app_id_id", table_name="stream_rules")
     op.drop_table("stream_rules")
