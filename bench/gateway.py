@@ -10,6 +10,8 @@ connections, one thread), all answering the same request — a 100-id post looku
   tollhouse       `tollhouse serve`: key auth, plan check, rate windows, monthly cap with daily
                   dedupe, strict metering (fsynced spool) — memory limits
   tollhouse-redis the same with TOLLHOUSE_LIMITS_URL=redis://127.0.0.1:6379/0 (unique prefix)
+  tollhouse-fast  tollhouse with TOLLHOUSE_METERING_MODE=fast (spooled every 50 ms, nobody waits
+                  for an fsync): no target, it shows what strict's per-response fsync costs
   diy             FastAPI + slowapi + a dict of keys + a usage counter, written as the FastAPI and
                   SQLAlchemy tutorials teach (ORM model, session dependency, pydantic
                   response_model): what a team would write in a day (bench/gateway_peers/diy.py)
@@ -80,7 +82,16 @@ CLIENT_CORE = "1"
 CONNECTIONS = 64
 FIELDS = "author_id,conversation_id,created_at,lang,public_metrics"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-PEERS = ("bare", "bare-inline", "tollhouse", "tollhouse-redis", "diy", "diy-lean", "nginx")
+PEERS = (
+    "bare",
+    "bare-inline",
+    "tollhouse",
+    "tollhouse-redis",
+    "tollhouse-fast",
+    "diy",
+    "diy-lean",
+    "nginx",
+)
 
 
 # -- the database ------------------------------------------------------------------------------
@@ -197,7 +208,7 @@ def tollhouse_server(name: str, server: str, port: int, db: Path, workdir: Path)
         "TOLLHOUSE_CONFIG": str(workdir / "none.toml"),
         "TOLLHOUSE_DATABASE_URL": f"sqlite:///{db}",
         "TOLLHOUSE_SPOOL_DIR": str(workdir / f"spool-{name}"),
-        "TOLLHOUSE_METERING_MODE": "strict",
+        "TOLLHOUSE_METERING_MODE": "fast" if name.endswith("fast") else "strict",
     }
     if name.endswith("redis"):
         env["TOLLHOUSE_LIMITS_URL"] = REDIS_URL
@@ -723,6 +734,8 @@ def report(
             (f"tollhouse{sfx}", f"diy-lean{sfx}", "(no target: the leanest DIY)", None),
             (f"tollhouse{sfx}", f"bare-inline{sfx}", "(no target: the lowest floor)", None),
             (f"tollhouse-redis{sfx}", f"tollhouse{sfx}", "(what Redis limits cost)", None),
+            (f"tollhouse-fast{sfx}", f"bare{sfx}", "(no target: metering without the fsync)",
+             None),
             ("nginx", f"tollhouse{sfx}", "(the C ceiling)", None),
         ]  # fmt: skip
         for a, b, target, met in checks:

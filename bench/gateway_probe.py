@@ -33,6 +33,18 @@ def _user_system_ticks(pid: int) -> tuple[int, int]:
     return int(fields[11]), int(fields[12])
 
 
+def _context_switches(pid: int) -> int:
+    """Voluntary and involuntary context switches of all the process's threads so far."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            lines = (task / "status").read_text().splitlines()
+        except FileNotFoundError:  # the thread has exited
+            continue
+        total += sum(int(line.split()[1]) for line in lines if "ctxt_switches" in line)
+    return total
+
+
 def _rss_mb(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -47,6 +59,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--posts", type=int, default=50_000)
+    parser.add_argument(
+        "--store-core", help="move the usage store process to this core (default: the server's)"
+    )
     parser.add_argument("env", nargs="*", metavar="KEY=VALUE")
     args = parser.parse_intermixed_args()
     tick = os.sysconf("SC_CLK_TCK")
@@ -72,16 +87,24 @@ def main() -> None:
             gateway.wait_ready(server, url, token)
             assert server.process is not None
             pid = server.process.pid
+            if args.store_core is not None:
+                children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+                for child in children:
+                    os.sched_setaffinity(int(child), {int(args.store_core)})
+                print(f"  store process(es) {children} moved to core {args.store_core}")
             for r in range(args.rounds):
                 user0, system0 = _user_system_ticks(pid)
+                switches0 = _context_switches(pid)
                 run = gateway.open_loop_run(args.peer, url, token, args.rate, args.seconds)
                 user1, system1 = _user_system_ticks(pid)
+                switches = _context_switches(pid) - switches0
                 n = max(run.requests, 1)
                 print(
                     f"  round {r + 1}: p50 {run.p50_ms:7.2f} ms  p99 {run.p99_ms:7.2f} ms"
                     f"  cpu {(user1 - user0) / tick / n * 1e6:5.0f} user"
                     f" + {(system1 - system0) / tick / n * 1e6:4.0f} system µs/req"
-                    f"  rss {_rss_mb(pid)} MB" + (f"  ERRORS {run.errors}" if run.errors else ""),
+                    f"  {switches / n:4.1f} switches/req  rss {_rss_mb(pid)} MB"
+                    + (f"  ERRORS {run.errors}" if run.errors else ""),
                     flush=True,
                 )
 
