@@ -9,15 +9,18 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tests.metering.factories import traffic
 from tollhouse.db import create_engine
+from tollhouse.errors import ConfigurationError
 from tollhouse.metering.event import UsageEvent
 from tollhouse.metering.spool import Spool, read_segment, spool_dir_for
 from tollhouse.metering.store_process import STORE_NICENESS
 from tollhouse.metering.writer import UsageWriter, replay_spool
+from tollhouse.migrate import upgrade
 
 
 def _stored_ids(engine: Engine) -> list[str]:
@@ -78,14 +81,17 @@ def test_shutdown_with_the_store_down_leaves_events_in_the_spool(
     tmp_path: Path, engine: Engine
 ) -> None:
     """The writer must not hang on stop when the store is unreachable; nothing is lost."""
-    broken = create_engine(f"sqlite:///{tmp_path / 'missing' / 'no-tables.db'}")
+    broken = create_engine(f"sqlite:///{tmp_path / 'breaks' / 'usage.db'}")
+    upgrade(broken)
     spool_dir = tmp_path / "spool"
     writer = UsageWriter(broken, spool_dir, mode="fast")
     writer.start()
+    with broken.begin() as conn:  # the store goes down once the writer runs
+        conn.exec_driver_sql("DROP TABLE usage_events")
     events = traffic(random.Random(4), 20)
     for e in events:
         writer.record(e)
-    writer.stop()  # returns although every store attempt fails (no tables there)
+    writer.stop()  # returns although every store attempt fails (no table there)
     broken.dispose()
     # What `tollhouse usage replay` does once the store is back.
     report = replay_spool(engine, writer.spool_dir)
@@ -144,3 +150,17 @@ def test_a_store_process_killed_before_stop_is_replaced_and_nothing_is_lost(
     assert sorted(_stored_ids(engine)) == sorted(e.request_id for e in events)
     assert list(writer.spool_dir.iterdir()) == []
     assert _store_processes() == []
+
+
+def test_a_usage_database_without_its_tables_stops_the_start_with_what_to_run(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    """A usage file that `db upgrade` never made (an upgrade that skipped it) is named at
+    start-up, instead of every store attempt failing while the spool grows."""
+    unmigrated = create_engine(f"sqlite:///{tmp_path / 'elsewhere-usage.db'}")
+    try:
+        writer = UsageWriter(unmigrated, tmp_path / "spool", directory=sqlite_engine)
+        with pytest.raises(ConfigurationError, match="tollhouse db upgrade"):
+            writer.start()
+    finally:
+        unmigrated.dispose()

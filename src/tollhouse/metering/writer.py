@@ -29,10 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, cast
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from tollhouse.errors import TollhouseError
+from tollhouse.errors import ConfigurationError, TollhouseError
 from tollhouse.metering.event import UsageEvent
+from tollhouse.metering.models import usage_events
 from tollhouse.metering.spool import Spool, orphans, read_segment, spool_dir_for
 from tollhouse.metering.store import record_events
 from tollhouse.metering.store_process import STORE_BATCH_MAX, STORE_RETRY_S, StoreProcess
@@ -148,6 +150,14 @@ class UsageWriter:
 
     def start(self) -> ReplayReport:
         """Replay what dead processes left in the spool, then start recording."""
+        if not sa.inspect(self.engine).has_table(usage_events.name):
+            # Say so at start-up, not once per store attempt forever after: a usage database
+            # of its own (db.usage_database_url) exists only once `db upgrade` made it.
+            where = self.engine.url.render_as_string(hide_password=True)
+            raise ConfigurationError(
+                f"no usage tables in {where}: run `tollhouse db upgrade` (it creates them, and"
+                " moves usage recorded before they had a database of their own)"
+            )
         self._spool = Spool(self.spool_dir)
         if self.mode == "strict" and sys.getswitchinterval() > STRICT_SWITCH_INTERVAL_S:
             # After its fsync the spool thread needs the GIL to wake the waiting loop; a busy
