@@ -624,11 +624,8 @@ def main() -> None:
                     runs.append(run)
                     if name.startswith("tollhouse"):
                         answered += run.requests - run.errors
-                    print(
-                        f"  round {r + 1} {name:<24} {run.rps:9.0f} req/s  p50 {run.p50_ms:7.2f} ms"
-                        f"  p99 {run.p99_ms:7.2f} ms  cpu {run.cpu_us:6.0f} µs/req"
-                        + (f"  ERRORS {run.errors}" if run.errors else "")
-                    )
+                    print(round_line(r, name, run.rps, run.p50_ms, run.p99_ms, run.errors,
+                                     f"  cpu {run.cpu_us:6.0f} µs/req"))  # fmt: skip
             latency_runs: list[LatencyRun] = []
             if args.equal_load_share > 0:
                 floor = next((n for n in labels if n.startswith("bare")), labels[0])
@@ -655,11 +652,7 @@ def main() -> None:
                         latency_runs.append(lat)
                         if name.startswith("tollhouse"):
                             answered += lat.requests - lat.errors
-                        print(
-                            f"  round {r + 1} {name:<24} {rate:9.0f} req/s  p50 {lat.p50_ms:7.2f}"
-                            f" ms  p99 {lat.p99_ms:7.2f} ms"
-                            + (f"  ERRORS {lat.errors}" if lat.errors else "")
-                        )
+                        print(round_line(r, name, rate, lat.p50_ms, lat.p99_ms, lat.errors))
         # The servers have stopped (draining their spools): strict metering recorded every
         # answered request, or the run does not count.
         if any(name.startswith("tollhouse") for name in labels):
@@ -675,6 +668,17 @@ def main() -> None:
                 raise SystemExit("strict metering lost usage events: the run does not count")
         report(runs, latency_runs, labels, rounds, servers_to_try)
     print(f"load average after: {load_average()}")
+
+
+def round_line(
+    r: int, name: str, rps: float, p50_ms: float, p99_ms: float, errors: int, extra: str = ""
+) -> str:
+    """One peer's line in one round, for either phase."""
+    return (
+        f"  round {r + 1} {name:<24} {rps:9.0f} req/s  p50 {p50_ms:7.2f} ms  p99 {p99_ms:7.2f} ms"
+        + extra
+        + (f"  ERRORS {errors}" if errors else "")
+    )
 
 
 def equal_load_delta(runs: list[LatencyRun], a: str, b: str) -> float | None:

@@ -24,7 +24,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from tollhouse.db import create_engine, is_database_of, usage_database_url
+from tollhouse.db import create_engine, engine_beside, usage_database_url
 from tollhouse.migrate import upgrade
 
 PG_URL = os.environ.get("TOLLHOUSE_TEST_DATABASE_URL", "")
@@ -95,13 +95,10 @@ def engine(database_url: str) -> Iterator[Engine]:
 def usage_engine(engine: Engine) -> Iterator[Engine]:
     """The usage tables' database of `engine`, as an app on it stores into: a file of its own
     beside a SQLite database, the same database on PostgreSQL (db.usage_database_url)."""
-    url = usage_database_url(engine.url.render_as_string(hide_password=False))
-    if is_database_of(engine, url):
-        yield engine
-        return
-    eng = create_engine(url)
-    yield eng
-    eng.dispose()
+    usage = engine_beside(engine, usage_database_url(engine.url.render_as_string(False)))
+    yield usage
+    if usage is not engine:
+        usage.dispose()
 
 
 @pytest.fixture

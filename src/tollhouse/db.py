@@ -62,6 +62,12 @@ def is_database_of(engine: Engine, url: str) -> bool:
     return bool(make_url(normalise_url(url)) == engine.url)
 
 
+def engine_beside(engine: Engine, url: str) -> Engine:
+    """An engine on `url`: `engine` itself when it is the same database (one pool, and for
+    the caller one thing to dispose), else a new one."""
+    return engine if is_database_of(engine, url) else create_engine(url)
+
+
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 

@@ -42,7 +42,7 @@ def upgrade(engine: Engine, revision: str = "heads", usage_url: str | None = Non
     from `engine` (a sibling file for SQLite). Usage recorded in the main database before the
     usage tables had a database of their own is moved there."""
     _run(engine, revision, None, up=True)
-    url = usage_url or usage_database_url(engine.url.render_as_string(hide_password=False))
+    url = _usage_url(engine, usage_url)
     if is_database_of(engine, url):
         return
     usage = create_engine(url)
@@ -54,7 +54,7 @@ def upgrade(engine: Engine, revision: str = "heads", usage_url: str | None = Non
 
 
 def downgrade(engine: Engine, revision: str = "base", usage_url: str | None = None) -> None:
-    url = usage_url or usage_database_url(engine.url.render_as_string(hide_password=False))
+    url = _usage_url(engine, usage_url)
     if not is_database_of(engine, url):
         usage = create_engine(url)
         try:
@@ -62,6 +62,10 @@ def downgrade(engine: Engine, revision: str = "base", usage_url: str | None = No
         finally:
             usage.dispose()
     _run(engine, revision, None, up=False)
+
+
+def _usage_url(engine: Engine, usage_url: str | None) -> str:
+    return usage_url or usage_database_url(engine.url.render_as_string(hide_password=False))
 
 
 def _usage_tables() -> list[sa.Table]:

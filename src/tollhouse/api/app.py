@@ -30,7 +30,7 @@ from tollhouse.api.dispatch import (
 from tollhouse.api.edge import AdminGuard, EdgeMiddleware, close_directory
 from tollhouse.api.responses import JSONResponse
 from tollhouse.api.state import AppState
-from tollhouse.db import create_engine, is_database_of
+from tollhouse.db import create_engine, engine_beside
 from tollhouse.limits.service import limits_from_settings
 from tollhouse.metering.asgi import MeteringMiddleware
 from tollhouse.metering.writer import writer_for
@@ -79,8 +79,7 @@ def create_app(settings: Settings | None = None) -> TollhouseApp:
     # The usage tables' database: the same one on PostgreSQL, a file of their own beside a
     # SQLite one (db.usage_database_url says why). Here it serves start-up replays and the
     # admin usage reports; the store process opens its own.
-    usage_url = settings.usage_url
-    usage_engine = engine if is_database_of(engine, usage_url) else create_engine(usage_url)
+    usage_engine = engine_beside(engine, settings.usage_url)
     state = AppState(settings=settings, engine=engine, usage_engine=usage_engine)
     state.usage_writer = writer_for(settings, usage_engine, engine)
     state.limits = limits_from_settings(settings)

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.engine import Engine
 
-from tollhouse.db import create_engine, is_database_of, usage_database_url
+from tollhouse.db import create_engine, engine_beside, usage_database_url
 from tollhouse.errors import TollhouseError
 from tollhouse.settings import Settings, get_settings
 
@@ -38,8 +38,7 @@ def usage_url(engine: Engine) -> str:
 
 def open_usage_engine(engine: Engine) -> Engine:
     """An engine on the usage tables' database: `engine` itself when they share it."""
-    url = usage_url(engine)
-    return engine if is_database_of(engine, url) else create_engine(url)
+    return engine_beside(engine, usage_url(engine))
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

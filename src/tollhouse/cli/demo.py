@@ -54,7 +54,7 @@ def demo(
     url = f"sqlite:///{path}"
     usage_url = usage_database_url(url)
     _fresh(path)
-    _fresh(Path(make_url(usage_url).database or ""))
+    _fresh(Path(str(make_url(usage_url).database)))
     engine = create_engine(url)
     migrate.upgrade(engine, usage_url=usage_url)
     _fill_corpus(engine, posts, users)

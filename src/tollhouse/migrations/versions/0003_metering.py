@@ -10,8 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from tollhouse.migrations import applies
-
 revision = "0003_metering"
 down_revision = "0001_corpus"
 branch_labels = None
@@ -19,8 +17,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-    if not applies("metering"):
-        return
     op.create_table(
         "usage_events",
         sa.Column("request_id", sa.String(36), nullable=False),
@@ -72,8 +68,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    if not applies("metering"):
-        return
     op.drop_table("usage_sketches")
     op.drop_table("usage_rollups")
     op.drop_index("ix_usage_events_org_id_occurred_at", table_name="usage_events")

@@ -11,8 +11,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from tollhouse.migrations import applies
-
 revision = "0005_metering_daily"
 down_revision = "0003_metering"
 branch_labels = None
@@ -20,8 +18,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-    if not applies("metering"):
-        return
     op.create_table(
         "usage_rollups_daily",
         sa.Column("org_id", sa.BigInteger, nullable=False),
@@ -54,6 +50,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    if not applies("metering"):
-        return
     op.drop_table("usage_rollups_daily")
