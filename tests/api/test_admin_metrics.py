@@ -39,3 +39,37 @@ def test_a_failing_limits_backend_is_counted_per_policy(
     assert (limits["backend"], limits["failure_policy"]) == ("redis", "fail_open")
     assert limits["failed_open"] >= 1 and limits["backend_failures"] >= limits["failed_open"]
     assert limits["failed_closed"] == 0
+
+
+def test_strict_metering_reports_its_group_commits_and_how_long_responses_waited(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    corpus = build(sqlite_engine, n_posts=80, n_users=10)
+    token = make_licensees(sqlite_engine, {"acme": ["reader"]})["acme"].tokens["reader"]
+    settings = load_settings(
+        database_url=sqlite_engine.url.render_as_string(hide_password=False),
+        spool_dir=tmp_path / "spool",
+        metering_mode="strict",
+    )
+    operator = {"Authorization": f"Bearer {settings.admin_token}"}
+    ids = corpus.visible_ids()[:3]
+    with TestClient(create_app(settings)) as client:
+        before = client.get("/admin/v1/metrics", headers=operator).json()["metering"]
+        for post_id in ids:
+            served = client.get(
+                f"/2/tweets/{post_id}", headers={"Authorization": f"Bearer {token}"}
+            )
+            assert served.status_code == 200
+        after = client.get("/admin/v1/metrics", headers=operator).json()["metering"]
+    assert before["acknowledgement_ms"]["count"] == 0 and before["events_spooled"] == 0
+    assert after["mode"] == "strict"
+    # One event per lookup, each answered only after its durable write: three acknowledgements,
+    # three events spooled, in one to three group commits (requests one after another).
+    assert after["acknowledgement_ms"]["count"] == len(ids)
+    assert after["events_spooled"] == len(ids)
+    assert 1 <= after["group_commits"] <= len(ids)
+    writes = after["durable_write_ms"]
+    assert writes["count"] == after["group_commits"]
+    assert writes["buckets"]["+Inf"] == writes["count"] and writes["sum_ms"] > 0
+    # Waiting for a write takes at least as long as the write itself.
+    assert after["acknowledgement_ms"]["sum_ms"] >= writes["sum_ms"] * 0.5

@@ -188,7 +188,9 @@ class _MeteredRequest:
         event = self._event()
         if self.writer.mode == "strict":
             try:
+                started = time.perf_counter()
                 await self.writer.record_durably(event)
+                self.writer.acknowledgements.observe(time.perf_counter() - started)
             except MeteringUnavailable:
                 # Nothing may leave without its record: answer 503 instead of the response.
                 await self._send_unavailable()

@@ -38,6 +38,7 @@ from tollhouse.metering.models import usage_events
 from tollhouse.metering.spool import Spool, orphans, read_segment, spool_dir_for
 from tollhouse.metering.store import record_events
 from tollhouse.metering.store_process import STORE_BATCH_MAX, STORE_RETRY_S, StoreProcess
+from tollhouse.metering.timing import LatencyHistogram
 from tollhouse.settings import Settings
 
 log = logging.getLogger("tollhouse.metering")
@@ -145,6 +146,12 @@ class UsageWriter:
         self._threads: list[threading.Thread] = []
         self._spool_error: BaseException | None = None
         self.stored_events = 0
+        # For /admin/v1/metrics: every spool write (one record, one durable write, per group),
+        # and how long strict responses waited for theirs (metering/asgi.py observes that).
+        self.group_commits = 0
+        self.events_spooled = 0
+        self.durable_writes = LatencyHistogram()
+        self.acknowledgements = LatencyHistogram()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -204,6 +211,16 @@ class UsageWriter:
         """Events appended but not yet taken by the writer (for the metrics endpoint)."""
         return len(self._pending)
 
+    def metrics(self) -> dict[str, object]:
+        """This writer's counters and latency histograms, for the metrics endpoint."""
+        return {
+            "pending_events": self.pending_count(),
+            "group_commits": self.group_commits,
+            "events_spooled": self.events_spooled,
+            "durable_write_ms": self.durable_writes.snapshot(),
+            "acknowledgement_ms": self.acknowledgements.snapshot(),
+        }
+
     def record(self, event: UsageEvent) -> None:
         """Buffer `event`; nobody waits for it (fast mode, streams). Spooled within 50 ms."""
         self._pending.append(event)  # deque.append is thread-safe
@@ -258,7 +275,11 @@ class UsageWriter:
         assert self._spool is not None
         try:
             with self._spool_lock:
+                started = time.perf_counter()
                 seq = self._spool.append(events)
+                self.durable_writes.observe(time.perf_counter() - started)
+                self.group_commits += 1
+                self.events_spooled += len(events)
         except OSError as exc:
             log.exception("usage spool write failed")
             self._spool_error = exc

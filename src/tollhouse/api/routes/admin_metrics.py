@@ -1,8 +1,9 @@
 """`GET /admin/v1/metrics`: this process's operational counters, for the operator's monitoring.
 
 Counters are per process (each worker answers with its own); a scraper sums them. Today they say
-how often the limits backend failed and what the failure policy did about it, and how many usage
-events wait to be written.
+how often the limits backend failed and what the failure policy did about it; how many usage
+events wait to be written, how many group commits the spool made, and histograms of its durable
+writes and of how long strict responses waited for theirs (metering/timing.py).
 """
 
 from __future__ import annotations
@@ -34,6 +35,6 @@ async def admin_metrics(request: Request) -> dict[str, Any]:
         },
         "metering": {
             "mode": state.settings.metering_mode,
-            "pending_events": writer.pending_count() if writer is not None else 0,
+            **(writer.metrics() if writer is not None else {"pending_events": 0}),
         },
     }
