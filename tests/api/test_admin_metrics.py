@@ -1,4 +1,5 @@
-"""`GET /admin/v1/metrics`: the limits backend's failures show up as counters, operator only."""
+"""`GET /admin/v1/metrics`: the limits backend's failures and strict metering's costs show up as
+counters, operator only."""
 
 from __future__ import annotations
 
@@ -10,22 +11,34 @@ from tests.api.sample_corpus import build
 from tests.metering.licensees import make_licensees
 
 from tollhouse.api.app import create_app
-from tollhouse.settings import load_settings
+from tollhouse.settings import Settings, load_settings
+
+
+def _licensed_app(
+    engine: Engine, tmp_path: Path, **overrides: object
+) -> tuple[list[int], str, Settings]:
+    """A small corpus, one licensee's token, and settings on `engine` with `overrides`."""
+    corpus = build(engine, n_posts=80, n_users=10)
+    token = make_licensees(engine, {"acme": ["reader"]})["acme"].tokens["reader"]
+    settings = load_settings(
+        database_url=engine.url.render_as_string(hide_password=False),
+        spool_dir=tmp_path / "spool",
+        **overrides,
+    )
+    return corpus.visible_ids(), token, settings
 
 
 def test_a_failing_limits_backend_is_counted_per_policy(
     sqlite_engine: Engine, tmp_path: Path
 ) -> None:
-    corpus = build(sqlite_engine, n_posts=80, n_users=10)
-    token = make_licensees(sqlite_engine, {"acme": ["reader"]})["acme"].tokens["reader"]
-    settings = load_settings(
-        database_url=sqlite_engine.url.render_as_string(hide_password=False),
-        spool_dir=tmp_path / "spool",
+    ids, token, settings = _licensed_app(
+        sqlite_engine,
+        tmp_path,
         limits_url="redis://127.0.0.1:1/0",  # nothing listens there
         limits_failure_policy="fail_open",
         limits_timeout_ms=200,
     )
-    post_id = corpus.visible_ids()[0]
+    post_id = ids[0]
     with TestClient(create_app(settings)) as client:
         served = client.get(f"/2/tweets/{post_id}", headers={"Authorization": f"Bearer {token}"})
         licensee = client.get("/admin/v1/metrics", headers={"Authorization": f"Bearer {token}"})
@@ -44,15 +57,9 @@ def test_a_failing_limits_backend_is_counted_per_policy(
 def test_strict_metering_reports_its_group_commits_and_how_long_responses_waited(
     sqlite_engine: Engine, tmp_path: Path
 ) -> None:
-    corpus = build(sqlite_engine, n_posts=80, n_users=10)
-    token = make_licensees(sqlite_engine, {"acme": ["reader"]})["acme"].tokens["reader"]
-    settings = load_settings(
-        database_url=sqlite_engine.url.render_as_string(hide_password=False),
-        spool_dir=tmp_path / "spool",
-        metering_mode="strict",
-    )
+    visible, token, settings = _licensed_app(sqlite_engine, tmp_path, metering_mode="strict")
     operator = {"Authorization": f"Bearer {settings.admin_token}"}
-    ids = corpus.visible_ids()[:3]
+    ids = visible[:3]
     with TestClient(create_app(settings)) as client:
         before = client.get("/admin/v1/metrics", headers=operator).json()["metering"]
         for post_id in ids:
