@@ -69,7 +69,7 @@ import orjson
 
 from tollhouse.access.plans import parse_plan_book
 from tollhouse.access.service import AccessService, onboard
-from tollhouse.api.endpoints import TEMPLATES
+from tollhouse.endpoints import TEMPLATES
 from tollhouse.corpus import search
 from tollhouse.corpus.generator import generate_corpus
 from tollhouse.db import create_engine, usage_database_url

@@ -16,7 +16,7 @@ from tollhouse.access.plans import (
     parse_plan_book,
     plan_from_dict,
 )
-from tollhouse.api.endpoints import TEMPLATES
+from tollhouse.endpoints import TEMPLATES
 
 FULL_ARCHIVE = "/2/tweets/search/all"
 STREAM = "/2/tweets/search/stream"

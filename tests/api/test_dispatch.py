@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from tests.api.conftest import Api
 
-from tollhouse.api.endpoints import ENDPOINTS
+from tollhouse.endpoints import ENDPOINTS
 
 
 def _path(template: str) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tollhouse.access.errors import InvalidPlanBook
-from tollhouse.api.endpoints import TEMPLATES
+from tollhouse.endpoints import TEMPLATES
 
 
 @dataclass(frozen=True, slots=True)

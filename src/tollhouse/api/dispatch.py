@@ -28,7 +28,7 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tollhouse.api import problems
-from tollhouse.api.endpoints import Endpoint, match_endpoint
+from tollhouse.endpoints import Endpoint, match_endpoint
 from tollhouse.api.responses import JSONResponse
 from tollhouse.api.scope import ENDPOINT_KEY
 

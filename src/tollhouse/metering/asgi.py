@@ -15,7 +15,7 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tollhouse.api import problems
-from tollhouse.api.endpoints import match_endpoint
+from tollhouse.endpoints import match_endpoint
 from tollhouse.api.scope import (
     CONTEXT_KEY,
     DELIVERED_KEY,

@@ -1,8 +1,9 @@
-"""The X API v2 endpoints Tollhouse serves, as templates, and a precompiled matcher.
+"""The product's endpoint table: the X API v2 endpoints Tollhouse serves, and their matcher.
 
 Templates (e.g. `/2/tweets/:id`) are the names plans, rate limits, metering and OpenAPI use for an
-endpoint. `match_endpoint` runs on every request, so it is a dict lookup for static paths and one
-precompiled regex per parameterised shape, tried only when the dict misses.
+endpoint, so the table lives below all of them. `match_endpoint` runs on every request: a dict
+lookup for static paths, and a segment-by-segment comparison with the one or two parameterised
+shapes of the same method, length and resource when the dict misses.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tollhouse.api.endpoints import ENDPOINTS, TEMPLATES, Endpoint, match_endpoint
+from tollhouse.endpoints import ENDPOINTS, TEMPLATES, Endpoint, match_endpoint
 
 segment = st.text(
     alphabet=st.characters(min_codepoint=33, max_codepoint=126, exclude_characters="/?#"),
