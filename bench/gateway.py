@@ -69,10 +69,10 @@ import orjson
 
 from tollhouse.access.plans import parse_plan_book
 from tollhouse.access.service import AccessService, onboard
-from tollhouse.endpoints import TEMPLATES
 from tollhouse.corpus import search
 from tollhouse.corpus.generator import generate_corpus
 from tollhouse.db import create_engine, usage_database_url
+from tollhouse.endpoints import TEMPLATES
 from tollhouse.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -28,9 +28,9 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tollhouse.api import problems
-from tollhouse.endpoints import Endpoint, match_endpoint
 from tollhouse.api.responses import JSONResponse
 from tollhouse.api.scope import ENDPOINT_KEY
+from tollhouse.endpoints import Endpoint, match_endpoint
 
 log = logging.getLogger("tollhouse.api")
 

@@ -15,7 +15,6 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tollhouse.api import problems
-from tollhouse.endpoints import match_endpoint
 from tollhouse.api.scope import (
     CONTEXT_KEY,
     DELIVERED_KEY,
@@ -23,6 +22,7 @@ from tollhouse.api.scope import (
     NEW_POSTS_KEY,
     REQUEST_ID_KEY,
 )
+from tollhouse.endpoints import match_endpoint
 from tollhouse.metering.event import UsageEvent
 from tollhouse.metering.ids import uuid7
 from tollhouse.metering.writer import MeteringUnavailable, UsageWriter
