@@ -15,7 +15,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tests.limits.conftest import ENDPOINT, Caller
-from tollhouse.limits.asgi import RESPONSE_HEADERS_KEY, admit_step, count_step
+from tollhouse.api.middleware.limits import RESPONSE_HEADERS_KEY, admit_step, count_step
 from tollhouse.limits.backend import LimitsBackend
 from tollhouse.limits.redis import RedisLimits
 from tollhouse.limits.service import LimitsService

@@ -136,7 +136,7 @@ def test_an_accepted_stream_connection_is_recorded_without_the_bytes_its_interva
     from starlette.responses import StreamingResponse
     from starlette.routing import Route
 
-    from tollhouse.metering.asgi import MeteringMiddleware
+    from tollhouse.api.middleware.metering import MeteringMiddleware
     from tollhouse.metering.writer import UsageWriter
 
     async def lines():  # type: ignore[no-untyped-def]
