@@ -131,7 +131,7 @@ def test_an_accepted_stream_connection_is_recorded_without_the_bytes_its_interva
     sqlite_engine: Engine, tmp_path: Path
 ) -> None:
     # Streams record one event per usage interval with that interval's posts and bytes
-    # (streams.metering); the connection's own event must not count those bytes again.
+    # (api/stream_meter.py); the connection's own event must not count those bytes again.
     from starlette.applications import Starlette
     from starlette.responses import StreamingResponse
     from starlette.routing import Route

@@ -28,11 +28,11 @@ from tollhouse.api.dispatch import (
     unexpected_error_response,
 )
 from tollhouse.api.edge import AdminGuard, EdgeMiddleware, close_directory
+from tollhouse.api.middleware.metering import MeteringMiddleware
 from tollhouse.api.responses import JSONResponse
 from tollhouse.api.state import AppState
 from tollhouse.db import create_engine, engine_beside
 from tollhouse.limits.service import limits_from_settings
-from tollhouse.api.middleware.metering import MeteringMiddleware
 from tollhouse.metering.writer import writer_for
 from tollhouse.settings import Settings, get_settings
 from tollhouse.streams.runtime import close_runtime

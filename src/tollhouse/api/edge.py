@@ -28,9 +28,9 @@ from tollhouse.access.directory import MISSING, KeyDirectory, KeyEntry, Refusal
 from tollhouse.access.keys import TOKEN_LENGTH, parse_token
 from tollhouse.access.revocation import redis_url_of
 from tollhouse.api import problems
+from tollhouse.api.middleware.limits import admit_step, count_step
 from tollhouse.api.scope import CONTEXT_KEY, ENDPOINT_KEY, RESPONSE_HEADERS_KEY
 from tollhouse.endpoints import Endpoint, match_endpoint
-from tollhouse.api.middleware.limits import admit_step, count_step
 
 ADMIN_PREFIX = "/admin/"
 _BEARER = b"bearer "

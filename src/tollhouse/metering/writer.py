@@ -147,7 +147,7 @@ class UsageWriter:
         self._spool_error: BaseException | None = None
         self.stored_events = 0
         # For /admin/v1/metrics: every spool write (one record, one durable write, per group),
-        # and how long strict responses waited for theirs (api/middleware/metering.py observes that).
+        # and how long strict responses waited for theirs (the metering middleware observes it).
         self.group_commits = 0
         self.events_spooled = 0
         self.durable_writes = LatencyHistogram()

@@ -173,7 +173,7 @@ class _MeteredRequest:
 
     def _bytes_to_record(self) -> int:
         # An accepted stream meters itself: one event per usage interval with the posts and bytes
-        # of that interval (streams.metering). This event stands for the connection only, so its
+        # of that interval (api/stream_meter.py). This event stands for the connection only, so its
         # bytes would be counted twice.
         if self.status == 200 and self.endpoint.endswith("/stream"):
             return 0

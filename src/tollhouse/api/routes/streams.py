@@ -37,6 +37,7 @@ from tollhouse.api.render import post_includes, post_renderer, user_renderer
 from tollhouse.api.responses import JSONResponse
 from tollhouse.api.scope import CONTEXT_KEY
 from tollhouse.api.state import app_state
+from tollhouse.api.stream_meter import MeteredStream
 from tollhouse.corpus.records import PostRecord, UserRecord
 from tollhouse.corpus.search import Record
 from tollhouse.corpus.store import entities_of
@@ -44,7 +45,7 @@ from tollhouse.streams import rules as rule_service
 from tollhouse.streams.errors import BusUnavailable, RulesCapExceeded
 from tollhouse.streams.events import RulesChanged
 from tollhouse.streams.hub import Delivery, StreamConnection
-from tollhouse.streams.metering import MeteredStream, StreamMeter
+from tollhouse.streams.metering import StreamMeter
 from tollhouse.streams.runtime import StreamRuntime, runtime_for
 
 router = APIRouter(tags=["streams"])
@@ -380,7 +381,7 @@ async def _open_stream(request: Request, kind: str) -> Response:
 
 
 def stream_meter(request: Request, context: RequestContext, endpoint: str) -> StreamMeter:
-    """The meter for one stream connection (see tollhouse.streams.metering)."""
+    """The meter for one stream connection (see tollhouse.api.stream_meter)."""
     state = app_state(request)
     client = request.client
     return MeteredStream(
