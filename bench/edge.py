@@ -39,7 +39,7 @@ from tollhouse.api.edge import EdgeMiddleware
 from tollhouse.corpus.records import PostRecord, UserRecord
 from tollhouse.corpus.store import insert_posts, insert_users
 from tollhouse.db import create_engine
-from tollhouse.migrate import upgrade
+from tollhouse.migrations.runner import upgrade
 from tollhouse.settings import load_settings
 
 POST_ID = 1850000000000000000

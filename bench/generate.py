@@ -35,7 +35,7 @@ from tollhouse.corpus.bulk import POST_COLUMNS, USER_COLUMNS, RowEncoding
 from tollhouse.corpus.generator import CorpusSpec, bulk_mode, generate_corpus, iter_batches
 from tollhouse.corpus.models import post_facets, posts, users
 from tollhouse.db import create_engine
-from tollhouse.migrate import upgrade
+from tollhouse.migrations.runner import upgrade
 
 END = datetime(2026, 11, 1, tzinfo=UTC)
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

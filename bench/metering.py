@@ -63,7 +63,7 @@ from tollhouse.metering.models import usage_events, usage_rollups, usage_sketche
 from tollhouse.metering.service import usage_report
 from tollhouse.metering.store import record_events
 from tollhouse.metering.writer import UsageWriter
-from tollhouse.migrate import upgrade
+from tollhouse.migrations.runner import upgrade
 from tollhouse.settings import load_settings
 
 RESULTS = Path(__file__).with_name("RESULTS.md")

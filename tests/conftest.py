@@ -25,7 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from tollhouse.db import create_engine, engine_beside, usage_database_url
-from tollhouse.migrate import upgrade
+from tollhouse.migrations.runner import upgrade
 
 PG_URL = os.environ.get("TOLLHOUSE_TEST_DATABASE_URL", "")
 REDIS_URL = os.environ.get("TOLLHOUSE_TEST_REDIS_URL", "")

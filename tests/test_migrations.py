@@ -17,8 +17,8 @@ from tollhouse.db import (
     usage_database_url,
 )
 from tollhouse.metering.store import record_events
-from tollhouse.migrate import downgrade, move_usage, upgrade
-from tollhouse.models_registry import all_metadata
+from tollhouse.migrations.metadata import all_metadata
+from tollhouse.migrations.runner import downgrade, move_usage, upgrade
 
 
 def test_migrations_create_every_declared_table(engine: Engine) -> None:

@@ -18,7 +18,7 @@ from tests.conftest import PG_URL, _postgres_schema_url, _require
 
 from tollhouse.api.app import create_app
 from tollhouse.db import create_engine
-from tollhouse.migrate import upgrade
+from tollhouse.migrations.runner import upgrade
 from tollhouse.settings import load_settings
 
 

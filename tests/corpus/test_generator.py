@@ -430,7 +430,7 @@ def test_staged_generation_writes_the_rows_a_plain_batch_write_writes(
     from tollhouse.corpus import generator
     from tollhouse.corpus.bulk import write_batch
     from tollhouse.db import create_engine
-    from tollhouse.migrate import upgrade
+    from tollhouse.migrations.runner import upgrade
 
     monkeypatch.setattr(generator, "_self_staged_share", lambda: self_staged)  # forked along
     engine = sqlite_engine
@@ -462,7 +462,7 @@ def test_upgrade_is_deferred_on_a_new_database_and_first_on_an_existing_one(
     another seed renames its users whose names the first one took."""
     from tollhouse.corpus.synthetic_users import build_population
     from tollhouse.db import create_engine
-    from tollhouse.migrate import upgrade
+    from tollhouse.migrations.runner import upgrade
 
     engine = create_engine(f"sqlite:///{tmp_path / 'new.db'}")
     calls: list[bool] = []

@@ -292,7 +292,7 @@ def test_staged_batches_full_or_short_write_what_write_batch_writes(tmp_path: An
     (`STAGED_POST_COLUMNS`, supplied from `POST_CONSTANTS`): same rows, same storage classes."""
     from tollhouse.corpus.bulk import STAGED_POST_COLUMNS, RowEncoding, stage_batch, write_staged
     from tollhouse.db import create_engine
-    from tollhouse.migrate import upgrade
+    from tollhouse.migrations.runner import upgrade
 
     encoding = RowEncoding(postgres=False)
     rows = [post_values(p, encoding) for p in sample_posts()]

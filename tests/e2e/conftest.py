@@ -20,7 +20,7 @@ from tests.api.sample_corpus import SampleCorpus, build
 from tests.conftest import PG_URL, LiveServer, _postgres_schema_url, _require
 
 from tollhouse.db import create_engine
-from tollhouse.migrate import upgrade
+from tollhouse.migrations.runner import upgrade
 
 X_API = "https://api.twitter.com"
 

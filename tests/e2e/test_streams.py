@@ -39,7 +39,7 @@ from tollhouse.access.service import AccessService
 from tollhouse.corpus.models import posts
 from tollhouse.db import create_engine, usage_database_url
 from tollhouse.metering.models import usage_events
-from tollhouse.migrate import upgrade
+from tollhouse.migrations.runner import upgrade
 from tollhouse.streams.sample import in_sample
 
 FAST = {"stream_keepalive_seconds": "0.3", "metering_mode": "off"}

@@ -20,7 +20,7 @@ from tollhouse.metering.event import UsageEvent
 from tollhouse.metering.spool import Spool, read_segment, spool_dir_for
 from tollhouse.metering.store_process import STORE_NICENESS
 from tollhouse.metering.writer import UsageWriter, replay_spool
-from tollhouse.migrate import upgrade
+from tollhouse.migrations.runner import upgrade
 
 
 def _stored_ids(engine: Engine) -> list[str]:

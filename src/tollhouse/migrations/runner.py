@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from tollhouse.db import create_engine, is_database_of, usage_database_url
 
-log = logging.getLogger("tollhouse.migrate")
+log = logging.getLogger("tollhouse.migrations")
 
 METERING_DOMAINS = frozenset({"metering"})
 
