@@ -54,6 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.api.sample_corpus import build
 from tests.metering.licensees import make_licensees
 
+from tollhouse.access.licensee_names import LicenseeNames
 from tollhouse.api.app import create_app
 from tollhouse.db import create_engine
 from tollhouse.metering import sketches
@@ -537,7 +538,7 @@ def bench_query(url: str, days: int, raw_fraction: int, sketch_posts: int) -> di
     end = start + timedelta(days=days)
     engine = create_engine(url)
     t = time.perf_counter()
-    report = usage_report(engine, org, start, end, by="app")
+    report = usage_report(engine, org, start, end, by="app", licensees=LicenseeNames())
     in_process = time.perf_counter() - t
     engine.dispose()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOLLHOUSE_")}

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from tests.api.sample_corpus import build
 from tests.metering.factories import DAY0, make_event
 from tests.metering.licensees import Licensee, make_licensees
+from tollhouse.access.licensee_names import LicenseeNames
 from tollhouse.api.app import create_app
 from tollhouse.cli.main import app as cli
 from tollhouse.errors import NotFound
@@ -66,7 +67,9 @@ class UsageDb(NamedTuple):
     events: list[UsageEvent]
 
     def report(self, org: str, start: date, end: date, **kw: Any) -> UsageReport:
-        return usage_report(self.engine, org, start, end, usage_engine=self.usage, **kw)
+        return usage_report(
+            self.engine, org, start, end, usage_engine=self.usage, licensees=LicenseeNames(), **kw
+        )
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from tollhouse.access.licensee_names import LicenseeNames
 from tollhouse.cli.common import (
     console,
     fail,
@@ -68,7 +69,16 @@ def usage(
     usage = open_usage_engine(engine)
     try:
         group = cast(GroupBy | None, by)
-        report = usage_report(engine, org, start, end, by=group, apps=apps, usage_engine=usage)
+        report = usage_report(
+            engine,
+            org,
+            start,
+            end,
+            by=group,
+            apps=apps,
+            usage_engine=usage,
+            licensees=LicenseeNames(),
+        )
     except TollhouseError as exc:
         fail(str(exc))
     finally:
