@@ -469,7 +469,8 @@ def test_upgrade_is_deferred_on_a_new_database_and_first_on_an_existing_one(
 
     def migrating() -> None:
         with engine.connect() as conn:  # whether the database had tables when called
-            calls.append(conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar() > 0)
+            tables = conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar_one()
+            calls.append(tables > 0)
         upgrade(engine)
 
     def generate(seed: int) -> tuple[int, int]:

@@ -282,7 +282,9 @@ def test_bulk_writes_checkpoint_in_64_mb_steps_and_restore_the_setting(
     assert set(seen) == {((64 << 20) // 16_384, 16_384)}
     raw = sqlite_engine.raw_connection()
     try:
-        assert raw.driver_connection.execute("PRAGMA wal_autocheckpoint").fetchone() == (1000,)
+        driver = raw.driver_connection
+        assert driver is not None
+        assert driver.execute("PRAGMA wal_autocheckpoint").fetchone() == (1000,)
     finally:
         raw.close()
 

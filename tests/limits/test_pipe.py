@@ -81,7 +81,7 @@ async def test_a_dropped_connection_fails_its_callers_and_the_next_call_reconnec
     blocked = asyncio.ensure_future(pipe.execute("BLPOP", "tollhouse-test:never", 0))
     await asyncio.sleep(0.05)
     admin = aioredis.Redis.from_url(redis_url)
-    await admin.execute_command("CLIENT", "KILL", "ID", client_id)
+    await admin.execute_command("CLIENT", "KILL", "ID", client_id)  # type: ignore[no-untyped-call]
     with pytest.raises(ConnectionError):
         await blocked
     assert await pipe.execute("PING") == b"PONG"

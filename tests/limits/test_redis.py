@@ -76,6 +76,11 @@ async def test_every_key_expires(
     assert await counted.redis.strlen(seen) <= SMALL_FILTER.memory_bytes
 
 
+def _skewed(skew: float) -> Callable[[], float]:
+    """A host clock `skew` seconds off."""
+    return lambda: time.time() + skew
+
+
 @pytest.fixture
 def silent_server() -> Iterator[str]:
     """A TCP server that accepts connections and never answers (a hung Redis)."""
@@ -147,7 +152,7 @@ async def test_hosts_with_skewed_clocks_share_one_window_and_one_cap(
     and a host 20 days behind count into the same windows and the same cap as a correct one."""
     day = 86_400
     hosts = [
-        RedisLimits(redis_url, prefix=redis_prefix, host_clock=lambda s=skew: time.time() + s)
+        RedisLimits(redis_url, prefix=redis_prefix, host_clock=_skewed(skew))
         for skew in (0, 20 * day, -20 * day)
     ]
     services = [LimitsService(h, reserve=0) for h in hosts]

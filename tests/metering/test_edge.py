@@ -4,6 +4,7 @@ refused requests, end users matched against declared ones."""
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -139,7 +140,7 @@ def test_an_accepted_stream_connection_is_recorded_without_the_bytes_its_interva
     from tollhouse.api.middleware.metering import MeteringMiddleware
     from tollhouse.metering.writer import UsageWriter
 
-    async def lines():  # type: ignore[no-untyped-def]
+    async def lines() -> AsyncIterator[bytes]:
         for i in range(3):
             yield b'{"data":{"id":"%d"}}\r\n' % i
 
