@@ -16,7 +16,7 @@ demo: $(STAMP)
 	$(BIN)/tollhouse demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q --cov=tollhouse --cov-report=term $(PYTEST_ARGS)
 
 check: $(STAMP)
 	$(BIN)/ruff format --check src tests bench
