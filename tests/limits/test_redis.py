@@ -12,7 +12,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from tests.limits.conftest import ENDPOINT, SMALL_FILTER, Caller
-from tollhouse.limits.backend import LimitsUnavailable
+from tollhouse.limits.errors import LimitsUnavailable
 from tollhouse.limits.redis import RedisLimits
 from tollhouse.limits.service import LimitsService
 

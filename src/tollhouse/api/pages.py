@@ -21,6 +21,7 @@ from tollhouse.api.render import P_ID, envelope, post_includes, post_renderer
 from tollhouse.api.scope import CONTEXT_KEY, DELIVERED_KEY
 from tollhouse.api.state import app_state
 from tollhouse.corpus import search
+from tollhouse.corpus.errors import QueryTimedOut
 from tollhouse.corpus.search import Record
 
 T = TypeVar("T")
@@ -57,11 +58,8 @@ async def run_corpus(
             state.settings.query_timeout_ms,
             work,
         )
-    except search.QueryTimedOut:
-        raise problems.service_unavailable(
-            "The query took too long and was cancelled; narrow it (fewer OR terms, a shorter "
-            "time range) and retry."
-        ) from None
+    except QueryTimedOut:
+        raise problems.query_timed_out() from None
 
 
 def max_query_length(request: Request) -> int:

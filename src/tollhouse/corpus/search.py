@@ -41,9 +41,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
+from tollhouse.corpus.errors import QueryTimedOut
 from tollhouse.corpus.ids import X_EPOCH_MS
 from tollhouse.corpus.models import ContentState, post_facets, posts, users
-from tollhouse.errors import TollhouseError
 
 ACTIVE = ContentState.ACTIVE.value
 
@@ -128,10 +128,6 @@ T = TypeVar("T")
 # SQLite virtual-machine steps between deadline checks: a Python call every step would cost more
 # than the query; at this spacing the checks are under 1 % and the deadline is met within ~1 ms.
 _PROGRESS_STEPS = 100_000
-
-
-class QueryTimedOut(TollhouseError):
-    """A statement ran past the deadline and was cancelled."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from tollhouse.errors import TollhouseError
 from tollhouse.limits.dedupe import DedupeShape
 from tollhouse.limits.models import Admission, Decision, Delivery, DeliveryCount, UsageSnapshot
-
-
-class LimitsUnavailable(TollhouseError):
-    """The backend could not be asked (Redis down or too slow); the failure policy decides."""
 
 
 class LimitsBackend(Protocol):

@@ -23,8 +23,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from tollhouse.limits import scripts
-from tollhouse.limits.backend import LimitsUnavailable
 from tollhouse.limits.dedupe import DedupeShape
+from tollhouse.limits.errors import LimitsUnavailable
 from tollhouse.limits.models import (
     Admission,
     CapState,

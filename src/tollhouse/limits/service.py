@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal, Protocol
 
-from tollhouse.limits.backend import LimitsBackend, LimitsUnavailable, backend_from_url
+from tollhouse.limits.backend import LimitsBackend, backend_from_url
 from tollhouse.limits.dedupe import DedupeShape
+from tollhouse.limits.errors import LimitsUnavailable
 from tollhouse.limits.memory import MemoryLimits
 from tollhouse.limits.models import (
     Admission,

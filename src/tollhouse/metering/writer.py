@@ -32,7 +32,8 @@ from typing import Literal, cast
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from tollhouse.errors import ConfigurationError, TollhouseError
+from tollhouse.errors import ConfigurationError
+from tollhouse.metering.errors import MeteringUnavailable
 from tollhouse.metering.event import UsageEvent
 from tollhouse.metering.models import usage_events
 from tollhouse.metering.spool import Spool, orphans, read_segment, spool_dir_for
@@ -46,10 +47,6 @@ log = logging.getLogger("tollhouse.metering")
 FAST_FLUSH_INTERVAL_S = 0.05
 STRICT_SWITCH_INTERVAL_S = 0.0005
 _STOP = object()
-
-
-class MeteringUnavailable(TollhouseError):
-    """The spool cannot be written, so a strict-mode request cannot be answered."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,9 +23,10 @@ from tollhouse.api.scope import (
     REQUEST_ID_KEY,
 )
 from tollhouse.endpoints import match_endpoint
+from tollhouse.metering.errors import MeteringUnavailable
 from tollhouse.metering.event import UsageEvent
 from tollhouse.metering.ids import uuid7
-from tollhouse.metering.writer import MeteringUnavailable, UsageWriter
+from tollhouse.metering.writer import UsageWriter
 
 _MAX_USER_AGENT = 512
 _MAX_END_USER = 200
@@ -201,9 +202,7 @@ class _MeteredRequest:
             await self.send(message)
 
     async def _send_unavailable(self) -> None:
-        start, body = problems.asgi_messages(
-            problems.service_unavailable("Usage metering is unavailable; retry shortly.")
-        )
+        start, body = problems.asgi_messages(problems.metering_unavailable())
         await self.send({**start, "headers": [*start["headers"], self.id_header]})
         await self.send(body)
 

@@ -50,10 +50,7 @@ def admin_usage(
             licensees=LicenseeNames(),
         )
     except NotFound as exc:
-        raise problems.ApiProblem(
-            404,
-            {"title": "Not Found", "type": "about:blank", "status": 404, "detail": str(exc)},
-        ) from exc
+        raise problems.about_blank(404, "Not Found", str(exc)) from exc
     except InvalidInput as exc:
         raise problems.invalid_request(str(exc), {"to": [str(end)]}) from exc
     if format == "csv":

@@ -19,7 +19,7 @@ from tollhouse.api import problems
 from tollhouse.api.responses import JSONResponse
 from tollhouse.api.scope import CONTEXT_KEY
 from tollhouse.api.state import app_state
-from tollhouse.limits.backend import LimitsUnavailable
+from tollhouse.limits.errors import LimitsUnavailable
 from tollhouse.limits.models import UsageSnapshot
 from tollhouse.limits.service import Caller
 
