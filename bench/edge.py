@@ -140,7 +140,7 @@ async def run(quick: bool) -> None:
         async with contextlib.AsyncExitStack() as stack:
             for app in peers.values():
                 await stack.enter_async_context(app.router.lifespan_context(app))
-            # Without a limits service the edge's limits steps (task E) skip themselves; it is
+            # Without a limits service the edge's limits steps skip themselves; it is
             # put back before the lifespan closes it.
             state = access_only.state.tollhouse
             stack.callback(setattr, state, "limits", state.limits)

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/search.py [--quick] [--backend sqlite|postgresql|both] [--write]
 
-On a generated corpus (1 M posts; 100 k with --quick; task B's `tollhouse.corpus.generator`,
+On a generated corpus (1 M posts; 100 k with --quick; `tollhouse.corpus.generator`,
 cached between runs in $TMPDIR/tollhouse-bench or a PostgreSQL schema), for 10 representative
 recent-search queries, a 100-id lookup and a timeline page, it measures p50/p99 of
 

@@ -116,7 +116,7 @@ def test_usage_recorded_before_the_split_moves_to_the_usage_file_once(tmp_path: 
             assert all(not rows for rows in _usage_rows(main).values())
             upgrade(main)
             assert _usage_rows(usage) == before
-            # Rows the move cannot place (the usage file is no longer empty) stay where they are.
+            # Rows the move cannot place (the usage file is not empty now) stay where they are.
             record_events(main, [make_event(rng, org_id=1, app_id=2)])
             assert move_usage(main, usage) == 0
             assert len(_usage_rows(main)["usage_events"]) == 1

@@ -90,7 +90,7 @@ def create_app(settings: Settings | None = None) -> TollhouseApp:
             # Replays what a crashed process left in the spool before serving.
             await anyio.to_thread.run_sync(state.usage_writer.start)
         yield
-        await close_runtime(_app)  # streams (task G): end connections, release the bus
+        await close_runtime(_app)  # streams: end connections, release the bus
         close_directory(_app)
         if state.usage_writer is not None:
             await anyio.to_thread.run_sync(state.usage_writer.stop)  # drains the buffer

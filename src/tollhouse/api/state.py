@@ -23,7 +23,7 @@ class AppState:
     # Metering's usage tables (db.usage_database_url); `engine` itself when they share it.
     usage_engine: Engine
     usage_writer: UsageWriter | None = None
-    # Rate windows and monthly caps (task E); `limits.metrics` counts backend failures.
+    # Rate windows and monthly caps; `limits.metrics` counts backend failures.
     limits: LimitsService = field(default_factory=memory_limits)
     # Where corpus queries run, off the event loop (api/pages.py run_corpus): lookups by id on
     # their own threads, everything else (searches, timelines, counts) on the others. Sized by

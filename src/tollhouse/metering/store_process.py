@@ -2,7 +2,7 @@
 
 Storing a batch (`record_events`: rows, rollups, HLL sketches) is mostly Python work. Done by a
 thread of the serving process it held the GIL that the spool thread and the event loop need to
-hand a strict acknowledgement on, adding 0.3-2 ms to its p99 (bench/RESULTS.md). So the serving
+hand a strict acknowledgement on, adding to its p99 (bench/RESULTS.md, Metering). So the serving
 process only appends to its spool and fsyncs; this process, one per spool owner, follows the
 owner's segments (`SpoolTail`), stores what they hold every `store_interval_s`, and deletes a
 segment once everything in it is stored.
@@ -46,7 +46,7 @@ EXIT_STORE_DOWN = 3  # the store failed while draining: the events stay in the s
 # store_interval_s), and on a core it shares with its server a burst at equal priority delays
 # every request in flight by its length. Lower, the scheduler fits it into the server's idle
 # time; at nice 10 it still gets about a tenth of a busy core, several times what it needs
-# (≈ 30-40 µs per event), so it keeps up under sustained load.
+# (bench/RESULTS.md, Metering), so it keeps up under sustained load.
 STORE_NICENESS = 10
 
 

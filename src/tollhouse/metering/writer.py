@@ -6,7 +6,7 @@ larger transactions (`record_events`: idempotent, rollups and sketches in the sa
 transaction), then deleting segments that are fully stored — is done by a store process of its
 own (store_process.py) by default, so that its Python work does not hold this process's GIL
 while an acknowledgement is handed on; `store="thread"` does it in a thread of this process
-(the former default; SQLite in memory cannot be shared with another process, so it uses that).
+(SQLite in memory cannot be shared with another process, so it uses that).
 
 Modes: in `strict` the edge awaits `record_durably`, resolved after the group commit that
 fsyncs its event, so a response leaves only once its event is on disk. `fast` only appends to a
