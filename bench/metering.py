@@ -5,7 +5,7 @@
 1. ingest   usage events/s from one process into SQLite and PostgreSQL:
             * store: `record_events` batches (staging + idempotent insert + rollups + sketches,
               one transaction each; executemany on SQLite, COPY on PostgreSQL);
-            * writer: the whole path, `UsageWriter.record` → fsynced spool → store, until drained;
+            * writer: the whole path, `UsageRecorder.record` → fsynced spool → store, until drained;
             * peer:  plain per-row INSERT of the same rows into the same table, one transaction
               per event (what a request handler writing its own row would do);
             ratio = store ÷ peer.
@@ -61,9 +61,9 @@ from tollhouse.metering import sketches
 from tollhouse.metering.event import UsageEvent
 from tollhouse.metering.ids import uuid7
 from tollhouse.metering.models import usage_events, usage_rollups, usage_sketches
+from tollhouse.metering.recorder import UsageRecorder
 from tollhouse.metering.service import usage_report
-from tollhouse.metering.store import record_events
-from tollhouse.metering.writer import UsageWriter
+from tollhouse.metering.sql_store import record_events
 from tollhouse.migrations.runner import upgrade
 from tollhouse.settings import load_settings
 
@@ -154,7 +154,7 @@ def bench_ingest(url: str, n: int, n_peer: int, posts: int, tmp: Path) -> dict[s
     store_rate = n / (time.perf_counter() - t)
 
     spool = tmp / f"spool-{uuid.uuid4().hex[:6]}"
-    writer = UsageWriter(engine, spool, mode="fast")
+    writer = UsageRecorder(engine, spool, mode="fast")
     writer.start()
     batch = events(n, posts, rng)
     t = time.perf_counter()
@@ -314,7 +314,7 @@ def bench_ack(
     p50/p99 ms and the GIL probe's lateness p50/p99 ms under it; CPU µs per event of this
     process and of the store process (until the writer is stopped and everything stored)."""
     engine = create_engine(url)
-    writer = UsageWriter(
+    writer = UsageRecorder(
         engine,
         tmp / f"spool-ack-{uuid.uuid4().hex[:6]}",
         mode="strict",

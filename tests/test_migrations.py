@@ -16,7 +16,7 @@ from tollhouse.db import (
     is_database_of,
     usage_database_url,
 )
-from tollhouse.metering.store import record_events
+from tollhouse.metering.sql_store import record_events
 from tollhouse.migrations.metadata import all_metadata
 from tollhouse.migrations.runner import downgrade, move_usage, upgrade
 

@@ -138,7 +138,7 @@ def test_an_accepted_stream_connection_is_recorded_without_the_bytes_its_interva
     from starlette.routing import Route
 
     from tollhouse.api.middleware.metering import MeteringMiddleware
-    from tollhouse.metering.writer import UsageWriter
+    from tollhouse.metering.recorder import UsageRecorder
 
     async def lines() -> AsyncIterator[bytes]:
         for i in range(3):
@@ -156,7 +156,7 @@ def test_an_accepted_stream_connection_is_recorded_without_the_bytes_its_interva
             Route("/2/tweets/search/stream", refused),
         ]
     )
-    writer = UsageWriter(sqlite_engine, tmp_path / "spool", mode="fast")
+    writer = UsageRecorder(sqlite_engine, tmp_path / "spool", mode="fast")
     writer.start()
     with TestClient(MeteringMiddleware(inner, writer)) as client:
         ok = client.get("/2/tweets/sample/stream")

@@ -24,7 +24,7 @@ from tollhouse.errors import NotFound
 from tollhouse.metering.event import UsageEvent
 from tollhouse.metering.queries import UsageReport
 from tollhouse.metering.service import prune_raw_events, usage_report
-from tollhouse.metering.store import record_events
+from tollhouse.metering.sql_store import record_events
 from tollhouse.settings import get_settings, load_settings
 
 D1, D3 = DAY0.date(), DAY0.date() + timedelta(days=2)

@@ -14,8 +14,8 @@ from sqlalchemy.engine import Engine
 from tests.metering.factories import traffic
 from tollhouse.metering import spool as spool_module
 from tollhouse.metering.event import UsageEvent
+from tollhouse.metering.recorder import replay_spool
 from tollhouse.metering.spool import Spool, encode, orphans, read_segment
-from tollhouse.metering.writer import replay_spool
 
 
 def _dead_spool(directory: Path, batches: list[list[UsageEvent]]) -> Path:

@@ -13,7 +13,7 @@ from tollhouse.limits.service import LimitsService, memory_limits
 from tollhouse.settings import Settings
 
 if TYPE_CHECKING:
-    from tollhouse.metering.writer import UsageWriter
+    from tollhouse.metering.recorder import UsageRecorder
 
 
 @dataclass
@@ -22,7 +22,7 @@ class AppState:
     engine: Engine
     # Metering's usage tables (db.usage_database_url); `engine` itself when they share it.
     usage_engine: Engine
-    usage_writer: UsageWriter | None = None
+    usage_writer: UsageRecorder | None = None
     # Rate windows and monthly caps; `limits.metrics` counts backend failures.
     limits: LimitsService = field(default_factory=memory_limits)
     # Where corpus queries run, off the event loop (api/pages.py run_corpus): lookups by id on

@@ -15,7 +15,7 @@ from tollhouse.access.context import RequestContext
 from tollhouse.limits.service import LimitsService
 from tollhouse.metering.event import UsageEvent
 from tollhouse.metering.ids import uuid7
-from tollhouse.metering.writer import UsageWriter
+from tollhouse.metering.recorder import UsageRecorder
 
 
 class MeteredStream:
@@ -26,7 +26,7 @@ class MeteredStream:
         context: RequestContext,
         endpoint: str,
         limits: LimitsService | None,
-        writer: UsageWriter | None,
+        writer: UsageRecorder | None,
         client_ip: str | None = None,
         user_agent: str | None = None,
         end_user: str | None = None,

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from tollhouse.access.revocation import notifier_for
+from tollhouse.access.revocation import notifier_from_settings
 from tollhouse.access.service import AccessService
 from tollhouse.cli.common import console, fail, open_engine, print_json, settings
 from tollhouse.errors import TollhouseError
@@ -23,7 +23,7 @@ JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON.")
 def service() -> AccessService:
     """The access service on the configured database, notifying servers of each change."""
     svc = AccessService(open_engine())
-    notifier = notifier_for(settings())
+    notifier = notifier_from_settings(settings())
     if notifier is not None:
         svc.on_change.append(notifier)
     return svc

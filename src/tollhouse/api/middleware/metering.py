@@ -26,7 +26,7 @@ from tollhouse.endpoints import match_endpoint
 from tollhouse.metering.errors import MeteringUnavailable
 from tollhouse.metering.event import UsageEvent
 from tollhouse.metering.ids import uuid7
-from tollhouse.metering.writer import UsageWriter
+from tollhouse.metering.recorder import UsageRecorder
 
 _MAX_USER_AGENT = 512
 _MAX_END_USER = 200
@@ -35,7 +35,7 @@ _MAX_END_USER = 200
 class MeteringMiddleware:
     """Request ids for every `/2/` request; usage events for metered endpoints."""
 
-    def __init__(self, app: ASGIApp, writer: UsageWriter | None) -> None:
+    def __init__(self, app: ASGIApp, writer: UsageRecorder | None) -> None:
         self.app = app
         self.writer = writer
 
@@ -78,7 +78,7 @@ class _MeteredRequest:
 
     def __init__(
         self,
-        writer: UsageWriter,
+        writer: UsageRecorder,
         scope: Scope,
         send: Send,
         id_header: tuple[bytes, bytes],

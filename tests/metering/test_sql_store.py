@@ -15,7 +15,7 @@ from tollhouse.metering import sketches
 from tollhouse.metering.event import UsageEvent
 from tollhouse.metering.models import usage_events, usage_rollups, usage_rollups_daily
 from tollhouse.metering.queries import usage
-from tollhouse.metering.store import record_events
+from tollhouse.metering.sql_store import record_events
 
 _TOTALS = "SELECT COUNT(*), SUM(posts), SUM(new_posts), SUM(bytes) FROM usage_events"
 _ROLLUP_TOTALS = "SELECT SUM(requests), SUM(posts), SUM(new_posts), SUM(bytes) FROM usage_rollups"

@@ -1,4 +1,5 @@
-"""The store process: stores one server process's spooled usage events, outside its GIL.
+"""The spool drainer (the "store process"): stores one server process's spooled usage events in
+the SQL store (sql_store.py), outside the server's GIL.
 
 Storing a batch (`record_events`: rows, rollups, HLL sketches) is mostly Python work. Done by a
 thread of the serving process it held the GIL that the spool thread and the event loop need to
@@ -50,7 +51,7 @@ EXIT_STORE_DOWN = 3  # the store failed while draining: the events stay in the s
 STORE_NICENESS = 10
 
 
-class StoreProcess:
+class SpoolDrainer:
     """The serving side: starts the store process, restarts it if it dies, drains it on stop."""
 
     def __init__(
@@ -79,7 +80,7 @@ class StoreProcess:
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tollhouse.metering.store_process"],
+            [sys.executable, "-m", "tollhouse.metering.spool_drainer"],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,  # logs go to stderr, like the server's
         )
@@ -143,7 +144,7 @@ def _close_and_wait(proc: subprocess.Popen[bytes]) -> int:
 def _store(engine: Engine, directory: Engine, events: Sequence[UsageEvent], draining: bool) -> bool:
     """Store `events` in batches, retrying while the server lives; False if the store is down
     while draining (one attempt per batch then: a stopping server must not hang on it)."""
-    from tollhouse.metering.store import record_events
+    from tollhouse.metering.sql_store import record_events
 
     for i in range(0, len(events), STORE_BATCH_MAX):
         batch = events[i : i + STORE_BATCH_MAX]
