@@ -12,7 +12,7 @@ from tollhouse.access.plans import Plan, RateLimit
 from tollhouse.limits.backend import LimitsBackend
 from tollhouse.limits.dedupe import DedupeShape
 from tollhouse.limits.memory import MemoryLimits
-from tollhouse.limits.redis import RedisLimits
+from tollhouse.limits.redis.backend import RedisLimits
 
 ENDPOINT = "/2/tweets/search/recent"
 SMALL_FILTER = DedupeShape(bits=1 << 16)

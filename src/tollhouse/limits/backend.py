@@ -45,7 +45,7 @@ def backend_from_url(
 
         return MemoryLimits(dedupe=shape)
     if url.startswith(("redis://", "rediss://")):
-        from tollhouse.limits.redis import RedisLimits
+        from tollhouse.limits.redis.backend import RedisLimits
 
         return RedisLimits(url, dedupe=shape, timeout_seconds=timeout_seconds, prefix=key_prefix)
     raise ValueError(f"unknown limits backend URL {url!r}: use memory:// or redis://host:port/db")

@@ -1,4 +1,4 @@
-"""The limits hot path's pipelined Redis connection (limits/pipe.py), against a real Redis."""
+"""The limits hot path's pipelined Redis connection (resp_client.py), against a real Redis."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from redis.exceptions import ResponseError
 
-from tollhouse.limits.pipe import RedisPipe, encode
+from tollhouse.limits.redis.resp_client import RedisPipe, encode
 
 pytestmark = pytest.mark.anyio
 

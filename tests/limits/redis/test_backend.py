@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 
 from tests.limits.conftest import ENDPOINT, SMALL_FILTER, Caller
 from tollhouse.limits.errors import LimitsUnavailable
-from tollhouse.limits.redis import RedisLimits
+from tollhouse.limits.redis.backend import RedisLimits
 from tollhouse.limits.service import LimitsService
 
 pytestmark = pytest.mark.anyio
@@ -48,7 +48,7 @@ async def test_all_decisions_of_a_request_take_one_round_trip(
     caller = caller_factory(windows=((450, 900), (10_000, 86_400)), cap=10_000)
     first = await service.admit(caller, ENDPOINT)  # loads the script (NOSCRIPT → LOAD) once
     await service.count_delivered(caller, range(100), first.reservation)
-    assert counted.pipe is not None  # the hot path's own pipelined connection (limits/pipe.py)
+    assert counted.pipe is not None  # the hot path's own pipelined connection (resp_client.py)
     CountingConnection.sent = counted.pipe.sent = 0
     decision = await service.admit(caller, ENDPOINT)
     assert decision.admitted and len(decision.windows) == 2 and decision.reservation is not None
