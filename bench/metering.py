@@ -44,7 +44,6 @@ from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 import sqlalchemy as sa
@@ -52,6 +51,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.api.sample_corpus import build
+from tests.backends import migrated_database
 from tests.metering.licensees import make_licensees
 
 from tollhouse.access.licensee_names import LicenseeNames
@@ -64,7 +64,6 @@ from tollhouse.metering.models import usage_events, usage_rollups, usage_sketche
 from tollhouse.metering.recorder import UsageRecorder
 from tollhouse.metering.service import usage_report
 from tollhouse.metering.sql_store import record_events
-from tollhouse.migrations.runner import upgrade
 from tollhouse.settings import load_settings
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -87,29 +86,9 @@ ENDPOINTS = (
 @contextmanager
 def database(backend: str, tmp: Path) -> Iterator[str]:
     """A migrated, empty database URL for `backend`, removed afterwards."""
-    if backend == "sqlite":
-        path = tmp / f"bench-{uuid.uuid4().hex[:6]}.db"
-        url = f"sqlite:///{path}"
-        engine = create_engine(url)
-        upgrade(engine)
-        engine.dispose()
+    name = f"bench-{uuid.uuid4().hex[:6]}.db"
+    with migrated_database(backend, tmp, PG_URL, name=name, schema_prefix="bench_metering_") as url:
         yield url
-        return
-    schema = f"bench_metering_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in PG_URL else "?"
-    url = f"{PG_URL}{sep}options={quote(f'-csearch_path={schema}')}"
-    engine = create_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    try:
-        yield url
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
 
 
 def events(n: int, posts_per_event: int, rng: random.Random) -> list[UsageEvent]:

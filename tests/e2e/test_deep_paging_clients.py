@@ -16,13 +16,14 @@ from typing import Any
 import pytest
 import tweepy
 from tests.api.sample_corpus import add_depth
+from tests.backends import SQL_BACKENDS
 from tests.e2e.conftest import Served, point_at, serving
 from twarc.client2 import Twarc2
 
 from tollhouse.corpus.records import UserRecord
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=SQL_BACKENDS)
 def deep(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Served, UserRecord, UserRecord]]:

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from tests.backends import KEY_VALUE_BACKENDS
 from tollhouse.access.plans import Plan, RateLimit
 from tollhouse.limits.backend import LimitsBackend
 from tollhouse.limits.dedupe import DedupeShape
@@ -53,7 +54,7 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=KEY_VALUE_BACKENDS)
 async def backend(
     request: pytest.FixtureRequest, redis_prefix: str, anyio_backend: str
 ) -> AsyncIterator[LimitsBackend]:

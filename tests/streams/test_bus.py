@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests.backends import KEY_VALUE_BACKENDS
 from tollhouse.corpus.records import PostRecord, UserRecord
 from tollhouse.streams.bus import Bus, ConnectionSlots, bus_from_url, split_prefix
 from tollhouse.streams.errors import BusUnavailable
@@ -17,7 +18,7 @@ from tollhouse.streams.events import Event, PostDeleted, PostPublished, RulesCha
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=KEY_VALUE_BACKENDS)
 def bus_url(request: pytest.FixtureRequest) -> str:
     if request.param == "memory":
         return "memory://"
