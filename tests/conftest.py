@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from tests.backends import SQL_BACKENDS, migrated_database
+from tests.processes import clean_env
 from tollhouse.db import create_engine, engine_beside, usage_database_url
 from tollhouse.migrations.runner import upgrade
 
@@ -159,9 +160,7 @@ def live_server() -> Iterator[Callable[..., LiveServer]]:
     servers: list[LiveServer] = []
 
     def start(workers: int = 1, **settings: Any) -> LiveServer:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TOLLHOUSE_")}
-        env.update({f"TOLLHOUSE_{k.upper()}": str(v) for k, v in settings.items()})
-        server = LiveServer(env, workers).start()
+        server = LiveServer(clean_env(**settings), workers).start()
         servers.append(server)
         return server
 

@@ -4,7 +4,6 @@ the one change real clients get: a requests transport adapter that sends their
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from tests.api.conftest import issue_token
 from tests.api.sample_corpus import SampleCorpus, build
 from tests.backends import SQL_BACKENDS
 from tests.conftest import LiveServer, scratch_database
+from tests.processes import clean_env
 
 from tollhouse.db import create_engine
 
@@ -66,9 +66,7 @@ def serving(
         extend(engine, corpus)
     token = issue_token(engine)
     engine.dispose()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TOLLHOUSE_")}
-    env["TOLLHOUSE_DATABASE_URL"] = url
-    server = LiveServer(env).start()
+    server = LiveServer(clean_env(database_url=url)).start()
     try:
         yield Served(server.base_url, token, corpus, backend)
     finally:

@@ -208,11 +208,7 @@ def test_fast_writer_killed_loses_only_the_unflushed_tail(
 def test_server_killed_under_load_keeps_every_answered_request(
     database_url: str, live_server: Callable[..., LiveServer], tmp_path: Path
 ) -> None:
-    engine = create_engine(database_url)
-    usage = create_engine(usage_database_url(database_url))  # where the app stores usage
-    corpus = build(engine, n_posts=60, n_users=6)
-    token = issue_token(engine)
-    post_ids = sorted(corpus.posts)[:20]
+    engine, usage, token, post_ids = _licensed_corpus(database_url, posts=20)
     spool_dir = tmp_path / "spool"
     settings = {
         "database_url": database_url,
@@ -268,6 +264,15 @@ def test_server_killed_under_load_keeps_every_answered_request(
     usage.dispose()
 
 
+def _licensed_corpus(database_url: str, posts: int) -> tuple[Engine, Engine, str, list[int]]:
+    """A small corpus and a licensee's token on `database_url`: its engine, the engine of the
+    usage tables the app stores into, the token, and the ids of the first `posts` posts."""
+    engine = create_engine(database_url)
+    usage = create_engine(usage_database_url(database_url))
+    corpus = build(engine, n_posts=60, n_users=6)
+    return engine, usage, issue_token(engine), sorted(corpus.posts)[:posts]
+
+
 def _descendants(pid: int) -> list[int]:
     found = []
     for child in _children(pid):
@@ -279,11 +284,7 @@ def _descendants(pid: int) -> list[int]:
 def test_workers_each_have_a_store_process_and_drain_on_stop(
     database_url: str, live_server: Callable[..., LiveServer], tmp_path: Path
 ) -> None:
-    engine = create_engine(database_url)
-    usage = create_engine(usage_database_url(database_url))  # where the app stores usage
-    corpus = build(engine, n_posts=60, n_users=6)
-    token = issue_token(engine)
-    post_ids = sorted(corpus.posts)[:10]
+    engine, usage, token, post_ids = _licensed_corpus(database_url, posts=10)
     spool_dir = tmp_path / "spool"
     server = live_server(
         workers=2, database_url=database_url, spool_dir=spool_dir, metering_mode="strict"
