@@ -70,7 +70,7 @@ import orjson
 from tollhouse.access.plans import parse_plan_book
 from tollhouse.access.service import AccessService, onboard
 from tollhouse.corpus import search
-from tollhouse.corpus.generator import generate_corpus
+from tollhouse.corpus.synthetic.generator import generate_corpus
 from tollhouse.db import create_engine, usage_database_url
 from tollhouse.endpoints import TEMPLATES
 from tollhouse.migrate import upgrade

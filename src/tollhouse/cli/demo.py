@@ -33,7 +33,7 @@ def _fresh(path: Path) -> None:
 
 def _fill_corpus(engine: sa.Engine, posts: int, users: int) -> None:
     try:
-        from tollhouse.corpus.generator import generate_corpus
+        from tollhouse.corpus.synthetic.generator import generate_corpus
     except ImportError:  # the generator is not installed in this tree yet
         console.print("[yellow]corpus generator missing: the demo starts with no posts[/yellow]")
         return

@@ -38,7 +38,8 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from tollhouse.corpus.bulk import (
+from tollhouse.corpus.models import users as users_table
+from tollhouse.corpus.synthetic.bulk import (
     BatchResult,
     PostBatch,
     RowEncoding,
@@ -49,11 +50,10 @@ from tollhouse.corpus.bulk import (
     write_batch,
     write_staged,
 )
-from tollhouse.corpus.frames import FrameReader, send_frame
-from tollhouse.corpus.models import users as users_table
-from tollhouse.corpus.synthetic_posts import PostMaker, hourly_counts
-from tollhouse.corpus.synthetic_spec import CorpusSpec, GenerationStats
-from tollhouse.corpus.synthetic_users import Population, avoid_taken_usernames, build_population
+from tollhouse.corpus.synthetic.frames import FrameReader, send_frame
+from tollhouse.corpus.synthetic.posts import PostMaker, hourly_counts
+from tollhouse.corpus.synthetic.spec import CorpusSpec, GenerationStats
+from tollhouse.corpus.synthetic.users import Population, avoid_taken_usernames, build_population
 from tollhouse.errors import InvalidInput
 
 __all__ = [

@@ -9,13 +9,13 @@ from collections.abc import Iterable, Iterator
 from itertools import accumulate
 from typing import Any
 
-from tollhouse.corpus.bulk import PostBatch, RowEncoding, clock_strings, day_prefix
 from tollhouse.corpus.ids import X_EPOCH_MS
 from tollhouse.corpus.models import ContentState
-from tollhouse.corpus.synthetic_spec import CorpusSpec, epoch_ms
-from tollhouse.corpus.synthetic_users import Population
-from tollhouse.corpus.token_pieces import Pieces, join_tokens
-from tollhouse.corpus.vocabulary import (
+from tollhouse.corpus.synthetic.bulk import PostBatch, RowEncoding, clock_strings, day_prefix
+from tollhouse.corpus.synthetic.spec import CorpusSpec, epoch_ms
+from tollhouse.corpus.synthetic.token_pieces import Pieces, join_tokens
+from tollhouse.corpus.synthetic.users import Population
+from tollhouse.corpus.synthetic.vocabulary import (
     CASHTAGS,
     DAILY_CYCLE,
     EMOJI,

@@ -13,12 +13,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from tollhouse.corpus.bulk import RowEncoding
 from tollhouse.corpus.ids import X_EPOCH_MS
 from tollhouse.corpus.models import ContentState
 from tollhouse.corpus.models import users as users_table
-from tollhouse.corpus.synthetic_spec import FIRST_SIGNUP, CorpusSpec, epoch_ms
-from tollhouse.corpus.vocabulary import LANGUAGES, Language
+from tollhouse.corpus.synthetic.bulk import RowEncoding
+from tollhouse.corpus.synthetic.spec import FIRST_SIGNUP, CorpusSpec, epoch_ms
+from tollhouse.corpus.synthetic.vocabulary import LANGUAGES, Language
 
 
 @dataclass(slots=True)
