@@ -44,9 +44,10 @@ from sqlalchemy.engine import Engine
 from tollhouse.api.app import create_app
 from tollhouse.api.routes.tweets import lookup_work, search_work
 from tollhouse.api.routes.users import timeline_work
+from tollhouse.corpus.deadline import run_bounded
 from tollhouse.corpus.ids import lowest_id_at
 from tollhouse.corpus.models import post_facets, posts, users
-from tollhouse.corpus.search import STATEMENTS, run_bounded
+from tollhouse.corpus.statements import STATEMENTS
 from tollhouse.db import create_engine
 from tollhouse.migrate import upgrade
 from tollhouse.settings import load_settings

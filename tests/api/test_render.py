@@ -9,7 +9,7 @@ import orjson
 from tollhouse.api.params import TWEET_FIELDS, USER_FIELDS
 from tollhouse.api.render import envelope, post_renderer, user_renderer
 
-# A post row in search.POST_COLUMNS order, as the database hands it over.
+# A post row in projections.POST_COLUMNS order, as the database hands it over.
 POST = (
     1800000000000000001,  # id
     42,  # author_id

@@ -8,8 +8,8 @@ from typing import Any
 import orjson
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.api.test_render import POST
 
+from tests.api.test_render import POST
 from tollhouse.api.params import TWEET_FIELDS
 from tollhouse.api.render import post_renderer, reference_post_renderer
 

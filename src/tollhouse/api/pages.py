@@ -20,8 +20,8 @@ from tollhouse.api.params import Rendering
 from tollhouse.api.render import P_ID, envelope, post_includes, post_renderer
 from tollhouse.api.scope import CONTEXT_KEY, DELIVERED_KEY
 from tollhouse.api.state import app_state
-from tollhouse.corpus import search
-from tollhouse.corpus.search import Record
+from tollhouse.corpus import deadline, lookups, search
+from tollhouse.corpus.projections import Record
 
 T = TypeVar("T")
 # The corpus side of a request that delivers posts: (response body, delivered post ids).
@@ -52,12 +52,12 @@ async def run_corpus(
     try:
         return await asyncio.get_running_loop().run_in_executor(
             state.lookup_executor if lookup else state.corpus_executor,
-            search.run_bounded,
+            deadline.run_bounded,
             state.engine,
             state.settings.query_timeout_ms,
             work,
         )
-    except search.QueryTimedOut:
+    except deadline.QueryTimedOut:
         raise problems.service_unavailable(
             "The query took too long and was cancelled; narrow it (fewer OR terms, a shorter "
             "time range) and retry."
@@ -149,7 +149,7 @@ _KINDS = {
 
 
 def missing_errors(
-    resource_type: str, parameter: str, missing: Mapping[Any, search.Missing]
+    resource_type: str, parameter: str, missing: Mapping[Any, lookups.Missing]
 ) -> list[dict[str, Any]]:
     """X's partial error objects for lookups that found nothing servable."""
     return [

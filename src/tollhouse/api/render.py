@@ -18,10 +18,10 @@ from sqlalchemy import Connection
 
 from tollhouse.api.params import Rendering, format_time
 from tollhouse.api.problems import resource_error
-from tollhouse.corpus import search
-from tollhouse.corpus.search import Record
+from tollhouse.corpus import lookups, projections
+from tollhouse.corpus.projections import Record
 
-# Positions in search.POST_COLUMNS / search.USER_COLUMNS.
+# Positions in projections.POST_COLUMNS / projections.USER_COLUMNS.
 (
     P_ID,
     P_AUTHOR,
@@ -43,7 +43,7 @@ from tollhouse.corpus.search import Record
     P_SENSITIVE,
     P_SOURCE,
     P_WITHHELD,
-) = range(search.N_POST_COLUMNS)
+) = range(projections.N_POST_COLUMNS)
 (
     U_ID,
     U_USERNAME,
@@ -61,7 +61,7 @@ from tollhouse.corpus.search import Record
     U_LISTED,
     U_WITHHELD,
     U_STATE,
-) = range(search.N_USER_COLUMNS)
+) = range(projections.N_USER_COLUMNS)
 
 Adder = Callable[[Record, dict[str, Any]], None]
 
@@ -360,7 +360,7 @@ def post_includes(
         ref_ids = _ordered_unique(
             ref for row in rows for ref in (row[P_RETWEETED], row[P_QUOTED], row[P_REPLIED_TO])
         )
-        found = search.visible_posts_by_id(conn, ref_ids)
+        found = lookups.visible_posts_by_id(conn, ref_ids)
         included_posts = [found[i] for i in ref_ids if i in found]
         for ref in ref_ids:
             if ref not in found:
@@ -384,11 +384,11 @@ def post_includes(
     if "referenced_tweets.id.author_id" in expansions:
         user_ids.extend(row[P_AUTHOR] for row in included_posts)
     user_ids = _ordered_unique(user_ids)
-    by_id = search.users_by_id(conn, user_ids)
+    by_id = lookups.users_by_id(conn, user_ids)
     user_rows = [by_id[i] for i in user_ids if i in by_id]
     if "entities.mentions.username" in expansions:
         seen = {row[U_ID] for row in user_rows}
-        by_name = search.users_by_username(conn, _ordered_unique(_mentioned(rows)))
+        by_name = lookups.users_by_username(conn, _ordered_unique(_mentioned(rows)))
         for row in by_name.values():
             if row[U_ID] not in seen:
                 seen.add(row[U_ID])

@@ -37,8 +37,8 @@ from tollhouse.api.render import post_includes, post_renderer, user_renderer
 from tollhouse.api.responses import JSONResponse
 from tollhouse.api.scope import CONTEXT_KEY
 from tollhouse.api.state import app_state
+from tollhouse.corpus.projections import Record
 from tollhouse.corpus.records import PostRecord, UserRecord
-from tollhouse.corpus.search import Record
 from tollhouse.corpus.store import entities_of
 from tollhouse.streams import rules as rule_service
 from tollhouse.streams.errors import BusUnavailable, RulesCapExceeded
@@ -398,7 +398,7 @@ def stream_meter(request: Request, context: RequestContext, endpoint: str) -> St
 
 
 def post_row(post: PostRecord) -> Record:
-    """The post as a row shaped like `search.POST_COLUMNS` (X-formatted time, JSON as text), for
+    """The post as a row shaped like `projections.POST_COLUMNS` (X-formatted time, JSON as text), for
     the shared renderers."""
     return cast(
         Record,
@@ -432,7 +432,7 @@ def _json_text(value: Any) -> str | None:
 
 
 def user_row(user: UserRecord) -> Record:
-    """The user as a row shaped like `search.USER_COLUMNS`."""
+    """The user as a row shaped like `projections.USER_COLUMNS`."""
     return cast(
         Record,
         (

@@ -27,7 +27,7 @@ from tollhouse.api.problems import invalid_request
 from tollhouse.api.render import envelope, now_utc, post_includes, post_renderer
 from tollhouse.api.responses import JSONResponse
 from tollhouse.api.state import app_state
-from tollhouse.corpus import search
+from tollhouse.corpus import lookups, search
 from tollhouse.corpus.ids import created_at_of, lowest_id_at, lowest_id_at_ms
 from tollhouse.corpus.query import Node, QuerySyntaxError, parse
 from tollhouse.corpus.query.sql import compile_where
@@ -125,7 +125,7 @@ def lookup_work(args: dict[str, str], ids: list[int], parameter: str, *, single:
     how = p.rendering(args, p.TWEET_EXPANSIONS)
 
     def work(conn: Connection) -> tuple[dict[str, Any], list[int]]:
-        found, missing = search.lookup_posts(conn, ids)
+        found, missing = lookups.lookup_posts(conn, ids)
         rows = [found[i] for i in ids if i in found]
         errors = missing_errors("tweet", parameter, missing)
         if not rows:

@@ -22,7 +22,7 @@ from tollhouse.api.pages import (
 )
 from tollhouse.api.render import U_ID, U_PROTECTED, U_USERNAME, envelope, now_utc, user_renderer
 from tollhouse.api.responses import JSONResponse
-from tollhouse.corpus import search
+from tollhouse.corpus import lookups, search
 
 router = APIRouter(tags=["users"])
 
@@ -45,7 +45,7 @@ async def _users(
     how = p.rendering(args, p.USER_EXPANSIONS)
 
     def work(conn: Connection) -> dict[str, Any]:
-        rows, missing = search.lookup_users(conn, ids or (), usernames or ())
+        rows, missing = lookups.lookup_users(conn, ids or (), usernames or ())
         errors = missing_errors("user", parameter, missing)
         if not rows:
             return envelope(None, errors=errors)
@@ -173,7 +173,7 @@ def timeline_work(args: dict[str, str], user_id: int, *, mentions: bool) -> Work
     after_id = token.id if token else None
 
     def work(conn: Connection) -> tuple[dict[str, Any], list[int]]:
-        found, missing = search.lookup_users(conn, ids=[user_id])
+        found, missing = lookups.lookup_users(conn, ids=[user_id])
         if missing:
             return envelope(None, errors=missing_errors("user", "id", missing)), []
         user = found[0]

@@ -560,9 +560,7 @@ def _write_postgres(conn: Any, batch: PostBatch) -> BatchResult:
             if rows:
                 low, high = _id_range(rows)
                 # Lock out concurrent writers of the same ids for the check-then-COPY below.
-                cur.execute(
-                    "SELECT pg_advisory_xact_lock(hashtext('tollhouse.corpus.bulk'))"
-                )
+                cur.execute("SELECT pg_advisory_xact_lock(hashtext('tollhouse.corpus.bulk'))")
                 cur.execute("SELECT id FROM posts WHERE id BETWEEN %s AND %s", (low, high))
                 rows, facets = _new_posts({r[0] for r in cur.fetchall()}, batch)
                 try:
