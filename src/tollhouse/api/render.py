@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from sqlalchemy import Connection
@@ -20,6 +20,8 @@ from tollhouse.api.params import Rendering, format_time
 from tollhouse.api.problems import resource_error
 from tollhouse.corpus import lookups, projections
 from tollhouse.corpus.projections import Record
+from tollhouse.corpus.records import PostRecord, UserRecord
+from tollhouse.corpus.store import entities_of
 
 # Positions in projections.POST_COLUMNS / projections.USER_COLUMNS.
 (
@@ -420,3 +422,62 @@ def envelope(
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
+
+
+def post_record_row(post: PostRecord) -> Record:
+    """A post record (a live-ingest event's post) as a row shaped like
+    `projections.POST_COLUMNS` (X-formatted time, JSON as text), for the shared renderers."""
+    return cast(
+        Record,
+        (
+            post.id,
+            post.author_id,
+            post.text,
+            format_time(post.created_at),
+            post.lang or "und",
+            post.conversation,
+            post.in_reply_to_user_id,
+            post.replied_to_id,
+            post.retweeted_id,
+            post.quoted_id,
+            _json_text(entities_of(post)),
+            post.retweet_count,
+            post.reply_count,
+            post.like_count,
+            post.quote_count,
+            post.bookmark_count,
+            post.impression_count,
+            post.possibly_sensitive,
+            post.source,
+            None,
+        ),
+    )
+
+
+def _json_text(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()
+
+
+def user_record_row(user: UserRecord) -> Record:
+    """A user record as a row shaped like `projections.USER_COLUMNS`."""
+    return cast(
+        Record,
+        (
+            user.id,
+            user.username,
+            user.name,
+            user.description,
+            user.location,
+            user.url,
+            user.profile_image_url,
+            format_time(user.created_at),
+            user.verified,
+            user.protected,
+            user.followers_count,
+            user.following_count,
+            user.tweet_count,
+            user.listed_count,
+            None,
+            "active",
+        ),
+    )
