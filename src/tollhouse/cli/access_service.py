@@ -12,7 +12,7 @@ from rich.text import Text
 
 from tollhouse.access.revocation import notifier_for
 from tollhouse.access.service import AccessService
-from tollhouse.cli.common import console, fail, open_engine, print_json, settings
+from tollhouse.cli.output import console, fail, open_engine, print_json, settings
 from tollhouse.errors import TollhouseError
 
 T = TypeVar("T")
