@@ -12,8 +12,7 @@ from sqlalchemy.engine import make_url
 
 from tollhouse import migrate
 from tollhouse.access.service import AccessService, onboard
-from tollhouse.cli.access_service import say
-from tollhouse.cli.output import console, fail
+from tollhouse.cli.output import console, fail, say
 from tollhouse.db import create_engine, usage_database_url
 
 DEMO_ORG = "Demo Analytics Ltd"
