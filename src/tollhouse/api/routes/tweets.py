@@ -12,8 +12,7 @@ from starlette.responses import Response
 
 from tollhouse.api import pagination
 from tollhouse.api import params as p
-from tollhouse.api.count_pages import BUCKET_MS, buckets, count_page, epoch_ms
-from tollhouse.api.pages import (
+from tollhouse.api.corpus_work import (
     Work,
     deliver_posts,
     max_query_length,
@@ -23,6 +22,7 @@ from tollhouse.api.pages import (
     query_params,
     run_corpus,
 )
+from tollhouse.api.count_pages import BUCKET_MS, buckets, count_page, epoch_ms
 from tollhouse.api.problems import invalid_request
 from tollhouse.api.render import envelope, now_utc, post_includes, post_renderer
 from tollhouse.api.responses import JSONResponse

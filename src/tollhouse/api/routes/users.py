@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tollhouse.api import params as p
-from tollhouse.api.pages import (
+from tollhouse.api.corpus_work import (
     Depth,
     Work,
     deliver_posts,

@@ -1,5 +1,5 @@
-"""What the posts and users handlers share: running corpus work off the event loop under a
-deadline, turning a page of post rows into X's envelope, lookup error objects, and the OpenAPI
+"""Corpus work of the posts and users handlers: running it off the event loop under a deadline,
+turning a page of post rows into X's envelope, lookup error objects, and the OpenAPI
 description of hand-parsed parameters."""
 
 from __future__ import annotations
