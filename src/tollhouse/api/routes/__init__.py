@@ -20,9 +20,6 @@ def register_routes(app: FastAPI) -> None:
     # dispatch passes on: unknown paths (404), other methods (405), trailing slashes.
     from tollhouse.api.routes import (
         admin,
-        admin_metrics,
-        admin_posts,
-        admin_usage,
         health,
         stream_rules,
         streams,
@@ -38,9 +35,6 @@ def register_routes(app: FastAPI) -> None:
         stream_rules.router,
         streams.router,
         health.router,
-        admin.router,
-        admin_usage.router,
-        admin_metrics.router,
-        admin_posts.router,
+        *admin.routers,
     ):
         app.include_router(router)
