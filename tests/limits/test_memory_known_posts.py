@@ -10,9 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tollhouse.limits import memory
+from tollhouse.limits.decisions import Delivery
 from tollhouse.limits.dedupe import DedupeShape
 from tollhouse.limits.memory import MemoryLimits
-from tollhouse.limits.models import Delivery
 
 SHAPE = DedupeShape(bits=1 << 10, hashes=3)  # small, so false positives happen too
 DAY = 86_400

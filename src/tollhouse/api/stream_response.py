@@ -24,7 +24,7 @@ from tollhouse.api.render import (
     user_record_row,
     user_renderer,
 )
-from tollhouse.streams.hub import Delivery, StreamConnection
+from tollhouse.streams.hub import StreamConnection, StreamDelivery
 from tollhouse.streams.metering import StreamMeter
 from tollhouse.streams.runtime import StreamRuntime
 
@@ -57,16 +57,16 @@ class LineRenderer:
         # Only the author can be expanded from the event itself; anything else reads the store.
         self.needs_store = bool(how.expansions - {"author_id"})
 
-    def _includes(self, delivery: Delivery) -> dict[str, Any]:
+    def _includes(self, delivery: StreamDelivery) -> dict[str, Any]:
         if "author_id" in self.how.expansions and delivery.event.author is not None:
             return {"users": [self.render_user(user_record_row(delivery.event.author))]}
         return {}
 
-    def lines(self, batch: Sequence[Delivery]) -> bytes:
+    def lines(self, batch: Sequence[StreamDelivery]) -> bytes:
         """Render `batch` without touching the database (no expansions beyond author_id)."""
         return b"".join(self._line(d, self._includes(d)) for d in batch)
 
-    def lines_from_store(self, batch: Sequence[Delivery]) -> bytes:
+    def lines_from_store(self, batch: Sequence[StreamDelivery]) -> bytes:
         """Render `batch` with expansions from the store (run in a worker thread)."""
         out = []
         with self.engine.connect() as conn:
@@ -78,7 +78,7 @@ class LineRenderer:
 
     def _line(
         self,
-        delivery: Delivery,
+        delivery: StreamDelivery,
         includes: dict[str, Any],
         errors: Sequence[dict[str, Any]] = (),
     ) -> bytes:
@@ -91,7 +91,7 @@ class LineRenderer:
             body["matching_rules"] = [{"id": str(r.id), "tag": r.tag or ""} for r in delivery.rules]
         return orjson.dumps(body) + b"\r\n"
 
-    async def render(self, batch: Sequence[Delivery]) -> bytes:
+    async def render(self, batch: Sequence[StreamDelivery]) -> bytes:
         if self.needs_store:
             return await asyncio.to_thread(self.lines_from_store, batch)
         return self.lines(batch)

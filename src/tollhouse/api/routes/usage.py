@@ -20,7 +20,7 @@ from tollhouse.api.responses import JSONResponse
 from tollhouse.api.scope import CONTEXT_KEY
 from tollhouse.api.state import app_state
 from tollhouse.limits.backend import LimitsUnavailable
-from tollhouse.limits.models import UsageSnapshot
+from tollhouse.limits.decisions import UsageSnapshot
 from tollhouse.limits.service import Caller
 
 router = APIRouter(tags=["usage"])

@@ -12,7 +12,7 @@ from typing import Any
 from tollhouse.corpus.ids import X_EPOCH_MS
 from tollhouse.corpus.models import ContentState
 from tollhouse.corpus.synthetic.bulk import PostBatch, RowEncoding, clock_strings, day_prefix
-from tollhouse.corpus.synthetic.spec import CorpusSpec, epoch_ms
+from tollhouse.corpus.synthetic.spec import CorpusSpec, rounded_epoch_ms
 from tollhouse.corpus.synthetic.token_pieces import Pieces, join_tokens
 from tollhouse.corpus.synthetic.users import Population
 from tollhouse.corpus.synthetic.vocabulary import (
@@ -536,7 +536,7 @@ def hourly_counts(spec: CorpusSpec, maker: PostMaker) -> Iterator[tuple[int, int
     rounding makes them sum to exactly `spec.posts`.
     """
     rng = random.Random(f"tollhouse-days:{spec.seed}")
-    start_ms, end_ms = epoch_ms(spec.start), epoch_ms(spec.end)
+    start_ms, end_ms = rounded_epoch_ms(spec.start), rounded_epoch_ms(spec.end)
     slots: list[tuple[int, int, float]] = []
     day_factor: dict[int, float] = {}
     cursor = start_ms
