@@ -159,7 +159,7 @@ def _add_edit_controls(row: Record, out: dict[str, Any]) -> None:
     }
 
 
-_POST_ADDERS: dict[str, Adder] = {
+POST_ADDERS: dict[str, Adder] = {
     "author_id": _add_author,
     "created_at": _add_created,
     "conversation_id": _add_conversation,
@@ -178,7 +178,7 @@ _POST_ADDERS: dict[str, Adder] = {
 
 # Fields every row has, as Python expressions over `row`: post_renderer puts them straight into
 # the output (no call per field per row). The others are added by their adder, in
-# _POST_ADDERS order, because they are present only when the row has a value. Each expression
+# POST_ADDERS order, because they are present only when the row has a value. Each expression
 # gives exactly what its adder gives (tests/api/test_render_compiled.py).
 _POST_EXPRESSIONS: dict[str, str] = {
     "author_id": "str(row[P_AUTHOR])",
@@ -209,12 +209,12 @@ def post_renderer(fields: frozenset[str]) -> Callable[[Record], dict[str, Any]]:
         "'edit_history_tweet_ids': [post_id]",
     ]
     statements: list[str] = []
-    for name in _POST_ADDERS:
+    for name in POST_ADDERS:
         if name not in fields:
             continue
         expression = _POST_EXPRESSIONS.get(name)
         if expression is None:
-            statements.append(f"    _POST_ADDERS[{name!r}](row, out)")
+            statements.append(f"    POST_ADDERS[{name!r}](row, out)")
         elif statements:
             statements.append(f"    out[{name!r}] = {expression}")
         else:
@@ -231,24 +231,6 @@ def post_renderer(fields: frozenset[str]) -> Callable[[Record], dict[str, Any]]:
     namespace: dict[str, Any] = {}
     exec(compile(source, f"<post_renderer {sorted(fields)}>", "exec"), globals(), namespace)
     render: Callable[[Record], dict[str, Any]] = namespace["render"]
-    return render
-
-
-def reference_post_renderer(fields: frozenset[str]) -> Callable[[Record], dict[str, Any]]:
-    """The plain form of `post_renderer` (one adder call per field), kept as its specification."""
-    adders = tuple(adder for name, adder in _POST_ADDERS.items() if name in fields)
-
-    def render(row: Record) -> dict[str, Any]:
-        post_id = str(row[P_ID])
-        out: dict[str, Any] = {
-            "id": post_id,
-            "text": row[P_TEXT],
-            "edit_history_tweet_ids": [post_id],
-        }
-        for add in adders:
-            add(row, out)
-        return out
-
     return render
 
 
