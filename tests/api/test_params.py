@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tollhouse.api import params as p
+from tollhouse.api import x_fields
 from tollhouse.api.problems import ApiProblem
 from tollhouse.corpus.ids import highest_id_before, lowest_id_at
 
@@ -36,12 +37,12 @@ def test_twarc_field_lists_are_accepted() -> None:
         {
             "tweet.fields": TWARC_TWEET_FIELDS,
             "expansions": TWARC_EXPANSIONS,
-            "user.fields": ",".join(p.USER_FIELDS),
-            "media.fields": ",".join(p.MEDIA_FIELDS),
-            "poll.fields": ",".join(p.POLL_FIELDS),
-            "place.fields": ",".join(p.PLACE_FIELDS),
+            "user.fields": ",".join(x_fields.USER_FIELDS),
+            "media.fields": ",".join(x_fields.MEDIA_FIELDS),
+            "poll.fields": ",".join(x_fields.POLL_FIELDS),
+            "place.fields": ",".join(x_fields.PLACE_FIELDS),
         },
-        p.TWEET_EXPANSIONS,
+        x_fields.TWEET_EXPANSIONS,
     )
     assert "public_metrics" in how.tweet_fields
     assert "entities.mentions.username" in how.expansions
@@ -58,7 +59,7 @@ def test_unknown_field_is_named() -> None:
 
 def test_unknown_expansion_and_user_expansion_on_posts() -> None:
     with pytest.raises(ApiProblem) as exc:
-        p.expansion_list({"expansions": "pinned_tweet_id"}, p.TWEET_EXPANSIONS)
+        p.expansion_list({"expansions": "pinned_tweet_id"}, x_fields.TWEET_EXPANSIONS)
     assert "[pinned_tweet_id] is not one of" in message(exc)
 
 

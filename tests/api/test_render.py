@@ -9,8 +9,8 @@ import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tollhouse.api.params import TWEET_FIELDS, USER_FIELDS
 from tollhouse.api.render import P_ID, P_TEXT, POST_ADDERS, envelope, post_renderer, user_renderer
+from tollhouse.api.x_fields import TWEET_FIELDS, USER_FIELDS
 from tollhouse.corpus.projections import Record
 
 # A post row in projections.POST_COLUMNS order, as the database hands it over.

@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from tollhouse.access.context import RequestContext
 from tollhouse.api import params as p
+from tollhouse.api import x_fields
 from tollhouse.api.problems import (
     PROBLEMS,
     ApiProblem,
@@ -79,7 +80,7 @@ async def _open_stream(request: Request, kind: str) -> Response:
             {"backfill_minutes": [backfill]},
         )
     # backfill_minutes is accepted for compatibility; Tollhouse keeps no backfill buffer.
-    how = p.rendering(args, p.TWEET_EXPANSIONS)
+    how = p.rendering(args, x_fields.TWEET_EXPANSIONS)
     runtime = await runtime_for(request.app)
     settings = runtime.settings
     app_id = str(context.app_id)

@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tollhouse.api import pagination
+from tollhouse.api import pagination, x_fields
 from tollhouse.api import params as p
 from tollhouse.api.corpus_work import (
     Work,
@@ -122,7 +122,7 @@ async def tweet_by_id(request: Request) -> Response:
 
 def lookup_work(args: dict[str, str], ids: list[int], parameter: str, *, single: bool) -> Work:
     """The corpus work of a post lookup: (envelope, delivered ids) from a connection."""
-    how = p.rendering(args, p.TWEET_EXPANSIONS)
+    how = p.rendering(args, x_fields.TWEET_EXPANSIONS)
 
     def work(conn: Connection) -> tuple[dict[str, Any], list[int]]:
         found, missing = lookups.lookup_posts(conn, ids)
@@ -192,7 +192,7 @@ def search_work(
     limit = p.max_results(args, 10, max_hi, default=10)
     # relevancy is accepted for compatibility; results are ordered by recency either way.
     p.one_of(args, "sort_order", ("recency", "relevancy"), "recency")
-    how = p.rendering(args, p.TWEET_EXPANSIONS)
+    how = p.rendering(args, x_fields.TWEET_EXPANSIONS)
     bounds = p.id_window(args, earliest=earliest, default_start=default_start, now=now)
     token = p.page_token(args, "next_token", "pagination_token")
     node = parse_query(args, max_length)

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tollhouse.api import params as p
+from tollhouse.api import x_fields
 from tollhouse.api.corpus_work import (
     Depth,
     Work,
@@ -42,7 +43,7 @@ async def _users(
     parameter: str,
     single: bool,
 ) -> Response:
-    how = p.rendering(args, p.USER_EXPANSIONS)
+    how = p.rendering(args, x_fields.USER_EXPANSIONS)
 
     def work(conn: Connection) -> dict[str, Any]:
         rows, missing = lookups.lookup_users(conn, ids or (), usernames or ())
@@ -163,7 +164,7 @@ def timeline_work(args: dict[str, str], user_id: int, *, mentions: bool) -> Work
     """The corpus work of a posts or mentions timeline (parameters checked here)."""
     limit = p.max_results(args, 5, 100, default=10)
     exclude = frozenset() if mentions else p.exclude_list(args)
-    how = p.rendering(args, p.TWEET_EXPANSIONS)
+    how = p.rendering(args, x_fields.TWEET_EXPANSIONS)
     bounds = p.id_window(args, earliest=None, default_start=None, now=now_utc())
     token = p.page_token(args, "pagination_token")
     deepest = depth_limit(mentions=mentions, exclude=exclude)
