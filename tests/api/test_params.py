@@ -12,6 +12,7 @@ from tollhouse.api import params as p
 from tollhouse.api import x_fields
 from tollhouse.api.problems import ApiProblem
 from tollhouse.corpus.ids import highest_id_before, lowest_id_at
+from tollhouse.endpoints import endpoint
 
 TWARC_TWEET_FIELDS = (
     "attachments,author_id,context_annotations,conversation_id,created_at,entities,geo,id,"
@@ -65,7 +66,7 @@ def test_unknown_expansion_and_user_expansion_on_posts() -> None:
 
 def test_unknown_parameter() -> None:
     with pytest.raises(ApiProblem) as exc:
-        p.check_known({"ids": "1", "colour": "red"}, p.TWEETS_LOOKUP)
+        p.check_known({"ids": "1", "colour": "red"}, endpoint("GET", "/2/tweets").params)
     assert message(exc) == (
         "The query parameter [colour] is not one of [ids,expansions,tweet.fields,media.fields,"
         "poll.fields,place.fields,user.fields]"
@@ -74,7 +75,7 @@ def test_unknown_parameter() -> None:
 
 def test_path_parameter_may_not_be_in_query() -> None:
     with pytest.raises(ApiProblem):
-        p.check_known({"id": "1"}, p.TWEET_BY_ID, path_params=1)
+        p.check_known({"id": "1"}, endpoint("GET", "/2/tweets/:id").params, path_params=1)
 
 
 @pytest.mark.parametrize(

@@ -21,37 +21,6 @@ from tollhouse.api.x_fields import LIST_PARAMS
 
 _VALID: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in LIST_PARAMS.items()}
 
-# The parameters each endpoint accepts, in X's order (used in the "is not one of" message).
-_FIELDS = ("tweet.fields", "media.fields", "poll.fields", "place.fields", "user.fields")
-_TIME = ("start_time", "end_time", "since_id", "until_id")
-TWEETS_LOOKUP = ("ids", "expansions", *_FIELDS)
-TWEET_BY_ID = ("id", "expansions", *_FIELDS)
-SEARCH = (
-    "query",
-    *_TIME,
-    "max_results",
-    "next_token",
-    "pagination_token",
-    "sort_order",
-    "expansions",
-    *_FIELDS,
-)
-COUNTS = ("query", *_TIME, "granularity", "next_token", "pagination_token", "search_count.fields")
-USER_TWEETS = (
-    "id",
-    *_TIME,
-    "max_results",
-    "pagination_token",
-    "exclude",
-    "expansions",
-    *_FIELDS,
-)
-USER_MENTIONS = tuple(p for p in USER_TWEETS if p != "exclude")
-USERS_LOOKUP = ("ids", "expansions", "tweet.fields", "user.fields")
-USERS_BY = ("usernames", "expansions", "tweet.fields", "user.fields")
-USER_BY_ID = ("id", "expansions", "tweet.fields", "user.fields")
-USER_BY_USERNAME = ("username", "expansions", "tweet.fields", "user.fields")
-
 _ID = re.compile(r"^[0-9]{1,19}$")
 _USERNAME = re.compile(r"^[A-Za-z0-9_]{1,50}$")
 _MAX_INT64 = (1 << 63) - 1

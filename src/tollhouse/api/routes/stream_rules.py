@@ -20,6 +20,7 @@ from tollhouse.api.problems import PROBLEMS, ApiProblem, invalid_request
 from tollhouse.api.responses import JSONResponse
 from tollhouse.api.scope import request_context
 from tollhouse.api.state import app_state
+from tollhouse.endpoints import endpoint
 from tollhouse.streams import rules as rule_service
 from tollhouse.streams.errors import BusUnavailable, RulesCapExceeded
 from tollhouse.streams.events import RulesChanged
@@ -28,8 +29,8 @@ from tollhouse.streams.runtime import runtime_for
 router = APIRouter(tags=["streams"])
 log = logging.getLogger("tollhouse.streams")
 
-RULES_GET_PARAMS = ("ids",)
-RULES_POST_PARAMS = ("dry_run",)
+GET_RULES = endpoint("GET", "/2/tweets/search/stream/rules")
+POST_RULES = endpoint("POST", "/2/tweets/search/stream/rules")
 # Most rules one request may add or delete (X: 1000 per request).
 MAX_RULES_PER_REQUEST = 1000
 MAX_TAG_LENGTH = 256
@@ -62,7 +63,7 @@ def _rule_json(rule: rule_service.StreamRule) -> dict[str, str]:
 async def get_rules(request: Request) -> Response:
     context = request_context(request)
     args = dict(request.query_params)
-    p.check_known(args, RULES_GET_PARAMS)
+    p.check_known(args, GET_RULES.params)
     ids = p.id_list(args, "ids", MAX_RULES_PER_REQUEST) if "ids" in args else None
     engine = app_state(request).engine
 
@@ -143,7 +144,7 @@ def _delete_spec(raw: Any) -> tuple[list[int], list[str]]:
 async def post_rules(request: Request) -> Response:
     context = request_context(request)
     args = dict(request.query_params)
-    p.check_known(args, RULES_POST_PARAMS)
+    p.check_known(args, POST_RULES.params)
     dry_run = _bool_param(args, "dry_run")
     body = await _json_body(request)
     if set(body) == {"add"}:

@@ -26,21 +26,15 @@ from tollhouse.api.problems import (
 from tollhouse.api.scope import request_context
 from tollhouse.api.state import app_state
 from tollhouse.api.stream_response import StreamResponse
+from tollhouse.endpoints import endpoint
 from tollhouse.streams.errors import BusUnavailable
 from tollhouse.streams.metering import MeteredStream, StreamMeter
 from tollhouse.streams.runtime import runtime_for
 
 router = APIRouter(tags=["streams"])
 
-STREAM_PARAMS = (
-    "backfill_minutes",
-    "expansions",
-    "media.fields",
-    "place.fields",
-    "poll.fields",
-    "tweet.fields",
-    "user.fields",
-)
+FILTERED_STREAM = endpoint("GET", "/2/tweets/search/stream")
+SAMPLE_STREAM = endpoint("GET", "/2/tweets/sample/stream")
 
 
 def too_many_connections() -> ApiProblem:
@@ -72,7 +66,8 @@ async def sample_stream(request: Request) -> Response:
 async def _open_stream(request: Request, kind: str) -> Response:
     context = request_context(request)
     args = dict(request.query_params)
-    p.check_known(args, STREAM_PARAMS)
+    served = FILTERED_STREAM if kind == "filter" else SAMPLE_STREAM
+    p.check_known(args, served.params)
     backfill = args.get("backfill_minutes")
     if backfill is not None and backfill not in ("0", "1", "2", "3", "4", "5"):
         raise invalid_request(
@@ -101,8 +96,7 @@ async def _open_stream(request: Request, kind: str) -> Response:
     except BaseException:
         await runtime.slots.release(slot, token)
         raise
-    template = "/2/tweets/search/stream" if kind == "filter" else "/2/tweets/sample/stream"
-    meter = stream_meter(request, context, template)
+    meter = stream_meter(request, context, served.template)
     return StreamResponse(runtime, conn, slot, token, ttl, how, meter)
 
 

@@ -31,9 +31,16 @@ from tollhouse.corpus import lookups, search
 from tollhouse.corpus.ids import created_at_of, lowest_id_at, lowest_id_at_ms
 from tollhouse.corpus.query import Node, QuerySyntaxError, parse
 from tollhouse.corpus.query.sql import compile_where
+from tollhouse.endpoints import Endpoint, endpoint
 
 router = APIRouter(tags=["posts"])
 
+TWEETS_LOOKUP = endpoint("GET", "/2/tweets")
+TWEET_BY_ID = endpoint("GET", "/2/tweets/:id")
+SEARCH_RECENT = endpoint("GET", "/2/tweets/search/recent")
+SEARCH_ALL = endpoint("GET", "/2/tweets/search/all")
+COUNTS_RECENT = endpoint("GET", "/2/tweets/counts/recent")
+COUNTS_ALL = endpoint("GET", "/2/tweets/counts/all")
 RECENT_DAYS = 7
 ARCHIVE_DEFAULT_DAYS = 30
 
@@ -42,11 +49,11 @@ ARCHIVE_DEFAULT_DAYS = 30
     "/2/tweets",
     summary="Look up posts by id",
     description="Up to 100 posts by id; ids that cannot be served come back in `errors`.",
-    openapi_extra=openapi(p.TWEETS_LOOKUP),
+    openapi_extra=openapi(TWEETS_LOOKUP.params),
 )
 async def tweets_lookup(request: Request) -> Response:
     args = query_params(request)
-    p.check_known(args, p.TWEETS_LOOKUP)
+    p.check_known(args, TWEETS_LOOKUP.params)
     ids = p.id_list(args)
     return await deliver_posts(request, lookup_work(args, ids, "ids", single=False), lookup=True)
 
@@ -54,23 +61,27 @@ async def tweets_lookup(request: Request) -> Response:
 @router.get(
     "/2/tweets/search/recent",
     summary="Search posts from the last 7 days",
-    openapi_extra=openapi(p.SEARCH),
+    openapi_extra=openapi(SEARCH_RECENT.params),
 )
 async def search_recent(request: Request) -> Response:
     now = now_utc()
     week_ago = now - timedelta(days=RECENT_DAYS)
-    return await _search(request, now, earliest=week_ago, default_start=week_ago, max_hi=100)
+    return await _search(
+        request, SEARCH_RECENT, now, earliest=week_ago, default_start=week_ago, max_hi=100
+    )
 
 
 @router.get(
     "/2/tweets/search/all",
     summary="Search the full archive of posts",
-    openapi_extra=openapi(p.SEARCH),
+    openapi_extra=openapi(SEARCH_ALL.params),
 )
 async def search_all(request: Request) -> Response:
     now = now_utc()
     default_start = now - timedelta(days=ARCHIVE_DEFAULT_DAYS)
-    return await _search(request, now, earliest=None, default_start=default_start, max_hi=500)
+    return await _search(
+        request, SEARCH_ALL, now, earliest=None, default_start=default_start, max_hi=500
+    )
 
 
 _COUNTS_TOKEN = (
@@ -84,12 +95,12 @@ _COUNTS_DOC = {"next_token": _COUNTS_TOKEN, "pagination_token": "The same as nex
     "/2/tweets/counts/recent",
     summary="Count posts matching a query over the last 7 days",
     description="All buckets of the 7 days come in one response (no next_token).",
-    openapi_extra=openapi(p.COUNTS, descriptions=_COUNTS_DOC),
+    openapi_extra=openapi(COUNTS_RECENT.params, descriptions=_COUNTS_DOC),
 )
 async def counts_recent(request: Request) -> Response:
     now = now_utc()
     week_ago = now - timedelta(days=RECENT_DAYS)
-    return await _counts(request, now, earliest=week_ago, default_start=week_ago)
+    return await _counts(request, COUNTS_RECENT, now, earliest=week_ago, default_start=week_ago)
 
 
 @router.get(
@@ -99,22 +110,22 @@ async def counts_recent(request: Request) -> Response:
         "At most 31 days of buckets per response (31 day, 744 hour or 44,640 minute buckets), "
         "the newest first; meta.next_token leads to the older rest."
     ),
-    openapi_extra=openapi(p.COUNTS, descriptions=_COUNTS_DOC),
+    openapi_extra=openapi(COUNTS_ALL.params, descriptions=_COUNTS_DOC),
 )
 async def counts_all(request: Request) -> Response:
     now = now_utc()
     default_start = now - timedelta(days=ARCHIVE_DEFAULT_DAYS)
-    return await _counts(request, now, earliest=None, default_start=default_start)
+    return await _counts(request, COUNTS_ALL, now, earliest=None, default_start=default_start)
 
 
 @router.get(
     "/2/tweets/{id}",
     summary="Look up one post by id",
-    openapi_extra=openapi(p.TWEET_BY_ID, path_params=1),
+    openapi_extra=openapi(TWEET_BY_ID.params, path_params=1),
 )
 async def tweet_by_id(request: Request) -> Response:
     args = query_params(request)
-    p.check_known(args, p.TWEET_BY_ID, path_params=1)
+    p.check_known(args, TWEET_BY_ID.params, path_params=1)
     post_id = p.parse_id(request.path_params["id"], "id")
     work = lookup_work(args, [post_id], "id", single=True)
     return await deliver_posts(request, work, lookup=True)
@@ -157,6 +168,7 @@ def parse_query(args: dict[str, str], limit: int) -> Node:
 
 async def _search(
     request: Request,
+    served: Endpoint,
     now: datetime,
     *,
     earliest: datetime | None,
@@ -164,7 +176,7 @@ async def _search(
     max_hi: int,
 ) -> Response:
     args = query_params(request)
-    p.check_known(args, p.SEARCH)
+    p.check_known(args, served.params)
     dialect = app_state(request).engine.dialect.name
     work = search_work(
         args,
@@ -212,10 +224,15 @@ def search_work(
 
 
 async def _counts(
-    request: Request, now: datetime, *, earliest: datetime | None, default_start: datetime
+    request: Request,
+    served: Endpoint,
+    now: datetime,
+    *,
+    earliest: datetime | None,
+    default_start: datetime,
 ) -> Response:
     args = query_params(request)
-    p.check_known(args, p.COUNTS)
+    p.check_known(args, served.params)
     granularity = p.one_of(args, "granularity", p.GRANULARITIES, "hour")
     p.field_list(args, "search_count.fields")
     bounds = p.id_window(args, earliest=earliest, default_start=default_start, now=now)
