@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tollhouse.api import page_tokens, render, x_fields
 from tollhouse.api import params as p
-from tollhouse.api import x_fields
 from tollhouse.api.problems import ApiProblem
 from tollhouse.corpus.ids import highest_id_before, lowest_id_at
 from tollhouse.endpoints import endpoint
@@ -121,7 +121,7 @@ def test_usernames_deduplicate_case_insensitively() -> None:
 @given(st.datetimes(min_value=datetime(2011, 1, 1), max_value=datetime(2100, 1, 1)))
 def test_times_round_trip_in_x_format(moment: datetime) -> None:
     moment = moment.replace(microsecond=moment.microsecond // 1000 * 1000, tzinfo=UTC)
-    text = p.format_time(moment)
+    text = render.format_time(moment)
     assert text.endswith("Z") and len(text) == 24
     assert p.parse_time({"start_time": text}, "start_time") == moment
 
@@ -185,9 +185,9 @@ def test_recent_window_refuses_old_start_and_future_end() -> None:
 
 def test_bad_page_token() -> None:
     with pytest.raises(ApiProblem) as exc:
-        p.page_token({"next_token": "garbage"}, "next_token")
+        page_tokens.page_token({"next_token": "garbage"}, "next_token")
     assert "[garbage] is not a valid pagination token" in message(exc)
-    assert p.page_token({}, "next_token") is None
+    assert page_tokens.page_token({}, "next_token") is None
 
 
 def test_choices() -> None:

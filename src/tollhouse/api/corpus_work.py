@@ -16,8 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tollhouse.api import pagination, problems
-from tollhouse.api.params import Rendering
-from tollhouse.api.render import P_ID, envelope, post_includes, post_renderer
+from tollhouse.api.render import P_ID, Rendering, envelope, post_includes, post_renderer
 from tollhouse.api.scope import CONTEXT_KEY, DELIVERED_KEY
 from tollhouse.api.state import app_state
 from tollhouse.corpus import deadline, lookups, search

@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
-from tollhouse.api import pagination
 from tollhouse.api.problems import ApiProblem, invalid_request
+from tollhouse.api.render import Rendering, format_time
 from tollhouse.api.x_fields import LIST_PARAMS
 
 _VALID: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in LIST_PARAMS.items()}
@@ -215,15 +215,6 @@ def exclude_list(params: Mapping[str, str]) -> frozenset[str]:
     return frozenset(values)
 
 
-@dataclass(frozen=True, slots=True)
-class Rendering:
-    """What to put in each object and in `includes`."""
-
-    tweet_fields: frozenset[str]
-    user_fields: frozenset[str]
-    expansions: frozenset[str]
-
-
 def rendering(params: Mapping[str, str], expansions: Sequence[str]) -> Rendering:
     """Parse every `*.fields` parameter present (all must be valid) and the expansions."""
     for name in ("media.fields", "poll.fields", "place.fields"):
@@ -300,53 +291,6 @@ def id_window(
     return IdWindow(lowest=lowest, highest=highest, start_time=start, end_time=end)
 
 
-def invalid_token(name: str, raw: str) -> ApiProblem:
-    """The 400 for a pagination token that is malformed or does not fit the request."""
-    return invalid_request(
-        f"The `{name}` query parameter value [{raw}] is not a valid pagination token",
-        {name: [raw]},
-    )
-
-
-def _first_present(params: Mapping[str, str], names: Sequence[str]) -> tuple[str, str] | None:
-    for name in names:
-        raw = params.get(name)
-        if raw is not None:
-            return name, raw
-    return None
-
-
-def page_token(params: Mapping[str, str], *names: str) -> pagination.PageToken | None:
-    """The pagination token from the first of `names` present; a bad token is a 400."""
-    present = _first_present(params, names)
-    if present is None:
-        return None
-    try:
-        return pagination.decode(present[1])
-    except ValueError:
-        raise invalid_token(*present) from None
-
-
-def counts_token(params: Mapping[str, str], *names: str) -> tuple[str, str, int] | None:
-    """(parameter, raw value, page end in epoch ms) of a counts token; a bad token is a 400.
-
-    Whether the page end lies inside the requested range is the caller's to check.
-    """
-    present = _first_present(params, names)
-    if present is None:
-        return None
-    try:
-        return present[0], present[1], pagination.decode_counts(present[1])
-    except ValueError:
-        raise invalid_token(*present) from None
-
-
-def format_time(moment: datetime) -> str:
-    """X's timestamp format: `2024-01-01T00:00:00.000Z`."""
-    moment = moment.astimezone(UTC) if moment.tzinfo else moment
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
 def require_query(params: Mapping[str, str]) -> str:
     """The `query` parameter, present and non-empty (its length is the parser's to check)."""
     raw = params.get("query")
@@ -358,19 +302,14 @@ def require_query(params: Mapping[str, str]) -> str:
 __all__ = [
     "ApiProblem",
     "IdWindow",
-    "Rendering",
     "check_known",
-    "counts_token",
     "exclude_list",
     "expansion_list",
     "field_list",
-    "format_time",
     "id_list",
     "id_window",
-    "invalid_token",
     "max_results",
     "one_of",
-    "page_token",
     "parse_id",
     "parse_time",
     "parse_username",

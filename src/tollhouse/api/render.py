@@ -9,6 +9,7 @@ simply absent, as X omits empty fields.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, cast
@@ -16,7 +17,6 @@ from typing import Any, cast
 import orjson
 from sqlalchemy import Connection
 
-from tollhouse.api.params import Rendering, format_time
 from tollhouse.api.problems import resource_error
 from tollhouse.corpus import lookups, projections
 from tollhouse.corpus.projections import Record
@@ -66,6 +66,21 @@ from tollhouse.corpus.store import entities_of
 ) = range(projections.N_USER_COLUMNS)
 
 Adder = Callable[[Record, dict[str, Any]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Rendering:
+    """What to put in each object and in `includes`."""
+
+    tweet_fields: frozenset[str]
+    user_fields: frozenset[str]
+    expansions: frozenset[str]
+
+
+def format_time(moment: datetime) -> str:
+    """X's timestamp format: `2024-01-01T00:00:00.000Z`."""
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def _json(raw: str | None) -> orjson.Fragment | None:

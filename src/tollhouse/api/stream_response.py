@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
-from tollhouse.api import params as p
+from tollhouse.api import render
 from tollhouse.api.problems import PROBLEMS
 from tollhouse.api.render import (
     post_includes,
@@ -49,7 +49,7 @@ USAGE_CAPPED = {
 class LineRenderer:
     """Turns deliveries into stream lines with the connection's fields and expansions."""
 
-    def __init__(self, how: p.Rendering, engine: Engine) -> None:
+    def __init__(self, how: render.Rendering, engine: Engine) -> None:
         self.how = how
         self.engine = engine
         self.render_post = post_renderer(how.tweet_fields)
@@ -114,7 +114,7 @@ class StreamResponse(Response):
         slot: str,
         token: str,
         ttl: float,
-        how: p.Rendering,
+        how: render.Rendering,
         meter: StreamMeter,
     ) -> None:
         super().__init__(content=None, status_code=200, media_type=self.media_type)

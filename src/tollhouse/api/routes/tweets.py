@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tollhouse.api import pagination, x_fields
+from tollhouse.api import page_tokens, pagination, x_fields
 from tollhouse.api import params as p
 from tollhouse.api.corpus_work import (
     Work,
@@ -206,7 +206,7 @@ def search_work(
     p.one_of(args, "sort_order", ("recency", "relevancy"), "recency")
     how = p.rendering(args, x_fields.TWEET_EXPANSIONS)
     bounds = p.id_window(args, earliest=earliest, default_start=default_start, now=now)
-    token = p.page_token(args, "next_token", "pagination_token")
+    token = page_tokens.page_token(args, "next_token", "pagination_token")
     node = parse_query(args, max_length)
     window = search.Window(
         lowest=bounds.lowest,
@@ -236,7 +236,7 @@ async def _counts(
     granularity = p.one_of(args, "granularity", p.GRANULARITIES, "hour")
     p.field_list(args, "search_count.fields")
     bounds = p.id_window(args, earliest=earliest, default_start=default_start, now=now)
-    token = p.counts_token(args, "next_token", "pagination_token")
+    token = page_tokens.counts_token(args, "next_token", "pagination_token")
     dialect = app_state(request).engine.dialect.name
     where = compile_where(parse_query(args, max_query_length(request)), dialect)
     bucket_ms = BUCKET_MS[granularity]
@@ -248,7 +248,7 @@ async def _counts(
         page = count_page(epoch_ms(start), epoch_ms(end), bucket_ms, token[2] if token else None)
     except ValueError:
         assert token is not None
-        raise p.invalid_token(token[0], token[1]) from None
+        raise page_tokens.invalid_token(token[0], token[1]) from None
     lowest = max(bounds.lowest, lowest_id_at_ms(page.start_ms))
     highest = min(bounds.highest, lowest_id_at_ms(page.end_ms))
 

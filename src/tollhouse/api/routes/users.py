@@ -9,8 +9,8 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tollhouse.api import page_tokens, x_fields
 from tollhouse.api import params as p
-from tollhouse.api import x_fields
 from tollhouse.api.corpus_work import (
     Depth,
     Work,
@@ -175,10 +175,12 @@ def timeline_work(args: dict[str, str], user_id: int, *, mentions: bool) -> Work
     exclude = frozenset() if mentions else p.exclude_list(args)
     how = p.rendering(args, x_fields.TWEET_EXPANSIONS)
     bounds = p.id_window(args, earliest=None, default_start=None, now=now_utc())
-    token = p.page_token(args, "pagination_token")
+    token = page_tokens.page_token(args, "pagination_token")
     deepest = depth_limit(mentions=mentions, exclude=exclude)
     if token is not None and token.depth is not None and token.depth >= deepest:
-        raise p.invalid_token("pagination_token", args["pagination_token"])  # never issued
+        raise page_tokens.invalid_token(
+            "pagination_token", args["pagination_token"]
+        )  # never issued
     towards_newer = token is not None and token.direction == "previous"
     after_id = token.id if token else None
 
