@@ -18,6 +18,7 @@ import orjson
 from tollhouse.api.problems import ApiProblem, invalid_request
 from tollhouse.api.render import Rendering, format_time
 from tollhouse.api.x_fields import LIST_PARAMS
+from tollhouse.corpus.ids import id_bounds
 
 _VALID: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in LIST_PARAMS.items()}
 
@@ -249,8 +250,6 @@ def id_window(
     exclusive. `earliest` is the oldest start_time the endpoint allows (7 days ago for recent
     search), `default_start` the start used when none is given.
     """
-    from tollhouse.corpus.ids import highest_id_before, lowest_id_at
-
     start = parse_time(params, "start_time")
     end = parse_time(params, "end_time")
     since_id = parse_id(params["since_id"], "since_id") if "since_id" in params else None
@@ -278,16 +277,7 @@ def id_window(
             )
     if start is None and since_id is None:
         start = default_start
-    lowest = 0
-    highest = _MAX_INT64
-    if start is not None:
-        lowest = max(lowest, lowest_id_at(start))
-    if end is not None:
-        highest = min(highest, highest_id_before(end) + 1)
-    if since_id is not None:
-        lowest = max(lowest, since_id + 1)
-    if until_id is not None:
-        highest = min(highest, until_id)
+    lowest, highest = id_bounds(start, end, since_id, until_id)
     return IdWindow(lowest=lowest, highest=highest, start_time=start, end_time=end)
 
 
