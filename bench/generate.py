@@ -32,7 +32,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from tollhouse.corpus.models import post_facets, posts, users
-from tollhouse.corpus.synthetic.bulk import POST_COLUMNS, USER_COLUMNS, RowEncoding
+from tollhouse.corpus.synthetic.bulk_rows import POST_COLUMNS, USER_COLUMNS, RowEncoding
 from tollhouse.corpus.synthetic.generator import (
     CorpusSpec,
     bulk_mode,

@@ -25,7 +25,7 @@ from tollhouse.corpus.ids import X_EPOCH_MS, created_at_of, snowflake
 from tollhouse.corpus.models import post_facets, posts, users
 from tollhouse.corpus.records import PostRecord
 from tollhouse.corpus.store import facet_rows, post_row
-from tollhouse.corpus.synthetic.bulk import POST_COLUMNS, RowEncoding
+from tollhouse.corpus.synthetic.bulk_rows import POST_COLUMNS, RowEncoding
 from tollhouse.corpus.synthetic.generator import CorpusSpec, generate_corpus, iter_batches
 from tollhouse.corpus.text import search_text, tokenize
 from tollhouse.errors import InvalidInput
@@ -208,7 +208,7 @@ def test_a_seed_gives_the_same_corpus_as_before(postgres: bool) -> None:
 def test_short_rows_are_the_full_rows_without_the_constant_columns() -> None:
     """The generator's rows for staging leave out the columns of `POST_CONSTANTS`; the full
     rows hold exactly those values there (what `write_staged` supplies)."""
-    from tollhouse.corpus.synthetic.bulk import POST_CONSTANTS, STAGED_POST_COLUMNS
+    from tollhouse.corpus.synthetic.bulk_rows import POST_CONSTANTS, STAGED_POST_COLUMNS
     from tollhouse.corpus.synthetic.generator import post_batches
     from tollhouse.corpus.synthetic.posts import PostMaker
     from tollhouse.corpus.synthetic.users import build_population
@@ -234,7 +234,7 @@ def test_short_rows_are_the_full_rows_without_the_constant_columns() -> None:
 
 
 def test_clock_strings_name_every_second_of_the_day() -> None:
-    from tollhouse.corpus.synthetic.bulk import clock_strings
+    from tollhouse.corpus.synthetic.bulk_rows import clock_strings
 
     expected = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86_400)]
     assert clock_strings() == expected

@@ -11,7 +11,7 @@ from typing import Any
 
 from tollhouse.corpus.ids import X_EPOCH_MS
 from tollhouse.corpus.models import ContentState
-from tollhouse.corpus.synthetic.bulk import PostBatch, RowEncoding, clock_strings, day_prefix
+from tollhouse.corpus.synthetic.bulk_rows import PostBatch, RowEncoding, clock_strings, day_prefix
 from tollhouse.corpus.synthetic.spec import CorpusSpec, rounded_epoch_ms
 from tollhouse.corpus.synthetic.token_pieces import Pieces, join_tokens
 from tollhouse.corpus.synthetic.users import Population
@@ -173,7 +173,7 @@ class PostMaker:
     ) -> Iterator[PostBatch]:
         """Post rows (POST_COLUMNS order) for each (slot start, slot end, count), in time
         order, cut into batches. With `short` (SQLite only), rows end before the columns of
-        `bulk.POST_CONSTANTS`, the same in every row, for `bulk.stage_batch`.
+        `bulk_rows.POST_CONSTANTS`, the same in every row, for `bulk_staged.stage_batch`.
 
         This loop is most of the generator's time, so it keeps its state in local variables,
         inlines id assignment and timestamp encoding, and picks from pools with

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from tollhouse.corpus.ids import X_EPOCH_MS
 from tollhouse.corpus.models import ContentState
 from tollhouse.corpus.models import users as users_table
-from tollhouse.corpus.synthetic.bulk import RowEncoding
+from tollhouse.corpus.synthetic.bulk_rows import RowEncoding
 from tollhouse.corpus.synthetic.spec import FIRST_SIGNUP, CorpusSpec, rounded_epoch_ms
 from tollhouse.corpus.synthetic.vocabulary import LANGUAGES, Language
 
