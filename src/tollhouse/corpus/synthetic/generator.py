@@ -222,9 +222,10 @@ def _forked_batches(
 
     1. generate: rows → marshal bytes (format 2, 1.7 µs per post);
     2. stage: marshal.loads (1.4 µs), then bind the rows into an in-memory SQLite database
-       and serialise it (`bulk_staged.stage_batch`, ≈ 5 µs with `bulk_staged.bind_flags_and_nulls_fast`);
-    3. write (this process): `INSERT … SELECT` from the deserialised copy (`bulk_staged.write_staged`,
-       ≈ 10 µs).
+       and serialise it (`bulk_staged.stage_batch`, ≈ 5 µs with
+       `bulk_staged.bind_flags_and_nulls_fast`);
+    3. write (this process): `INSERT … SELECT` from the deserialised copy
+       (`bulk_staged.write_staged`, ≈ 10 µs).
 
     On two cores the generating process stages part of the batches itself (no marshal round
     trip for those; `_self_staged_share`) and the staging process passes them on in order.
