@@ -12,10 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
+
 from tests.api.sample_corpus import SampleCorpus, build
 from tests.backends import SQL_BACKENDS
 from tests.conftest import scratch_database
-
 from tollhouse.api.app import create_app
 from tollhouse.db import create_engine
 from tollhouse.settings import load_settings

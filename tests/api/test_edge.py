@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
-from tests.waiting import wait_until
 
+from tests.waiting import wait_until
 from tollhouse.access.service import AccessService, onboard
 from tollhouse.api.app import create_app
 from tollhouse.api.edge import directory_for

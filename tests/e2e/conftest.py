@@ -13,12 +13,12 @@ import pytest
 import requests
 from requests.adapters import HTTPAdapter
 from sqlalchemy.engine import Engine
+
 from tests.api.conftest import issue_token
 from tests.api.sample_corpus import SampleCorpus, build
 from tests.backends import SQL_BACKENDS
 from tests.conftest import LiveServer, scratch_database
 from tests.processes import clean_env
-
 from tollhouse.db import create_engine
 
 X_API = "https://api.twitter.com"

@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 import tweepy
+from twarc.client2 import Twarc2
+
 from tests.api.sample_corpus import add_depth
 from tests.backends import SQL_BACKENDS
 from tests.e2e.conftest import Served, point_at, serving
-from twarc.client2 import Twarc2
-
 from tollhouse.corpus.records import UserRecord
 
 

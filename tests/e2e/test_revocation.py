@@ -14,9 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.waiting import wait_until
 from typer.testing import CliRunner
 
+from tests.waiting import wait_until
 from tollhouse.access.service import AccessService, onboard
 from tollhouse.cli.main import app
 from tollhouse.db import create_engine

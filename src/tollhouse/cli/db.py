@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from sqlalchemy.engine import make_url
 
-from tollhouse.cli.common import console, open_engine, usage_url
+from tollhouse.cli.output import console, open_engine, usage_url
 from tollhouse.db import is_database_of
 from tollhouse.migrations import runner
 

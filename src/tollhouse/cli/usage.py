@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tollhouse.access.licensee_names import LicenseeNames
-from tollhouse.cli.common import (
+from tollhouse.cli.output import (
     console,
     fail,
     open_engine,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from tollhouse.limits.decisions import Admission, Decision, Delivery, DeliveryCount, UsageSnapshot
 from tollhouse.limits.dedupe import DedupeShape
-from tollhouse.limits.models import Admission, Decision, Delivery, DeliveryCount, UsageSnapshot
 
 
 class LimitsBackend(Protocol):

@@ -10,10 +10,7 @@ from decimal import Decimal
 from typing import Literal, Protocol
 
 from tollhouse.limits.backend import LimitsBackend, backend_from_url
-from tollhouse.limits.dedupe import DedupeShape
-from tollhouse.limits.errors import LimitsUnavailable
-from tollhouse.limits.memory import MemoryLimits
-from tollhouse.limits.models import (
+from tollhouse.limits.decisions import (
     Admission,
     Decision,
     Delivery,
@@ -22,6 +19,9 @@ from tollhouse.limits.models import (
     UsageSnapshot,
     WindowRule,
 )
+from tollhouse.limits.dedupe import DedupeShape
+from tollhouse.limits.errors import LimitsUnavailable
+from tollhouse.limits.memory import MemoryLimits
 from tollhouse.settings import Settings
 
 log = logging.getLogger("tollhouse.limits")

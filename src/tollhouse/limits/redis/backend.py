@@ -22,9 +22,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
-from tollhouse.limits.dedupe import DedupeShape
-from tollhouse.limits.errors import LimitsUnavailable
-from tollhouse.limits.models import (
+from tollhouse.limits.decisions import (
     Admission,
     CapState,
     Decision,
@@ -35,6 +33,8 @@ from tollhouse.limits.models import (
     UsageSnapshot,
     WindowState,
 )
+from tollhouse.limits.dedupe import DedupeShape
+from tollhouse.limits.errors import LimitsUnavailable
 from tollhouse.limits.periods import Period, day_date, period_candidates
 from tollhouse.limits.redis import scripts
 from tollhouse.limits.redis.resp_client import RedisPipe

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from tollhouse.corpus.deadline import run_bounded
 from tollhouse.corpus.errors import QueryTimedOut
-from tollhouse.corpus.search import run_bounded
 
 
 def endless(engine: Engine) -> str:
