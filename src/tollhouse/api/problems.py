@@ -217,6 +217,26 @@ def limits_unavailable() -> ApiProblem:
     return problem
 
 
+def too_many_connections() -> ApiProblem:
+    """429 `ConnectionException`: the app already holds its one connection to this stream."""
+    return ApiProblem(
+        429,
+        {
+            "title": "ConnectionException",
+            "detail": "This stream is currently at the maximum allowed connection limit.",
+            "connection_issue": "TooManyConnections",
+            "type": PROBLEMS + "streaming-connection",
+        },
+    )
+
+
+def rules_cap(detail: str) -> ApiProblem:
+    """400 `RulesCapExceeded`: adding the rules would pass the plan's stream-rule limit."""
+    return ApiProblem(
+        400, {"title": "RulesCapExceeded", "detail": detail, "type": PROBLEMS + "rule-cap"}
+    )
+
+
 def asgi_messages(problem: ApiProblem) -> tuple[dict[str, Any], dict[str, Any]]:
     """The two ASGI messages (start, body) answering with `problem` as problem+json.
 

@@ -16,10 +16,8 @@ from starlette.responses import Response
 
 from tollhouse.access.context import RequestContext
 from tollhouse.api import params as p
-from tollhouse.api import x_fields
+from tollhouse.api import problems, x_fields
 from tollhouse.api.problems import (
-    PROBLEMS,
-    ApiProblem,
     invalid_request,
     service_unavailable,
 )
@@ -36,19 +34,6 @@ router = APIRouter(tags=["streams"])
 
 FILTERED_STREAM = endpoint("GET", "/2/tweets/search/stream")
 SAMPLE_STREAM = endpoint("GET", "/2/tweets/sample/stream")
-
-
-def too_many_connections() -> ApiProblem:
-    """429 `ConnectionException`: the app already holds its one connection to this stream."""
-    return ApiProblem(
-        429,
-        {
-            "title": "ConnectionException",
-            "detail": "This stream is currently at the maximum allowed connection limit.",
-            "connection_issue": "TooManyConnections",
-            "type": PROBLEMS + "streaming-connection",
-        },
-    )
 
 
 # ---- streams ----------------------------------------------------------------------------------
@@ -88,7 +73,7 @@ async def _open_stream(request: Request, kind: str) -> Response:
     except BusUnavailable as exc:
         raise service_unavailable("Streams are unavailable right now; retry shortly.") from exc
     if not claimed:
-        raise too_many_connections()
+        raise problems.too_many_connections()
     try:
         if kind == "filter":
             conn = await runtime.hub.connect_filter(app_id)
