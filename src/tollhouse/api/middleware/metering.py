@@ -28,8 +28,8 @@ from tollhouse.metering.event import UsageEvent
 from tollhouse.metering.ids import uuid7
 from tollhouse.metering.recorder import UsageRecorder
 
-_MAX_USER_AGENT = 512
-_MAX_END_USER = 200
+MAX_USER_AGENT = 512
+MAX_END_USER = 200
 
 
 class MeteringMiddleware:
@@ -149,9 +149,9 @@ class _MeteredRequest:
         user_agent = end_user = None
         for name, value in scope["headers"]:
             if name == b"user-agent":
-                user_agent = value[:_MAX_USER_AGENT].decode("latin-1")
+                user_agent = value[:MAX_USER_AGENT].decode("latin-1")
             elif name == b"x-end-user":
-                end_user = value.decode("utf-8", "replace").strip()[:_MAX_END_USER] or None
+                end_user = value.decode("utf-8", "replace").strip()[:MAX_END_USER] or None
         client = scope.get("client")
         return UsageEvent(
             request_id=self.request_id,

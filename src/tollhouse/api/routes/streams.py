@@ -17,6 +17,7 @@ from starlette.responses import Response
 from tollhouse.access.context import RequestContext
 from tollhouse.api import params as p
 from tollhouse.api import problems, x_fields
+from tollhouse.api.middleware.metering import MAX_END_USER, MAX_USER_AGENT
 from tollhouse.api.problems import (
     invalid_request,
     service_unavailable,
@@ -96,6 +97,6 @@ def stream_meter(request: Request, context: RequestContext, endpoint: str) -> St
         state.limits,
         state.usage_writer,
         client_ip=client.host if client else None,
-        user_agent=(request.headers.get("user-agent") or "")[:512] or None,
-        end_user=(request.headers.get("x-end-user") or "").strip()[:200] or None,
+        user_agent=(request.headers.get("user-agent") or "")[:MAX_USER_AGENT] or None,
+        end_user=(request.headers.get("x-end-user") or "").strip()[:MAX_END_USER] or None,
     )
