@@ -19,9 +19,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tollhouse.api import problems
+from tollhouse.api import openapi, problems
 from tollhouse.api.dispatch import (
     XApiDispatch,
+    allowed_methods,
     http_exception_response,
     plain_handlers,
     problem_response,
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None) -> TollhouseApp:
     app.state.tollhouse = state
     _install_error_handlers(app)
     _include_routes(app)
+    openapi.install(app)
     # Only the operator token opens /admin/, checked before any routing or body parsing.
     app.add_middleware(AdminGuard)
     # Metering outermost, so refused requests are metered and carry x-request-id too.
@@ -127,13 +129,18 @@ def _include_routes(app: FastAPI) -> None:
 
 
 def _install_error_handlers(app: FastAPI) -> None:
+    from tollhouse.api.routes import all_routes
+
+    routes = all_routes()
+
     async def on_problem(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, problems.ApiProblem)
         return problem_response(exc)
 
-    async def on_http(_request: Request, exc: Exception) -> Response:
+    async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
-        return http_exception_response(exc)
+        allow = allowed_methods(routes, request.scope) if exc.status_code == 405 else None
+        return http_exception_response(exc, allow)
 
     async def on_validation(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)

@@ -161,47 +161,6 @@ def missing_errors(
     ]
 
 
-_DESCRIPTIONS = {
-    "ids": "Comma-separated ids (1 to 100).",
-    "usernames": "Comma-separated usernames (1 to 100).",
-    "id": "The id.",
-    "username": "The username.",
-    "query": "A search query in the X search language (operators from:, to:, lang:, #, @, …).",
-    "start_time": "Oldest time (inclusive), RFC 3339, e.g. 2024-01-01T00:00:00Z.",
-    "end_time": "Newest time (exclusive), RFC 3339.",
-    "since_id": "Only posts with an id greater than this.",
-    "until_id": "Only posts with an id less than this.",
-    "max_results": "Page size.",
-    "next_token": "Opaque token from meta.next_token.",
-    "pagination_token": "Opaque token from meta.next_token or meta.previous_token.",
-    "sort_order": "recency or relevancy (relevancy currently orders by recency too).",
-    "granularity": "minute, hour (default) or day.",
-    "exclude": "Comma-separated: replies, retweets.",
-    "expansions": "Comma-separated expansions (author_id, referenced_tweets.id, …).",
-}
-
-
-def openapi(
-    names: Sequence[str], path_params: int = 0, descriptions: Mapping[str, str] | None = None
-) -> dict[str, Any]:
-    """`openapi_extra` describing hand-parsed parameters (the first `path_params` are in the
-    path); `descriptions` overrides the shared wording for this endpoint."""
-    wording = {**_DESCRIPTIONS, **(descriptions or {})}
-    parameters = []
-    for index, name in enumerate(names):
-        in_path = index < path_params
-        parameters.append(
-            {
-                "name": name,
-                "in": "path" if in_path else "query",
-                "required": in_path or name in ("ids", "usernames", "query"),
-                "schema": {"type": "string"},
-                "description": wording.get(name, f"Comma-separated `{name}` names."),
-            }
-        )
-    return {"parameters": parameters}
-
-
 def set_delivered(request: Request, ids: list[int]) -> None:
     """Tell the edge which posts this response delivers (data and includes.tweets)."""
     request.scope[DELIVERED_KEY] = ids

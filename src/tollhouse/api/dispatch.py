@@ -76,12 +76,30 @@ def problem_response(problem: problems.ApiProblem) -> Response:
     )
 
 
-def http_exception_response(exc: StarletteHTTPException) -> Response:
-    """Starlette's HTTP exceptions in the X Problem shape (404 and 405 as X words them)."""
+def allowed_methods(routes: Iterable[BaseRoute], scope: Scope) -> str:
+    """The `Allow` header for a 405: the methods of every route whose path matches.
+
+    Starlette names only the first matching route's methods, and each method of a path (GET and
+    POST of the stream rules, of `/admin/v1/orgs`) is a route of its own."""
+    methods: set[str] = set()
+    for route in routes:
+        if isinstance(route, APIRoute) and route.path_regex.match(scope["path"]):
+            methods.update(route.methods or ())
+    return ", ".join(sorted(methods))
+
+
+def http_exception_response(exc: StarletteHTTPException, allow: str | None = None) -> Response:
+    """Starlette's HTTP exceptions in the X Problem shape (404 and 405 as X words them).
+
+    A 405 carries `allow` (RFC 9110 §15.5.6), or Starlette's own Allow header without it."""
     if exc.status_code == 404:
         return problem_response(problems.not_found_route())
     if exc.status_code == 405:
-        return problem_response(problems.method_not_allowed())
+        problem = problems.method_not_allowed()
+        problem.headers.update(exc.headers or {})
+        if allow:
+            problem.headers["Allow"] = allow
+        return problem_response(problem)
     body: dict[str, Any] = {
         "title": str(exc.detail),
         "type": "about:blank",

@@ -22,13 +22,32 @@ from tollhouse.corpus.ids import id_bounds
 
 _VALID: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in LIST_PARAMS.items()}
 
-_ID = re.compile(r"^[0-9]{1,19}$")
-_USERNAME = re.compile(r"^[A-Za-z0-9_]{1,50}$")
+# The patterns and bounds below are also what the OpenAPI document states (api/openapi.py).
+ID_PATTERN = r"^[0-9]{1,19}$"
+ID_LIST_PATTERN = r"^[0-9]{1,19}(,[0-9]{1,19}){0,99}$"
+USERNAME_PATTERN = r"^[A-Za-z0-9_]{1,50}$"
+USERNAME_LIST_PATTERN = r"^[A-Za-z0-9_]{1,50}(,[A-Za-z0-9_]{1,50}){0,99}$"
+_ID = re.compile(ID_PATTERN)
+_USERNAME = re.compile(USERNAME_PATTERN)
 _MAX_INT64 = (1 << 63) - 1
 _ID_LIST = re.compile(r"[0-9]{1,19}(?:,[0-9]{1,19})*")
 # X's archive starts here; full-archive bounds before it are refused.
 ARCHIVE_START = datetime(2006, 3, 21, 0, 0, 1, tzinfo=UTC)
 GRANULARITIES = ("minute", "hour", "day")
+SORT_ORDERS = ("recency", "relevancy")
+EXCLUDABLE = ("replies", "retweets")
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """An integer parameter's inclusive range and the value used when it is absent."""
+
+    lo: int
+    hi: int
+    default: int
+
+
+BACKFILL_MINUTES = Bounds(0, 5, 0)
 
 
 def check_known(params: Mapping[str, str], allowed: Sequence[str], path_params: int = 0) -> None:
@@ -208,9 +227,10 @@ def exclude_list(params: Mapping[str, str]) -> frozenset[str]:
         return frozenset()
     values = _split(raw)
     for value in values:
-        if value not in ("replies", "retweets"):
+        if value not in EXCLUDABLE:
             raise invalid_request(
-                f"The `exclude` query parameter value [{value}] is not one of [replies,retweets]",
+                f"The `exclude` query parameter value [{value}] is not one of "
+                f"[{','.join(EXCLUDABLE)}]",
                 {"exclude": [raw]},
             )
     return frozenset(values)
@@ -291,6 +311,7 @@ def require_query(params: Mapping[str, str]) -> str:
 
 __all__ = [
     "ApiProblem",
+    "Bounds",
     "IdWindow",
     "check_known",
     "exclude_list",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from starlette.routing import BaseRoute
 
 
@@ -14,10 +14,7 @@ def x_api_routes() -> list[BaseRoute]:
     return [r for router in routers for r in router.router.routes]
 
 
-def register_routes(app: FastAPI) -> None:
-    # /2/ requests are dispatched to their handlers directly (api/dispatch.py, which reads the
-    # handlers from these routes); the routes document them in OpenAPI and answer what the
-    # dispatch passes on: unknown paths (404), other methods (405), trailing slashes.
+def _routers() -> tuple[APIRouter, ...]:
     from tollhouse.api.routes import (
         admin,
         health,
@@ -28,7 +25,7 @@ def register_routes(app: FastAPI) -> None:
         users,
     )
 
-    for router in (
+    return (
         tweets.router,
         users.router,
         usage.router,
@@ -36,5 +33,17 @@ def register_routes(app: FastAPI) -> None:
         streams.router,
         health.router,
         *admin.routers,
-    ):
+    )
+
+
+def all_routes() -> list[BaseRoute]:
+    """Every route the app registers (what a 405's Allow header is worked out from)."""
+    return [r for router in _routers() for r in router.routes]
+
+
+def register_routes(app: FastAPI) -> None:
+    # /2/ requests are dispatched to their handlers directly (api/dispatch.py, which reads the
+    # handlers from these routes); the routes document them in OpenAPI and answer what the
+    # dispatch passes on: unknown paths (404), other methods (405), trailing slashes.
+    for router in _routers():
         app.include_router(router)

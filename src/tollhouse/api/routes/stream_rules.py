@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tollhouse.access.context import RequestContext
+from tollhouse.api import openapi as doc
 from tollhouse.api import params as p
 from tollhouse.api import problems
 from tollhouse.api.problems import PROBLEMS, invalid_request
@@ -53,7 +54,50 @@ def _rule_json(rule: rule_service.StreamRule) -> dict[str, str]:
 # ---- rules ------------------------------------------------------------------------------------
 
 
-@router.get("/2/tweets/search/stream/rules", summary="List the app's filtered-stream rules")
+_NEW_RULE = doc.object_of(
+    {
+        "value": {"type": "string", "minLength": 1},
+        "tag": {"type": "string", "maxLength": MAX_TAG_LENGTH},
+    },
+    ("value",),
+)
+_RULES_BODY = {
+    "oneOf": [
+        doc.object_of(
+            {
+                "add": {
+                    "type": "array",
+                    "items": _NEW_RULE,
+                    "minItems": 1,
+                    "maxItems": MAX_RULES_PER_REQUEST,
+                }
+            },
+            ("add",),
+        ),
+        doc.object_of(
+            {
+                "delete": doc.object_of(
+                    {
+                        "ids": {"type": "array", "items": doc.ref("IdString")},
+                        "values": {"type": "array", "items": {"type": "string"}},
+                    }
+                )
+            },
+            ("delete",),
+        ),
+    ]
+}
+
+
+@router.get(
+    "/2/tweets/search/stream/rules",
+    summary="List the app's filtered-stream rules",
+    openapi_extra=doc.operation(
+        GET_RULES,
+        doc.RULES,
+        overrides={"ids": {"type": "string", "pattern": r"^[0-9]{1,19}(,[0-9]{1,19})*$"}},
+    ),
+)
 async def get_rules(request: Request) -> Response:
     context = request_context(request)
     args = dict(request.query_params)
@@ -134,7 +178,11 @@ def _delete_spec(raw: Any) -> tuple[list[int], list[str]]:
     return ids, values
 
 
-@router.post("/2/tweets/search/stream/rules", summary="Add or delete filtered-stream rules")
+@router.post(
+    "/2/tweets/search/stream/rules",
+    summary="Add or delete filtered-stream rules",
+    openapi_extra=doc.operation(POST_RULES, doc.RULES, body=_RULES_BODY, invalid=doc.RULES.schema),
+)
 async def post_rules(request: Request) -> Response:
     context = request_context(request)
     args = dict(request.query_params)

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tollhouse.access.context import RequestContext
+from tollhouse.api import openapi as doc
 from tollhouse.api import params as p
 from tollhouse.api import problems, x_fields
 from tollhouse.api.middleware.metering import MAX_END_USER, MAX_USER_AGENT
@@ -40,12 +41,23 @@ SAMPLE_STREAM = endpoint("GET", "/2/tweets/sample/stream")
 # ---- streams ----------------------------------------------------------------------------------
 
 
-@router.get("/2/tweets/search/stream", summary="Stream posts matching the app's rules")
+_STREAM_EXPANSIONS = {"expansions": doc.listed(x_fields.TWEET_EXPANSIONS)}
+
+
+@router.get(
+    "/2/tweets/search/stream",
+    summary="Stream posts matching the app's rules",
+    openapi_extra=doc.operation(FILTERED_STREAM, doc.STREAM, overrides=_STREAM_EXPANSIONS),
+)
 async def filtered_stream(request: Request) -> Response:
     return await _open_stream(request, "filter")
 
 
-@router.get("/2/tweets/sample/stream", summary="Stream a 1% sample of all posts")
+@router.get(
+    "/2/tweets/sample/stream",
+    summary="Stream a 1% sample of all posts",
+    openapi_extra=doc.operation(SAMPLE_STREAM, doc.STREAM, overrides=_STREAM_EXPANSIONS),
+)
 async def sample_stream(request: Request) -> Response:
     return await _open_stream(request, "sample")
 
@@ -56,7 +68,9 @@ async def _open_stream(request: Request, kind: str) -> Response:
     served = FILTERED_STREAM if kind == "filter" else SAMPLE_STREAM
     p.check_known(args, served.params)
     backfill = args.get("backfill_minutes")
-    if backfill is not None and backfill not in ("0", "1", "2", "3", "4", "5"):
+    if backfill is not None and not (
+        backfill.isdigit() and p.BACKFILL_MINUTES.lo <= int(backfill) <= p.BACKFILL_MINUTES.hi
+    ):
         raise invalid_request(
             f"The `backfill_minutes` query parameter value [{backfill}] is not between 0 and 5",
             {"backfill_minutes": [backfill]},

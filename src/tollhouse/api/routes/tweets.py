@@ -10,6 +10,7 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tollhouse.api import openapi as doc
 from tollhouse.api import page_tokens, pagination, x_fields
 from tollhouse.api import params as p
 from tollhouse.api.corpus_work import (
@@ -17,7 +18,6 @@ from tollhouse.api.corpus_work import (
     deliver_posts,
     max_query_length,
     missing_errors,
-    openapi,
     post_page,
     query_params,
     run_corpus,
@@ -43,13 +43,16 @@ COUNTS_RECENT = endpoint("GET", "/2/tweets/counts/recent")
 COUNTS_ALL = endpoint("GET", "/2/tweets/counts/all")
 RECENT_DAYS = 7
 ARCHIVE_DEFAULT_DAYS = 30
+SEARCH_RECENT_PAGE = p.Bounds(10, 100, 10)
+SEARCH_ALL_PAGE = p.Bounds(10, 500, 10)
+_POST_EXPANSIONS = {"expansions": doc.listed(x_fields.TWEET_EXPANSIONS)}
 
 
 @router.get(
     "/2/tweets",
     summary="Look up posts by id",
     description="Up to 100 posts by id; ids that cannot be served come back in `errors`.",
-    openapi_extra=openapi(TWEETS_LOOKUP.params),
+    openapi_extra=doc.operation(TWEETS_LOOKUP, doc.TWEETS, overrides=_POST_EXPANSIONS),
 )
 async def tweets_lookup(request: Request) -> Response:
     args = query_params(request)
@@ -61,26 +64,39 @@ async def tweets_lookup(request: Request) -> Response:
 @router.get(
     "/2/tweets/search/recent",
     summary="Search posts from the last 7 days",
-    openapi_extra=openapi(SEARCH_RECENT.params),
+    openapi_extra=doc.operation(
+        SEARCH_RECENT,
+        doc.TWEETS,
+        overrides={**_POST_EXPANSIONS, "max_results": doc.bounded(SEARCH_RECENT_PAGE)},
+    ),
 )
 async def search_recent(request: Request) -> Response:
     now = now_utc()
     week_ago = now - timedelta(days=RECENT_DAYS)
     return await _search(
-        request, SEARCH_RECENT, now, earliest=week_ago, default_start=week_ago, max_hi=100
+        request,
+        SEARCH_RECENT,
+        now,
+        earliest=week_ago,
+        default_start=week_ago,
+        page=SEARCH_RECENT_PAGE,
     )
 
 
 @router.get(
     "/2/tweets/search/all",
     summary="Search the full archive of posts",
-    openapi_extra=openapi(SEARCH_ALL.params),
+    openapi_extra=doc.operation(
+        SEARCH_ALL,
+        doc.TWEETS,
+        overrides={**_POST_EXPANSIONS, "max_results": doc.bounded(SEARCH_ALL_PAGE)},
+    ),
 )
 async def search_all(request: Request) -> Response:
     now = now_utc()
     default_start = now - timedelta(days=ARCHIVE_DEFAULT_DAYS)
     return await _search(
-        request, SEARCH_ALL, now, earliest=None, default_start=default_start, max_hi=500
+        request, SEARCH_ALL, now, earliest=None, default_start=default_start, page=SEARCH_ALL_PAGE
     )
 
 
@@ -95,7 +111,7 @@ _COUNTS_DOC = {"next_token": _COUNTS_TOKEN, "pagination_token": "The same as nex
     "/2/tweets/counts/recent",
     summary="Count posts matching a query over the last 7 days",
     description="All buckets of the 7 days come in one response (no next_token).",
-    openapi_extra=openapi(COUNTS_RECENT.params, descriptions=_COUNTS_DOC),
+    openapi_extra=doc.operation(COUNTS_RECENT, doc.COUNTS, descriptions=_COUNTS_DOC),
 )
 async def counts_recent(request: Request) -> Response:
     now = now_utc()
@@ -110,7 +126,7 @@ async def counts_recent(request: Request) -> Response:
         "At most 31 days of buckets per response (31 day, 744 hour or 44,640 minute buckets), "
         "the newest first; meta.next_token leads to the older rest."
     ),
-    openapi_extra=openapi(COUNTS_ALL.params, descriptions=_COUNTS_DOC),
+    openapi_extra=doc.operation(COUNTS_ALL, doc.COUNTS, descriptions=_COUNTS_DOC),
 )
 async def counts_all(request: Request) -> Response:
     now = now_utc()
@@ -121,7 +137,7 @@ async def counts_all(request: Request) -> Response:
 @router.get(
     "/2/tweets/{id}",
     summary="Look up one post by id",
-    openapi_extra=openapi(TWEET_BY_ID.params, path_params=1),
+    openapi_extra=doc.operation(TWEET_BY_ID, doc.TWEET, overrides=_POST_EXPANSIONS),
 )
 async def tweet_by_id(request: Request) -> Response:
     args = query_params(request)
@@ -173,7 +189,7 @@ async def _search(
     *,
     earliest: datetime | None,
     default_start: datetime,
-    max_hi: int,
+    page: p.Bounds,
 ) -> Response:
     args = query_params(request)
     p.check_known(args, served.params)
@@ -185,7 +201,7 @@ async def _search(
         now,
         earliest=earliest,
         default_start=default_start,
-        max_hi=max_hi,
+        page=page,
     )
     return await deliver_posts(request, work)
 
@@ -198,12 +214,12 @@ def search_work(
     *,
     earliest: datetime | None,
     default_start: datetime,
-    max_hi: int,
+    page: p.Bounds,
 ) -> Work:
     """The corpus work of a search request (parameters checked here, before any SQL)."""
-    limit = p.max_results(args, 10, max_hi, default=10)
+    limit = p.max_results(args, page.lo, page.hi, default=page.default)
     # relevancy is accepted for compatibility; results are ordered by recency either way.
-    p.one_of(args, "sort_order", ("recency", "relevancy"), "recency")
+    p.one_of(args, "sort_order", p.SORT_ORDERS, p.SORT_ORDERS[0])
     how = p.rendering(args, x_fields.TWEET_EXPANSIONS)
     bounds = p.id_window(args, earliest=earliest, default_start=default_start, now=now)
     token = page_tokens.page_token(args, "next_token", "pagination_token")

@@ -15,6 +15,8 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tollhouse.api import openapi as doc
+from tollhouse.api import params as p
 from tollhouse.api import problems
 from tollhouse.api.responses import JSONResponse
 from tollhouse.api.scope import CONTEXT_KEY
@@ -40,6 +42,7 @@ DEFAULT_FIELDS = ("cap_reset_day", "project_cap", "project_id", "project_usage")
 DEFAULT_DAYS = 7
 USAGE = endpoint("GET", "/2/usage/tweets")
 MAX_DAYS = 90
+DAYS = p.Bounds(1, MAX_DAYS, DEFAULT_DAYS)
 
 
 def _parse(request: Request) -> tuple[int, frozenset[str]]:
@@ -53,7 +56,7 @@ def _parse(request: Request) -> tuple[int, frozenset[str]]:
     days = DEFAULT_DAYS
     raw_days = args.get("days")
     if raw_days is not None:
-        if not raw_days.isdigit() or not 1 <= int(raw_days) <= MAX_DAYS:
+        if not raw_days.isdigit() or not DAYS.lo <= int(raw_days) <= DAYS.hi:
             raise problems.invalid_request(
                 f"The `days` query parameter value [{raw_days}] is not between 1 and {MAX_DAYS}",
                 {"days": [raw_days]},
@@ -122,6 +125,11 @@ def usage_body(
     description=(
         "Monthly post cap, posts counted this billing month, the day of the month the cap resets, "
         "and (with `usage.fields`) daily usage for the last `days` (1-90) days, also per app."
+    ),
+    openapi_extra=doc.operation(
+        USAGE,
+        doc.USAGE,
+        overrides={"days": doc.bounded(DAYS), "usage.fields": doc.listed(sorted(USAGE_FIELDS))},
     ),
 )
 async def usage_tweets(request: Request) -> Response:

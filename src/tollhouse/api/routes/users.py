@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tollhouse.api import openapi as doc
 from tollhouse.api import page_tokens, x_fields
 from tollhouse.api import params as p
 from tollhouse.api.corpus_work import (
@@ -16,7 +17,6 @@ from tollhouse.api.corpus_work import (
     Work,
     deliver_posts,
     missing_errors,
-    openapi,
     post_page,
     query_params,
     run_corpus,
@@ -33,6 +33,12 @@ TIMELINE_DEPTH = 3200
 SHALLOW_TIMELINE_DEPTH = 800
 _NEWEST = (1 << 63) - 1  # the open upper id bound of a timeline without until_id/end_time
 _TIMELINE_TOKEN = "Opaque token from meta.next_token or meta.previous_token."
+TIMELINE_PAGE = p.Bounds(5, 100, 10)
+_USER_EXPANSIONS = {"expansions": doc.listed(x_fields.USER_EXPANSIONS)}
+_TIMELINE = {
+    "expansions": doc.listed(x_fields.TWEET_EXPANSIONS),
+    "max_results": doc.bounded(TIMELINE_PAGE),
+}
 
 
 USERS_BY = endpoint("GET", "/2/users/by")
@@ -71,7 +77,7 @@ async def _users(
 @router.get(
     "/2/users/by",
     summary="Look up users by username",
-    openapi_extra=openapi(USERS_BY.params),
+    openapi_extra=doc.operation(USERS_BY, doc.USERS, overrides=_USER_EXPANSIONS),
 )
 async def users_by_usernames(request: Request) -> Response:
     args = query_params(request)
@@ -83,7 +89,7 @@ async def users_by_usernames(request: Request) -> Response:
 @router.get(
     "/2/users/by/username/{username}",
     summary="Look up one user by username",
-    openapi_extra=openapi(USER_BY_USERNAME.params, path_params=1),
+    openapi_extra=doc.operation(USER_BY_USERNAME, doc.USER, overrides=_USER_EXPANSIONS),
 )
 async def user_by_username(request: Request) -> Response:
     args = query_params(request)
@@ -95,7 +101,7 @@ async def user_by_username(request: Request) -> Response:
 @router.get(
     "/2/users",
     summary="Look up users by id",
-    openapi_extra=openapi(USERS_LOOKUP.params),
+    openapi_extra=doc.operation(USERS_LOOKUP, doc.USERS, overrides=_USER_EXPANSIONS),
 )
 async def users_lookup(request: Request) -> Response:
     args = query_params(request)
@@ -107,7 +113,7 @@ async def users_lookup(request: Request) -> Response:
 @router.get(
     "/2/users/{id}",
     summary="Look up one user by id",
-    openapi_extra=openapi(USER_BY_ID.params, path_params=1),
+    openapi_extra=doc.operation(USER_BY_ID, doc.USER, overrides=_USER_EXPANSIONS),
 )
 async def user_by_id(request: Request) -> Response:
     args = query_params(request)
@@ -123,9 +129,10 @@ async def user_by_id(request: Request) -> Response:
         "Only the user's 3,200 newest posts (800 with exclude=replies) can be paged through; "
         "the page that reaches that depth has no next_token."
     ),
-    openapi_extra=openapi(
-        USER_TWEETS.params,
-        path_params=1,
+    openapi_extra=doc.operation(
+        USER_TWEETS,
+        doc.TWEETS,
+        overrides=_TIMELINE,
         descriptions={
             "pagination_token": _TIMELINE_TOKEN
             + " Ends after 3,200 posts (800 with exclude=replies)."
@@ -143,9 +150,10 @@ async def user_tweets(request: Request) -> Response:
         "Only the 800 newest posts mentioning the user can be paged through; the page that "
         "reaches that depth has no next_token."
     ),
-    openapi_extra=openapi(
-        USER_MENTIONS.params,
-        path_params=1,
+    openapi_extra=doc.operation(
+        USER_MENTIONS,
+        doc.TWEETS,
+        overrides=_TIMELINE,
         descriptions={"pagination_token": _TIMELINE_TOKEN + " Ends after 800 posts."},
     ),
 )
@@ -171,7 +179,7 @@ def depth_limit(*, mentions: bool, exclude: frozenset[str]) -> int:
 
 def timeline_work(args: dict[str, str], user_id: int, *, mentions: bool) -> Work:
     """The corpus work of a posts or mentions timeline (parameters checked here)."""
-    limit = p.max_results(args, 5, 100, default=10)
+    limit = p.max_results(args, TIMELINE_PAGE.lo, TIMELINE_PAGE.hi, default=TIMELINE_PAGE.default)
     exclude = frozenset() if mentions else p.exclude_list(args)
     how = p.rendering(args, x_fields.TWEET_EXPANSIONS)
     bounds = p.id_window(args, earliest=None, default_start=None, now=now_utc())

@@ -15,6 +15,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tollhouse.api import openapi as doc
 from tollhouse.api.problems import invalid_request, service_unavailable
 from tollhouse.api.responses import JSONResponse
 from tollhouse.api.routes.admin.auth import require_operator
@@ -57,7 +58,22 @@ def _batch(body: Any) -> tuple[list[PostRecord], list[UserRecord], list[int]]:
     return list(unit.posts), list(unit.users), deletions
 
 
-@router.post("/admin/v1/posts", summary="Ingest new posts and deletions (live traffic)")
+_BATCH = doc.object_of(
+    {
+        "data": {"type": "array", "items": doc.ref("Tweet"), "maxItems": MAX_BATCH},
+        "includes": doc.ref("Includes"),
+        "deletions": {"type": "array", "items": doc.ref("IdString"), "maxItems": MAX_BATCH},
+    }
+)
+
+
+@router.post(
+    "/admin/v1/posts",
+    summary="Ingest new posts and deletions (live traffic)",
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/json": {"schema": _BATCH}}}
+    },
+)
 async def ingest_posts(request: Request) -> Response:
     require_operator(request)
     try:
