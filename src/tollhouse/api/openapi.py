@@ -22,6 +22,8 @@ from tollhouse.api import x_fields
 from tollhouse.endpoints import Endpoint
 
 Schema = dict[str, Any]
+_INTEGER: Schema = {"type": "integer"}
+_STRING_SCHEMA: Schema = {"type": "string"}
 
 _REF = "#/components/schemas/"
 PROBLEM_MEDIA = ("application/json", "application/problem+json")
@@ -188,6 +190,20 @@ _X_ERRORS: dict[str, str] = {
 }
 
 
+def _header(description: str, schema: Schema | None = None) -> Schema:
+    return {"description": description, "schema": schema or _INTEGER}
+
+
+# The headers limits/headers.py sets on every metered answer (a 429 adds Retry-After).
+_LIMIT_HEADERS: dict[str, Schema] = {
+    "x-rate-limit-limit": _header("Requests the binding rate window allows."),
+    "x-rate-limit-remaining": _header("Requests left in that window."),
+    "x-rate-limit-reset": _header("When that window resets (Unix seconds)."),
+    "RateLimit-Policy": _header("Every window of the plan (IETF syntax).", _STRING_SCHEMA),
+    "RateLimit": _header("What is left of each window (IETF syntax).", _STRING_SCHEMA),
+}
+
+
 def operation(
     endpoint: Endpoint,
     answer: Documented,
@@ -206,12 +222,17 @@ def operation(
             "description": answer.description,
             "content": {answer.media_type: {"schema": answer.schema}},
             "headers": {
-                "x-request-id": {"schema": {"type": "string"}, "description": "The usage event."}
+                "x-request-id": _header("The usage event of this request.", _STRING_SCHEMA),
+                **_LIMIT_HEADERS,
             },
         }
     }
     for status, description in _X_ERRORS.items():
         responses[status] = {"description": description, "content": _problem_content()}
+    responses["429"]["headers"] = {
+        **_LIMIT_HEADERS,
+        "Retry-After": _header("Seconds until a retry can succeed."),
+    }
     if ":" in endpoint.template:
         responses["404"] = {"description": "No such path.", "content": _problem_content()}
     if invalid is not None:
@@ -245,8 +266,7 @@ def object_of(properties: Schema, required: Sequence[str] = ()) -> Schema:
     return schema
 
 
-_STRING = {"type": "string"}
-_INTEGER = {"type": "integer"}
+_STRING = _STRING_SCHEMA
 _TIME = {"type": "string", "format": "date-time"}
 _IDS = {"type": "array", "items": ref("IdString")}
 

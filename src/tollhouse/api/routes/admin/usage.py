@@ -22,7 +22,10 @@ from tollhouse.metering.service import usage_report
 router = APIRouter(tags=["admin"])
 
 
-@router.get("/admin/v1/usage")
+@router.get(
+    "/admin/v1/usage",
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
 def admin_usage(
     request: Request,
     org: str = Query(..., min_length=1, max_length=100),
