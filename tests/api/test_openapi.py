@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import jsonschema_rs
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import Api
+from tollhouse.api import problems
 from tollhouse.api.app import create_app
 from tollhouse.api.dispatch import template_of
+from tollhouse.api.openapi import COMPONENTS
 from tollhouse.endpoints import ENDPOINTS, Endpoint
 from tollhouse.settings import load_settings
 
@@ -115,3 +118,35 @@ def test_405_on_the_admin_api_names_the_allowed_methods(database_url: str) -> No
         answer = client.delete("/admin/v1/orgs", headers={"Authorization": "Bearer op-token"})
     assert answer.status_code == 405
     assert answer.headers["allow"] == "GET, POST"
+
+
+PROBLEM_BODIES = [
+    problems.unauthorized(),
+    problems.not_found_route(),
+    problems.method_not_allowed(),
+    problems.invalid_request("bad", {"ids": ["x"]}),
+    problems.not_found("no such organisation"),
+    problems.conflict("taken"),
+    problems.client_forbidden("client-not-enrolled", "no", "pro"),
+    problems.too_many_requests({}),
+    problems.usage_capped({}),
+    problems.metering_unavailable(),
+    problems.query_timed_out(),
+    problems.limits_unavailable(),
+    problems.internal_error(),
+    problems.too_many_connections(),
+    problems.rules_cap("too many"),
+]
+
+
+@pytest.mark.parametrize("problem", PROBLEM_BODIES, ids=lambda p: f"{p.status}-{p.body['title']}")
+def test_every_problem_body_matches_the_documented_problem(problem: problems.ApiProblem) -> None:
+    # The document's "#/components/schemas/…" references resolve against a root that carries
+    # the components beside the schema.
+    schema = {**COMPONENTS["Problem"], "components": {"schemas": COMPONENTS}}
+    jsonschema_rs.validate(schema, problem.body)
+
+
+def test_resource_errors_match_the_documented_resource_error() -> None:
+    error = problems.resource_error("resource-not-found", "tweet", "ids", "1", "Could not find")
+    jsonschema_rs.validate(COMPONENTS["ResourceError"], error)

@@ -4,9 +4,9 @@ X API handlers take only the `Request` and parse their parameters by hand (X's o
 wording), so FastAPI sees no parameters, no bodies and no response models. This module describes
 them instead, from the same sources the handlers read: each endpoint's parameter names from
 `Endpoint.params`, field and expansion vocabularies from `x_fields`, patterns and bounds from
-`params`, and the error bodies from `problems`. `operation` is a route's `openapi_extra`;
-`install` post-processes the whole document (shared schemas, security schemes, the admin API's
-errors) so the routes stay plain.
+`params`; the `Problem` schema is checked against every body `problems` builds (tests).
+`operation` is a route's `openapi_extra`; `install` post-processes the whole document (shared
+schemas, security schemes, the admin API's errors) so the routes stay plain.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from tollhouse.endpoints import Endpoint
 
 Schema = dict[str, Any]
 _INTEGER: Schema = {"type": "integer"}
-_STRING_SCHEMA: Schema = {"type": "string"}
+_STRING: Schema = {"type": "string"}
 
 _REF = "#/components/schemas/"
 PROBLEM_MEDIA = ("application/json", "application/problem+json")
@@ -35,25 +35,9 @@ def ref(name: str) -> Schema:
     return {"$ref": _REF + name}
 
 
-def _id_string(description: str) -> Schema:
-    return {
-        "type": "string",
-        "pattern": p.ID_PATTERN,
-        "description": description,
-        "example": "1346889436626259968",
-    }
-
-
-def _listed(values: Sequence[str], *, max_items: int | None = None) -> Schema:
+def _listed(values: Sequence[str]) -> Schema:
     """A comma-separated list of names (OpenAPI: form style, not exploded)."""
-    schema: Schema = {
-        "type": "array",
-        "minItems": 1,
-        "items": {"type": "string", "enum": list(values)},
-    }
-    if max_items is not None:
-        schema["maxItems"] = max_items
-    return schema
+    return {"type": "array", "minItems": 1, "items": {"type": "string", "enum": list(values)}}
 
 
 def _bounded_integer(bounds: p.Bounds) -> Schema:
@@ -67,7 +51,11 @@ def _bounded_integer(bounds: p.Bounds) -> Schema:
 
 # name → (schema, description, required) for parameters that mean the same on every endpoint.
 _SHARED: dict[str, tuple[Schema, str, bool]] = {
-    "id": ({"type": "string", "pattern": p.ID_PATTERN}, "The id (a 64-bit integer).", True),
+    "id": (
+        {"type": "string", "pattern": p.ID_PATTERN},
+        "The id (a 64-bit integer: at most 9223372036854775807).",
+        True,
+    ),
     "ids": (
         {"type": "string", "pattern": p.ID_LIST_PATTERN},
         "Comma-separated ids (1 to 100, each a 64-bit integer).",
@@ -199,8 +187,8 @@ _LIMIT_HEADERS: dict[str, Schema] = {
     "x-rate-limit-limit": _header("Requests the binding rate window allows."),
     "x-rate-limit-remaining": _header("Requests left in that window."),
     "x-rate-limit-reset": _header("When that window resets (Unix seconds)."),
-    "RateLimit-Policy": _header("Every window of the plan (IETF syntax).", _STRING_SCHEMA),
-    "RateLimit": _header("What is left of each window (IETF syntax).", _STRING_SCHEMA),
+    "RateLimit-Policy": _header("Every window of the plan (IETF syntax).", _STRING),
+    "RateLimit": _header("What is left of each window (IETF syntax).", _STRING),
 }
 
 
@@ -222,7 +210,7 @@ def operation(
             "description": answer.description,
             "content": {answer.media_type: {"schema": answer.schema}},
             "headers": {
-                "x-request-id": _header("The usage event of this request.", _STRING_SCHEMA),
+                "x-request-id": _header("The usage event of this request.", _STRING),
                 **_LIMIT_HEADERS,
             },
         }
@@ -266,7 +254,6 @@ def object_of(properties: Schema, required: Sequence[str] = ()) -> Schema:
     return schema
 
 
-_STRING = _STRING_SCHEMA
 _TIME = {"type": "string", "format": "date-time"}
 _IDS = {"type": "array", "items": ref("IdString")}
 
