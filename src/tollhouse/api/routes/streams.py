@@ -376,6 +376,9 @@ async def _open_stream(request: Request, kind: str) -> Response:
         raise
     template = "/2/tweets/search/stream" if kind == "filter" else "/2/tweets/sample/stream"
     meter = stream_meter(request, context, template)
+    if kind == "filter" and isinstance(meter, MeteredStream):
+        hub = runtime.hub
+        meter.rules = lambda: hub.rule_values(app_id)
     return StreamResponse(runtime, conn, slot, token, ttl, how, meter)
 
 
