@@ -68,11 +68,12 @@ class UsageEvent:
     @classmethod
     def from_wire(cls, row: list[Any]) -> UsageEvent:
         # 16 fields: a record spooled before the query string and stream rules were recorded.
-        if len(row) == 16:
-            return cls(*row[:15], tuple(row[15]))
-        if len(row) != 18:
+        if len(row) not in (16, 18):
             raise ValueError(f"usage event has {len(row)} fields, expected 16 or 18")
-        return cls(*row[:15], tuple(row[15]), row[16], tuple(row[17]))
+        fields: list[Any] = [*row[:15], tuple(row[15])]
+        if len(row) == 18:
+            fields += [row[16], tuple(row[17])]
+        return cls(*fields)
 
 
 def status_class(status: int) -> int:
