@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     limits_key_prefix: str = "tollhouse:limits:"
     limits_dedupe_bits: int = Field(default=1 << 23, ge=1 << 10, le=1 << 32)
     limits_cap_reservation: int = Field(default=100, ge=0, le=10_000)
+    # Compliance: a rules file (TOML) overriding the shipped rule parameters, government networks
+    # and names (compliance/findings/rules.toml), and an optional local ASN database (CSV of
+    # `cidr,asn,name` lines; never looked up over the network).
+    compliance_rules_file: Path | None = None
+    asn_database: Path | None = None
 
     @field_validator("database_url", "usage_database_url")
     @classmethod

@@ -31,6 +31,8 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "plans": ("plans", "app"),
     "agreements": ("plans", "agreements"),
     "usage": ("usage", "app"),
+    "compliance": ("compliance", "app"),
+    "findings": ("findings", "app"),
     "demo": ("demo", "demo"),
 }
 

@@ -28,6 +28,7 @@ def register_routes(app: FastAPI) -> None:
         usage,
         users,
     )
+    from tollhouse.api.routes.admin import findings as admin_findings
 
     for router in (
         tweets.router,
@@ -39,5 +40,6 @@ def register_routes(app: FastAPI) -> None:
         admin_usage.router,
         admin_metrics.router,
         admin_posts.router,
+        admin_findings.router,
     ):
         app.include_router(router)
