@@ -11,7 +11,7 @@ from tollhouse.compliance.findings.service import plant_canary, run_evaluation
 
 app = typer.Typer(
     help="Agreement enforcement: rules → findings with evidence.", no_args_is_help=True
-)  # noqa: E501
+)
 
 
 @app.command("evaluate")

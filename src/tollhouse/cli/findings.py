@@ -25,6 +25,11 @@ def _row(f: Finding) -> tuple[object, ...]:
     return (f.id, f.status, f.rule, f.grade, f.severity, f.org, f.app, period, f.clause)
 
 
+def _row(f: Finding) -> tuple[object, ...]:
+    period = f"{f.period_start:%Y-%m-%d}..{f.period_end:%Y-%m-%d}"
+    return (f.id, f.status, f.rule, f.grade, f.severity, f.org, f.app, period, f.clause)
+
+
 @app.command("list")
 def list_(
     org: str | None = typer.Option(None, "--org"),
@@ -44,20 +49,7 @@ def list_(
         lambda: table(
             "findings",
             ["id", "status", "rule", "grade", "severity", "org", "app", "period", "clause"],
-            [
-                (
-                    f.id,
-                    f.status,
-                    f.rule,
-                    f.grade,
-                    f.severity,
-                    f.org,
-                    f.app,
-                    f"{f.period_start:%Y-%m-%d}..{f.period_end:%Y-%m-%d}",
-                    f.clause,
-                )
-                for f in found
-            ],  # fmt: skip
+            [_row(f) for f in found],
         ),
     )
 
