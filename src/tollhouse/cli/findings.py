@@ -25,11 +25,6 @@ def _row(f: Finding) -> tuple[object, ...]:
     return (f.id, f.status, f.rule, f.grade, f.severity, f.org, f.app, period, f.clause)
 
 
-def _row(f: Finding) -> tuple[object, ...]:
-    period = f"{f.period_start:%Y-%m-%d}..{f.period_end:%Y-%m-%d}"
-    return (f.id, f.status, f.rule, f.grade, f.severity, f.org, f.app, period, f.clause)
-
-
 @app.command("list")
 def list_(
     org: str | None = typer.Option(None, "--org"),
