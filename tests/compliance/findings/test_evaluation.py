@@ -30,7 +30,7 @@ def _seed(world: World) -> None:
             event(lic, app, DAY0 + timedelta(hours=h), post_ids=[h + 1])
             for app in APPS
             for h in range(3)
-        ]  # noqa: E501
+        ]
     )
 
 
@@ -79,7 +79,7 @@ def test_changed_data_updates_in_place_and_what_no_longer_holds_is_superseded(
         conn.execute(sa.delete(usage_events).where(usage_events.c.app_id == apps[APPS[3]]))
         conn.execute(
             sa.text("DELETE FROM usage_rollups_daily WHERE app_id = :a"), {"a": apps[APPS[3]]}
-        )  # noqa: E501
+        )
     result = world.evaluate()
     assert result.updated == 1 and result.superseded == 1 and result.created == 0
     after = {f.app: f for f in world.findings(rule="use_case.undeclared")}
@@ -91,7 +91,7 @@ def test_changed_data_updates_in_place_and_what_no_longer_holds_is_superseded(
     with world.engine.connect() as conn:
         audit = list(
             conn.execute(sa.select(admin_audit).where(admin_audit.c.action == "findings.evaluate"))
-        )  # noqa: E501
+        )
     assert len(audit) == 2 and audit[-1].after["superseded_ids"] == [str(gone.id)]
 
 
@@ -147,7 +147,7 @@ def test_a_prohibition_a_later_version_adds_makes_earlier_use_an_indicator(world
     world.service.publish_agreement(
         AgreementDraft(
             "2026-06", "text", AgreementTerms.model_validate(default_agreement().terms.model_dump())
-        ),  # noqa: E501
+        ),
         actor="tests",
     )
     world.service.accept_agreement("Watchers", "Test Runner", actor="tests")
@@ -157,18 +157,18 @@ def test_a_prohibition_a_later_version_adds_makes_earlier_use_an_indicator(world
             agreement_versions.update()
             .where(agreement_versions.c.version == "2025-01")
             .values(published_at=LONG_AGO)
-        )  # noqa: E501
+        )
         conn.execute(
             agreement_versions.update()
             .where(agreement_versions.c.version == "2026-06")
             .values(published_at=later)
-        )  # noqa: E501
+        )
         newest = conn.execute(sa.select(sa.func.max(agreement_acceptances.c.id))).scalar_one()
         conn.execute(
             agreement_acceptances.update()
             .where(agreement_acceptances.c.id == newest)
             .values(accepted_at=later)
-        )  # noqa: E501
+        )
     protest = "query=protest%20march%20downtown"
     world.record(
         [
@@ -179,7 +179,7 @@ def test_a_prohibition_a_later_version_adds_makes_earlier_use_an_indicator(world
                 later + timedelta(days=3),
                 "/2/tweets/search/recent",
                 query_string=protest,
-            ),  # noqa: E501
+            ),
         ]
     )
     world.evaluate(only_rules=["surveillance.indicator"])
