@@ -63,7 +63,7 @@ def test_two_apps_within_the_limit_stay_silent(world: World) -> None:
     start = datetime(2026, 3, 2, tzinfo=UTC)
     _hand_over(
         world, l_org, m_org, [("l-1", 700_000, start), ("l-2", 700_000, start + timedelta(days=5))]
-    )  # noqa: E501
+    )
     world.evaluate(only_rules=[RULE])
     assert world.findings(rule=RULE) == []
 

@@ -121,6 +121,12 @@ class World:
             **kwargs,
         )
 
+    def evaluate_now(self, **kwargs: Any) -> EvaluationResult:
+        """Evaluate the days around now (usage made through the API happens now)."""
+        today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        end = today + timedelta(days=1)
+        return self.evaluate(start=today - timedelta(days=1), end=end, now=end, **kwargs)
+
     def findings(self, rule: str | None = None, org: str | None = None) -> list[Finding]:
         return register.list_findings(self.engine, org=org, rule=rule)
 
