@@ -75,6 +75,9 @@ class World:
             limits = dict(base.rate_limits)
             limits.update({t: (RateLimit(n, s),) for t, (n, s) in changes["rate_limits"].items()})
             changes["rate_limits"] = limits
+        if "endpoints" in changes:
+            limits = changes.get("rate_limits", base.rate_limits)
+            changes["rate_limits"] = {t: r for t, r in limits.items() if t in changes["endpoints"]}
         self.service.load_plans([dataclasses.replace(base, name=name, **changes)], actor="tests")
         return name
 
