@@ -4,8 +4,8 @@ month of 1 000 ordinary organisations.
     .venv/bin/python bench/compliance.py [--quick]
 
 The rules read aggregates through the findings sources' Protocols (sources.py): daily and
-hourly rollups, per key × day × network × agent counts, search query strings, delivery-ledger
-bitmaps (per organisation × app × day). Here those aggregates are synthetic and in memory,
+hourly rollups, per key, day, network and agent counts, search query strings, delivery-ledger
+bitmaps (per organisation, app and day). Here those aggregates are synthetic and in memory,
 shaped like the motivating year (8 apps, 780 M requests, ≈ 71 M posts delivered a day): what is
 timed is the rules and the register (findings stored in a migrated SQLite file), not reading
 the usage store. Targets: ≤ 60 s each.
@@ -113,7 +113,7 @@ class Synthetic:
             if start.date() <= d.day < end.date() and post_id in d.posts:
                 return [
                     (f"req-{org_id}-{d.day}", datetime.combine(d.day, datetime.min.time(), UTC))
-                ]  # noqa: E501
+                ]
         return []
 
     # Obligations
@@ -127,7 +127,7 @@ def _org(org_id: int, name: str, n_apps: int, plan: dict[str, object]) -> OrgFac
     apps = tuple(
         AppFacts(
             org_id * 100 + i, f"{name} app {i}", ("search_and_analytics",) if i < 2 else (), UTC0
-        )  # noqa: E501
+        )
         for i in range(n_apps)
     )
     return OrgFacts(
@@ -151,11 +151,11 @@ def heavy_licensee(src: Synthetic, days: int, rng: random.Random) -> int:
         day = UTC0.date() + timedelta(days=d)
         for app in org.apps:
             for i, endpoint in enumerate(ENDPOINTS):
-                requests = per_app_day // len(ENDPOINTS) + (i == 0) * (per_app_day % len(ENDPOINTS))  # noqa: E501
+                requests = per_app_day // len(ENDPOINTS) + (i == 0) * (per_app_day % len(ENDPOINTS))
                 total += requests
                 daily.append(
                     DailyUse(day, app.id, endpoint, requests, requests * 33, requests // 200)
-                )  # noqa: E501
+                )
                 for h in range(24):
                     hour = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=h)
                     hourly.append(HourlyUse(hour, app.id, endpoint, requests // 24))
@@ -171,23 +171,23 @@ def heavy_licensee(src: Synthetic, days: int, rng: random.Random) -> int:
                         per_app_day // 4,
                         f"r{d}{n}",
                     )
-                )  # noqa: E501
+                )
             # A sample of the searches (one an hour per app) with their query strings.
             for h in range(24):
                 at = datetime.combine(day, datetime.min.time(), UTC) + timedelta(
                     hours=h, minutes=rng.randrange(60)
-                )  # noqa: E501
+                )
                 qs = urlencode(
                     {
                         "query": "lang:en",
                         "start_time": f"{at - timedelta(days=30):%Y-%m-%dT%H:%M:%SZ}",
                     }
-                )  # noqa: E501
+                )
                 queries.append(
                     QueryUse(
                         f"q{d}-{app.id}-{h}", at, app.id, f"k{app.id}", "/2/tweets/search/all", qs
                     )
-                )  # noqa: E501
+                )
             # The ledger's day for this app: ≈ 8.9 M posts as a few runs of ids.
             bitmap = BitMap64()
             for _ in range(4):
@@ -199,7 +199,7 @@ def heavy_licensee(src: Synthetic, days: int, rng: random.Random) -> int:
             event_at = datetime.combine(day, datetime.min.time(), UTC) + timedelta(minutes=k)
             obligations.append(
                 DeletionObligation(org.id, next_post + k, event_at, None if k % 3 else event_at, 24)
-            )  # noqa: E501
+            )
     src.daily_rows[org.id] = daily
     src.hourly_rows[org.id] = hourly
     src.key_rows[org.id] = keys
@@ -229,7 +229,7 @@ def ordinary_orgs(src: Synthetic, n: int, days: int, rng: random.Random) -> int:
                             HourlyUse(
                                 midnight + timedelta(hours=h), app.id, endpoint, requests // 24
                             )
-                        )  # noqa: E501
+                        )
                 for n_ in range(2):
                     keys.append(
                         KeyNetworkDay(
@@ -242,7 +242,7 @@ def ordinary_orgs(src: Synthetic, n: int, days: int, rng: random.Random) -> int:
                             requests // 2,
                             f"r{i}{d}{n_}",
                         )
-                    )  # noqa: E501
+                    )
                 for q in range(5):
                     qs = urlencode({"query": f"topic{q} brand{i}"})
                     queries.append(
@@ -254,14 +254,14 @@ def ordinary_orgs(src: Synthetic, n: int, days: int, rng: random.Random) -> int:
                             "/2/tweets/search/recent",
                             qs,
                         )
-                    )  # noqa: E501
+                    )
                 base = 10**15 + i * 10**9 + d * 10**5
                 deliveries.append(
                     Delivery(org.id, app.id, day, "found", BitMap64(range(base, base + 2000)))
-                )  # noqa: E501
+                )
                 deliveries.append(
                     Delivery(org.id, app.id, day, "lookup", BitMap64(range(base, base + 500)))
-                )  # noqa: E501
+                )
         src.daily_rows[org.id] = daily
         src.hourly_rows[org.id] = hourly
         src.key_rows[org.id] = keys
@@ -298,8 +298,9 @@ def main() -> None:
     year_days = 30 if args.quick else 365
     orgs = 100 if args.quick else 1000
     print(
-        f"{platform.node()} {platform.processor() or platform.machine()}, Python {platform.python_version()}"
-    )  # noqa: E501
+        f"{platform.node()} {platform.processor() or platform.machine()},"
+        f" Python {platform.python_version()}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         heavy = Synthetic()
         t = time.perf_counter()

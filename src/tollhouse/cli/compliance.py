@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from tollhouse.cli.access_common import JSON_OPTION, actor, emit, run, say, table
-from tollhouse.cli.common import open_engine, open_usage_engine, settings
+from tollhouse.cli.access_service import JSON_OPTION, actor, run
+from tollhouse.cli.output import emit, open_engine, open_usage_engine, say, settings, table
 from tollhouse.compliance.findings.evaluate import EvaluationResult
 from tollhouse.compliance.findings.service import plant_canary, run_evaluation
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from tollhouse.cli.access_common import JSON_OPTION, actor, emit, run, say, table
-from tollhouse.cli.common import open_engine, print_json
+from tollhouse.cli.access_service import JSON_OPTION, actor, run
+from tollhouse.cli.output import emit, open_engine, print_json, say, table
 from tollhouse.compliance.findings.finding import Finding
 from tollhouse.compliance.findings.service import list_findings, move_finding, show_finding
 

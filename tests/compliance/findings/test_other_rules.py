@@ -20,21 +20,21 @@ def test_over_entitlement_hard_cap_and_endpoints_outside_the_plan(world: World) 
                 over, "over", DAY0 + timedelta(hours=i), "/2/tweets", range(i * 100, i * 100 + 100)
             )
             for i in range(12)
-        ]  # noqa: E501
+        ]
         + [event(over, "over", DAY0, "/2/tweets/search/all", [1])]
         + [event(within, "within", DAY0, "/2/tweets", range(900))]
     )
     world.evaluate(only_rules=["volume.over_entitlement"])
     found = {
         f.evidence.get("endpoint", "cap"): f for f in world.findings(rule="volume.over_entitlement")
-    }  # noqa: E501
+    }
     assert set(found) == {"cap", "/2/tweets/search/all"}
     assert {f.org for f in found.values()} == {"Over Cap"}
     assert found["cap"].evidence["counts"] == {
         "posts": 1201,
         "monthly_post_cap": 1000,
         "over_by": 201,
-    }  # noqa: E501
+    }
     assert found["/2/tweets/search/all"].evidence["counts"] == {"requests": 1, "posts": 1}
 
 
@@ -62,7 +62,7 @@ def test_use_case_mismatch_archive_sweep_and_test_app_volume(world: World) -> No
     world.service.create_app("Mixed", "staging-app", "tests", ["search_and_analytics"])
     lic.apps["staging-app"] = next(
         a.id for a in world.service.list_apps("Mixed") if a.name == "staging-app"
-    )  # noqa: E501
+    )
     lic.keys["staging-app"] = world.service.create_key("staging-app", actor="tests").id
     fine = world.org("Fits", ["research-app"], use_cases=["academic_research"])
     world.rules_toml = '[rules."use_case.mismatch"]\ntest_max_monthly_requests = 1500\n'
@@ -75,7 +75,7 @@ def test_use_case_mismatch_archive_sweep_and_test_app_volume(world: World) -> No
     found = {
         (f.app, f.evidence["counts"].get("full_archive_share"))
         for f in world.findings(rule="use_case.mismatch")
-    }  # noqa: E501
+    }
     assert found == {("display-app", 0.6667), ("staging-app", None)}
 
 
@@ -135,7 +135,7 @@ def test_service_bureau_on_both_organisations_sharing_networks(world: World) -> 
     world.evaluate(only_rules=["keys.service_bureau"])
     found = sorted(
         (f.org, f.evidence["other_org"]) for f in world.findings(rule="keys.service_bureau")
-    )  # noqa: E501
+    )
     assert found == [("Client A", "Client B"), ("Client B", "Client A")]
 
 
@@ -170,12 +170,12 @@ def test_deletion_late_and_no_notice_consumed(world: World) -> None:
     world.evaluate(
         only_rules=["deletion.late", "deletion.no_notice_consumed"],
         now=datetime(2026, 7, 1, tzinfo=UTC),
-    )  # noqa: E501
+    )
     (late,) = world.findings(rule="deletion.late")
     assert late.org == "Holder" and late.grade == "confirmed"
     assert late.evidence["samples"][0]["request_id"] == seen.request_id
     assert late.period_start == day(21)
     missed = sorted(
         (f.org, f.period_start) for f in world.findings(rule="deletion.no_notice_consumed")
-    )  # noqa: E501
+    )
     assert missed == [("Holder", day(10)), ("Holder", day(12))]
