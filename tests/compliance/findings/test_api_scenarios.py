@@ -185,3 +185,52 @@ def test_use_cases_findings_over_the_admin_api_and_the_cli(
     wrong = runner.invoke(cli, ["findings", "show", "nope"])
     assert wrong.exit_code == 1 and "finding id must be a number" in wrong.output
     get_settings.cache_clear()
+
+
+def test_a_search_through_the_api_records_its_query_string_for_the_rules(
+    world: World, corpus: SampleCorpus, server: TestClient, usage_engine: Engine,
+    monkeypatch: pytest.MonkeyPatch, engine: Engine,
+) -> None:  # fmt: skip
+    lic = world.org("Searcher", ["search-app"])
+    auth = {"Authorization": f"Bearer {lic.tokens['search-app']}"}
+    found = server.get(
+        "/2/tweets/search/recent",
+        params={"query": "hello point_radius:[2.3 48.8 5km]"},
+        headers=auth,
+    )
+    looked = server.get(f"/2/tweets/{sorted(corpus.posts)[0]}", headers=auth)
+    assert found.status_code in (200, 400) and looked.status_code == 200
+    _stop(server)
+    import sqlalchemy as sa
+
+    from tollhouse.metering.models import usage_events
+    from tollhouse.metering.network import unpack_post_ids
+
+    with usage_engine.connect() as conn:
+        rows = {r.endpoint: r for r in conn.execute(sa.select(usage_events))}
+    assert "point_radius" in rows["/2/tweets/search/recent"].query_string
+    lookup = rows["/2/tweets/:id"]
+    assert lookup.query_string is None and lookup.client_network is None  # "testclient"
+    assert unpack_post_ids(lookup.post_ids) == [sorted(corpus.posts)[0]]
+    # And the CLI evaluates it: the geo operator is a surveillance indicator.
+    monkeypatch.setenv("TOLLHOUSE_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    from tollhouse.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        ran = CliRunner().invoke(
+            cli,
+            [
+                "compliance",
+                "evaluate",
+                "--org",
+                "Searcher",
+                "--rule",
+                "surveillance.indicator",
+                "--json",
+            ],
+        )
+    finally:
+        get_settings.cache_clear()
+    assert ran.exit_code == 0, ran.output
+    assert json.loads(ran.stdout)["by_rule"] == {"surveillance.indicator": 1}

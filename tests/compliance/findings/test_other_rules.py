@@ -147,10 +147,13 @@ class _Obligations:
         return [o for o in self.items if o.org_id == org_id and start <= o.event_at < end]
 
 
+def day(n: int) -> datetime:
+    return DAY0 + timedelta(days=n)
+
+
 def test_deletion_late_and_no_notice_consumed(world: World) -> None:
     lic = world.org("Holder", ["holder-app"])
     other = world.org("Prompt", ["prompt-app"])
-    day = lambda n: DAY0 + timedelta(days=n)  # noqa: E731
     world.obligations = _Obligations(
         [
             # Told on day 20 about a post deleted on day 10, looked it up again on day 22.
