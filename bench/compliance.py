@@ -45,7 +45,7 @@ from tollhouse.compliance.findings.sources import (
 )
 from tollhouse.compliance.findings.terms import AgreementTimeline, VersionInForce
 from tollhouse.db import create_engine
-from tollhouse.migrate import upgrade
+from tollhouse.migrations.runner import upgrade
 
 UTC0 = datetime(2022, 1, 1, tzinfo=UTC)
 ENDPOINTS = ("/2/tweets", "/2/tweets/search/all", "/2/tweets/search/recent", "/2/users/:id/tweets")

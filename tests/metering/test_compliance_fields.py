@@ -18,7 +18,7 @@ from tollhouse.metering.event import UsageEvent
 from tollhouse.metering.models import usage_events
 from tollhouse.metering.network import client_network, pack_post_ids, unpack_post_ids
 from tollhouse.metering.spool import _decode_records, encode
-from tollhouse.metering.store import record_events
+from tollhouse.metering.sql_store import record_events
 
 
 def test_a_spool_record_from_before_the_new_fields_still_reads() -> None:

@@ -26,7 +26,7 @@ from tollhouse.compliance.findings.service import sql_sources
 from tollhouse.compliance.findings.sources import Obligations
 from tollhouse.metering.event import UsageEvent
 from tollhouse.metering.ids import uuid7
-from tollhouse.metering.store import record_events
+from tollhouse.metering.sql_store import record_events
 
 LONG_AGO = datetime(2025, 1, 1, tzinfo=UTC)
 DAY0 = datetime(2026, 3, 1, tzinfo=UTC)

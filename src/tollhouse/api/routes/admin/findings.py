@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 
+from tollhouse.api.problems import answer
 from tollhouse.api.routes.admin.auth import require_operator
-from tollhouse.api.routes.admin.errors import answer
 from tollhouse.api.state import app_state
 from tollhouse.compliance.findings import service
 
