@@ -201,3 +201,15 @@ def test_dry_run_reproduces_the_figures_and_stores_nothing(world: World) -> None
     again = next(c for c in dry.candidates if c["app_id"] == f.app_id)
     assert again["evidence"] == f.evidence and again["grade"] == f.grade
     assert stored.created == len(world.findings())
+
+
+def test_without_from_an_evaluation_starts_where_the_last_one_ended(world: World) -> None:
+    _seed(world)
+    end = datetime(2026, 4, 1, tzinfo=UTC)
+    first = world.evaluate(start=None, end=end)
+    assert first.start == datetime(2025, 2, 1, tzinfo=UTC)  # 400 days back, from the 1st
+    assert first.created == 6
+    second = world.evaluate(start=None, end=end)
+    # The last run ended on 1 April: 30 days back is 2 March, from the first of March.
+    assert second.start == datetime(2026, 3, 1, tzinfo=UTC)
+    assert (second.created, second.superseded, second.unchanged) == (0, 0, 6)

@@ -5,7 +5,8 @@ data updates nothing, over changed data updates the finding in place, and a find
 evaluated scope that the rules no longer produce is marked superseded (never deleted). The
 scope is every organisation named (all by default), every rule run, and findings whose period
 starts in [start, end). Incremental: without `start`, an organisation is evaluated from where
-the last run over it ended, less the longest look-back a rule has (30 days).
+the last run over it ended, less the longest look-back a rule has (30 days), from the first of
+that month.
 """
 
 from __future__ import annotations
@@ -84,9 +85,14 @@ def _default_start(engine: Engine, org_ids: list[int], end: datetime) -> datetim
     for org_id in org_ids:
         ran = [utc(r.period_end) for r in last if not r.orgs or org_id in r.orgs]
         if not ran:
-            return end - timedelta(days=400)  # never evaluated: the raw-event retention
+            # Never evaluated: the raw-event retention, from the first of its month.
+            return (end - timedelta(days=400)).replace(
+                day=1, hour=0, minute=0, second=0, microsecond=0
+            )
         ends.append(max(ran))
-    return min(ends) - LOOK_BACK
+    # From the first of that month: month-long findings are re-decided whole, never from half
+    # a month's data.
+    return (min(ends) - LOOK_BACK).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
 def evaluate(
