@@ -17,11 +17,16 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
+from tollhouse.backoff import Backoff
 from tollhouse.streams.bus import EventHandler
 from tollhouse.streams.errors import BusUnavailable
 from tollhouse.streams.events import Event, decode, encode
 
 log = logging.getLogger("tollhouse.streams")
+# While Redis is down the reader resubscribes after 0.5, 1, 2 … s, at most 8 s apart: posts
+# published meanwhile are not delivered anyway, and a Redis that is back costs at most 8 s of
+# stream silence.
+RESUBSCRIBE_BACKOFF = Backoff(initial=0.5, factor=2.0, cap=8.0)
 
 # Compare-and-delete / compare-and-extend, so that a process never frees or extends a slot that
 # expired and was taken by another process.
@@ -50,15 +55,19 @@ class RedisBus:
         self._reader = asyncio.create_task(self._read(pubsub, handler), name="stream-bus-reader")
 
     async def _read(self, pubsub: aioredis.client.PubSub, handler: EventHandler) -> None:
+        failures = 0
         while True:
             try:
                 message = await pubsub.get_message(timeout=1.0)
             except (RedisConnectionError, OSError) as exc:
-                log.warning("stream bus: lost Redis (%s); resubscribing", exc)
-                await asyncio.sleep(0.5)
+                failures += 1
+                delay = RESUBSCRIBE_BACKOFF.delay(failures)
+                log.warning("stream bus: lost Redis (%s); resubscribing in %g s", exc, delay)
+                await asyncio.sleep(delay)
                 try:
                     await pubsub.reset()
                     await pubsub.subscribe(self.channel)
+                    failures = 0
                 except (RedisConnectionError, OSError):
                     pass
                 continue
