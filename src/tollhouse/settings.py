@@ -88,6 +88,17 @@ class Settings(BaseSettings):
     limits_key_prefix: str = "tollhouse:limits:"
     limits_dedupe_bits: int = Field(default=1 << 23, ge=1 << 10, le=1 << 32)
     limits_cap_reservation: int = Field(default=100, ge=0, le=10_000)
+    # Request bodies (api/body_limit.py): at most `max_body_bytes` on every route but those in
+    # `max_body_bytes_by_route` (path prefix → bytes, the longest prefix wins). 1 MiB holds any
+    # admin change; a full rules request (1000 rules of 1024 characters, JSON-escaped) takes up
+    # to about 2 MB, hence 4 MiB; an ingest batch (10 000 posts with their users) 64 MiB.
+    max_body_bytes: int = Field(default=1 << 20, ge=1024)
+    max_body_bytes_by_route: dict[str, int] = Field(
+        default_factory=lambda: {
+            "/2/tweets/search/stream/rules": 4 << 20,
+            "/admin/v1/posts": 64 << 20,
+        }
+    )
 
     @field_validator("database_url", "usage_database_url")
     @classmethod
