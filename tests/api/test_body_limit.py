@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 
 from tollhouse.access.service import AccessService, onboard
 from tollhouse.api.app import create_app
@@ -27,10 +28,10 @@ def client(database_url: str) -> Iterator[TestClient]:
         yield client
 
 
-def too_large(response: object, cap: int) -> None:
-    assert response.status_code == 413, response.text  # type: ignore[attr-defined]
-    assert response.headers["content-type"] == "application/problem+json"  # type: ignore[attr-defined]
-    assert response.json() == {  # type: ignore[attr-defined]
+def too_large(response: Response, cap: int) -> None:
+    assert response.status_code == 413, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json() == {
         "title": "Payload Too Large",
         "type": "about:blank",
         "status": 413,

@@ -42,9 +42,11 @@ VALUES = {
     "country": "GB",
 }
 # Options a command checks itself before it opens the database.
-EXTRA = {("usage",): ["--org", "Acme"]}
+EXTRA: dict[tuple[str, ...], list[str]] = {("usage",): ["--org", "Acme"]}
 # Required parameters a command checks itself before it opens the database, by command.
-VALUES_OF = {("apps", "add-use-case"): {"name": "archive_research"}}
+VALUES_OF: dict[tuple[str, ...], dict[str, str]] = {
+    ("apps", "add-use-case"): {"name": "archive_research"}
+}
 
 
 def _commands() -> Iterator[tuple[tuple[str, ...], Any]]:
