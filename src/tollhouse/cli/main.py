@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gc
 import importlib
-import json
 import sys
 from collections.abc import Callable
 from functools import cache
@@ -100,6 +99,8 @@ class _LazyGroup(TyperGroup):
 
 def _fail_in_one_line(message: str, kind: str, *, as_json: bool) -> NoReturn:
     if as_json:
+        import json
+
         error = {"error": {"type": kind, "message": message}}
         sys.stdout.write(json.dumps(error, ensure_ascii=False) + "\n")
     sys.stderr.write(f"error: {' '.join(message.split())}\n")
