@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.corpus.test_query_parser import ASTS
 
+from tests.corpus.test_query_parser import ASTS
 from tollhouse.corpus.query import Node, QuerySyntaxError, parse, require_standalone
 from tollhouse.corpus.query.analysis import NON_NEGATION_TERM, POSITIVE_CLAUSE
 from tollhouse.corpus.query.matcher import MatchablePost, compile_matcher

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import typer
 
-from tollhouse.cli.common import console, err_console, fail, open_engine
+from tollhouse.cli.output import console, err_console, fail, open_engine
 from tollhouse.cli.schema_state import require_migrated
-from tollhouse.corpus.generator import DEFAULT_BATCH, generate_corpus
+from tollhouse.corpus.synthetic.generator import DEFAULT_BATCH, generate_corpus
 from tollhouse.errors import TollhouseError
 
 app = typer.Typer(

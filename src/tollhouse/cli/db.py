@@ -11,8 +11,8 @@ import typer
 from sqlalchemy.engine import Engine, make_url
 
 from tollhouse import migrate
-from tollhouse.cli.access_common import JSON_OPTION, actor, emit, say
-from tollhouse.cli.common import open_engine, usage_url
+from tollhouse.cli.access_service import JSON_OPTION, actor
+from tollhouse.cli.output import emit, open_engine, say, usage_url
 from tollhouse.db import is_database_of
 
 app = typer.Typer(help="Database schema.", no_args_is_help=True)

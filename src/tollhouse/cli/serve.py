@@ -58,7 +58,7 @@ def serve(
 def _check_before_serving() -> None:
     """Refuse in one line what the workers would refuse with a traceback each: bad settings
     (a weak admin token in production) and a database that has not been migrated."""
-    from tollhouse.cli.common import open_engine, open_usage_engine, settings
+    from tollhouse.cli.output import open_engine, open_usage_engine, settings
     from tollhouse.cli.schema_state import require_migrated
 
     settings()

@@ -26,8 +26,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from tollhouse.limits import scripts
 from tollhouse.limits.backend import LimitsUnavailable
-from tollhouse.limits.dedupe import DedupeShape
-from tollhouse.limits.models import (
+from tollhouse.limits.decisions import (
     Admission,
     CapState,
     Decision,
@@ -38,6 +37,7 @@ from tollhouse.limits.models import (
     UsageSnapshot,
     WindowState,
 )
+from tollhouse.limits.dedupe import DedupeShape
 from tollhouse.limits.periods import Period, day_date, period_candidates
 from tollhouse.limits.pipe import RedisPipe
 

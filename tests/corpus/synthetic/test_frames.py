@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from tollhouse.corpus.frames import FrameReader, send_frame
+from tollhouse.corpus.synthetic.frames import FrameReader, send_frame
 
 
 def test_messages_arrive_whole_and_in_order() -> None:

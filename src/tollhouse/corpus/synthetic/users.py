@@ -13,12 +13,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from tollhouse.corpus.bulk import RowEncoding
 from tollhouse.corpus.ids import X_EPOCH_MS
 from tollhouse.corpus.models import ContentState
 from tollhouse.corpus.models import users as users_table
-from tollhouse.corpus.synthetic_spec import FIRST_SIGNUP, CorpusSpec, epoch_ms
-from tollhouse.corpus.vocabulary import LANGUAGES, Language
+from tollhouse.corpus.synthetic.bulk_rows import RowEncoding
+from tollhouse.corpus.synthetic.spec import FIRST_SIGNUP, CorpusSpec, rounded_epoch_ms
+from tollhouse.corpus.synthetic.vocabulary import LANGUAGES, Language
 
 
 @dataclass(slots=True)
@@ -45,8 +45,8 @@ def build_population(spec: CorpusSpec, encoding: RowEncoding) -> Population:
     r = rng.random
     worker = spec.seed & 0x3FF
     lang_cum = list(accumulate(lang.share for lang in LANGUAGES))
-    first_ms = epoch_ms(FIRST_SIGNUP)
-    signup_span = epoch_ms(spec.start - timedelta(days=1)) - first_ms
+    first_ms = rounded_epoch_ms(FIRST_SIGNUP)
+    signup_span = rounded_epoch_ms(spec.start - timedelta(days=1)) - first_ms
     ranks = list(range(1, spec.users + 1))
     rng.shuffle(ranks)
     total_activity = sum(1.0 / k for k in ranks) or 1.0

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from tollhouse.corpus.search import QueryTimedOut, run_bounded
+from tollhouse.corpus.deadline import QueryTimedOut, run_bounded
 
 
 def endless(engine: Engine) -> str:

@@ -1,5 +1,5 @@
 """The access commands, as an operator scripts them: every command with --json, refusals exit 1
-with a clear message, and `tollhouse demo --no-serve` prints a key that works."""
+with a clear message."""
 
 from __future__ import annotations
 
@@ -100,27 +100,3 @@ def test_plans_load_from_a_file_is_all_or_nothing(tollhouse: Any, tmp_path: Path
     assert tollhouse("plans", "list") == []
     missing = tollhouse("plans", "load", str(tmp_path / "missing.toml"), code=1)
     assert "cannot read" in missing["error"]["message"]
-
-
-def test_demo_without_serving(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    get_settings.cache_clear()
-    result = CliRunner().invoke(
-        app, ["demo", "--db", "demo.db", "--posts", "300", "--users", "30", "--no-serve"]
-    )
-    assert result.exit_code == 0, result.output
-    token = next(w for w in result.stdout.split() if w.startswith("th_live_"))
-    assert "curl -H" in result.stdout and "tweepy.Client" in result.stdout
-    from fastapi.testclient import TestClient
-
-    from tollhouse.api.app import create_app
-    from tollhouse.settings import load_settings
-
-    url = f"sqlite:///{tmp_path / 'demo.db'}"
-    with TestClient(create_app(load_settings(database_url=url))) as client:
-        line = next(line for line in result.stdout.splitlines() if line.startswith("curl -H"))
-        path = line.split('"')[3].split("8000", 1)[1]
-        response = client.get(path, headers={"Authorization": f"Bearer {token}"})
-        assert response.status_code == 200, response.text
-        assert "data" in response.json()
-    get_settings.cache_clear()

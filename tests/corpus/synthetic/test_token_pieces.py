@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tollhouse.corpus.synthetic.token_pieces import Pieces, join_tokens
 from tollhouse.corpus.text import search_text, tokenize
-from tollhouse.corpus.token_pieces import Pieces, join_tokens
 
 # Letters and digits of several scripts, separators, "_", a combining mark (not a token
 # character on its own), an emoji with a variation selector, full-width punctuation.

@@ -1,13 +1,17 @@
-"""What every command shares: settings, the engine, console output and error exits."""
+"""Command output and exits: plain text, tables, JSON, one-line errors; and the settings and
+engines every command opens."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 import orjson
 import typer
 from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 from sqlalchemy.engine import Engine
 
 from tollhouse.db import create_engine, engine_beside, usage_database_url
@@ -49,3 +53,25 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 def print_json(value: Any) -> None:
     sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def emit(value: Any, as_json: bool, render: Callable[[], None]) -> None:
+    if as_json:
+        print_json(value)
+    else:
+        render()
+
+
+def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    out = Table(title=title)
+    for column in columns:
+        out.add_column(column)
+    for row in rows:
+        # Text, not markup: names are user data and may contain [brackets].
+        out.add_row(*(Text("" if v is None else str(v)) for v in row))
+    console.print(out)
+
+
+def say(text: str) -> None:
+    """Print plain text (never interpreted as rich markup, never wrapped mid-value)."""
+    console.print(text, markup=False, highlight=False, soft_wrap=True)

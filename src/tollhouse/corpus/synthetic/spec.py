@@ -55,7 +55,8 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def epoch_ms(moment: datetime) -> int:
+def rounded_epoch_ms(moment: datetime) -> int:
+    """Milliseconds since the Unix epoch, rounded (the generator spreads times over floats)."""
     return round(moment.timestamp() * 1000)
 
 

@@ -1,18 +1,17 @@
-"""What the access commands (orgs, apps, keys, endusers, plans, agreements) share."""
+"""The access service as the access commands (orgs, apps, keys, endusers, plans, agreements) use
+it: opened on the configured database, the actor the audit trail records, refusals as one line."""
 
 from __future__ import annotations
 
 import getpass
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from tollhouse.access.revocation import notifier_for
 from tollhouse.access.service import AccessService
-from tollhouse.cli.common import console, fail, open_engine, print_json, settings
+from tollhouse.cli.output import fail, open_engine, print_json, settings
 from tollhouse.errors import TollhouseError
 
 T = TypeVar("T")
@@ -45,25 +44,3 @@ def run(operation: Callable[[], T], as_json: bool) -> T:
         if as_json:
             print_json({"error": {"type": type(exc).__name__, "message": str(exc)}})
         fail(str(exc))
-
-
-def emit(value: Any, as_json: bool, render: Callable[[], None]) -> None:
-    if as_json:
-        print_json(value)
-    else:
-        render()
-
-
-def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    out = Table(title=title)
-    for column in columns:
-        out.add_column(column)
-    for row in rows:
-        # Text, not markup: names are user data and may contain [brackets].
-        out.add_row(*(Text("" if v is None else str(v)) for v in row))
-    console.print(out)
-
-
-def say(text: str) -> None:
-    """Print plain text (never interpreted as rich markup, never wrapped mid-value)."""
-    console.print(text, markup=False, highlight=False, soft_wrap=True)

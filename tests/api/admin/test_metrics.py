@@ -7,9 +7,9 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
+
 from tests.api.sample_corpus import build
 from tests.metering.licensees import make_licensees
-
 from tollhouse.api.app import create_app
 from tollhouse.settings import Settings, load_settings
 

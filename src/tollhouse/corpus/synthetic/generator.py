@@ -38,22 +38,24 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from tollhouse.corpus.bulk import (
+from tollhouse.corpus.models import users as users_table
+from tollhouse.corpus.synthetic.bulk import write_batch
+from tollhouse.corpus.synthetic.bulk_rows import (
     BatchResult,
     PostBatch,
     RowEncoding,
-    bind_flags_and_nulls_fast,
     clock_strings,
     encoding_for,
+)
+from tollhouse.corpus.synthetic.bulk_staged import (
+    bind_flags_and_nulls_fast,
     stage_batch,
-    write_batch,
     write_staged,
 )
-from tollhouse.corpus.frames import FrameReader, send_frame
-from tollhouse.corpus.models import users as users_table
-from tollhouse.corpus.synthetic_posts import PostMaker, hourly_counts
-from tollhouse.corpus.synthetic_spec import CorpusSpec, GenerationStats
-from tollhouse.corpus.synthetic_users import Population, avoid_taken_usernames, build_population
+from tollhouse.corpus.synthetic.frames import FrameReader, send_frame
+from tollhouse.corpus.synthetic.posts import PostMaker, hourly_counts
+from tollhouse.corpus.synthetic.spec import CorpusSpec, GenerationStats
+from tollhouse.corpus.synthetic.users import Population, avoid_taken_usernames, build_population
 from tollhouse.errors import InvalidInput
 
 __all__ = [
@@ -89,7 +91,7 @@ def post_batches(
     spec: CorpusSpec, maker: PostMaker, batch_size: int, ramp: bool = False, short: bool = False
 ) -> Iterator[PostBatch]:
     """The posts of the corpus in time order, in batches of `batch_size` (`short`: rows for
-    `bulk.stage_batch` without the constant columns, see `PostMaker.batches`).
+    `bulk_staged.stage_batch` without the constant columns, see `PostMaker.batches`).
 
     With `ramp`, batches start at an eighth of `batch_size`, double up to it, and halve again
     towards the end (the rows are the same, only cut differently): a pipeline of processes
@@ -220,9 +222,10 @@ def _forked_batches(
 
     1. generate: rows → marshal bytes (format 2, 1.7 µs per post);
     2. stage: marshal.loads (1.4 µs), then bind the rows into an in-memory SQLite database
-       and serialise it (`bulk.stage_batch`, ≈ 5 µs with `bulk.bind_flags_and_nulls_fast`);
-    3. write (this process): `INSERT … SELECT` from the deserialised copy (`bulk.write_staged`,
-       ≈ 10 µs).
+       and serialise it (`bulk_staged.stage_batch`, ≈ 5 µs with
+       `bulk_staged.bind_flags_and_nulls_fast`);
+    3. write (this process): `INSERT … SELECT` from the deserialised copy
+       (`bulk_staged.write_staged`, ≈ 10 µs).
 
     On two cores the generating process stages part of the batches itself (no marshal round
     trip for those; `_self_staged_share`) and the staging process passes them on in order.

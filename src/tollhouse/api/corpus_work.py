@@ -1,5 +1,5 @@
-"""What the posts and users handlers share: running corpus work off the event loop under a
-deadline, turning a page of post rows into X's envelope, lookup error objects, and the OpenAPI
+"""Corpus work of the posts and users handlers: running it off the event loop under a deadline,
+turning a page of post rows into X's envelope, lookup error objects, and the OpenAPI
 description of hand-parsed parameters."""
 
 from __future__ import annotations
@@ -16,12 +16,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tollhouse.api import pagination, problems
-from tollhouse.api.params import Rendering
-from tollhouse.api.render import P_ID, envelope, post_includes, post_renderer
+from tollhouse.api.render import P_ID, Rendering, envelope, post_includes, post_renderer
 from tollhouse.api.scope import CONTEXT_KEY, DELIVERED_KEY
 from tollhouse.api.state import app_state
-from tollhouse.corpus import search
-from tollhouse.corpus.search import Record
+from tollhouse.corpus import deadline, lookups, search
+from tollhouse.corpus.projections import Record
 
 T = TypeVar("T")
 # The corpus side of a request that delivers posts: (response body, delivered post ids).
@@ -52,12 +51,12 @@ async def run_corpus(
     try:
         return await asyncio.get_running_loop().run_in_executor(
             state.lookup_executor if lookup else state.corpus_executor,
-            search.run_bounded,
+            deadline.run_bounded,
             state.engine,
             state.settings.query_timeout_ms,
             work,
         )
-    except search.QueryTimedOut:
+    except deadline.QueryTimedOut:
         raise problems.service_unavailable(
             "The query took too long and was cancelled; narrow it (fewer OR terms, a shorter "
             "time range) and retry."
@@ -149,7 +148,7 @@ _KINDS = {
 
 
 def missing_errors(
-    resource_type: str, parameter: str, missing: Mapping[Any, search.Missing]
+    resource_type: str, parameter: str, missing: Mapping[Any, lookups.Missing]
 ) -> list[dict[str, Any]]:
     """X's partial error objects for lookups that found nothing servable."""
     return [

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Query
 from tollhouse.access.agreements import AgreementDraft, AgreementTerms
 from tollhouse.access.plans import parse_plan_book
 from tollhouse.access.service import AccessService
-from tollhouse.api.routes.admin import models
+from tollhouse.api.routes.admin import schemas
 from tollhouse.api.routes.admin.auth import access_service, require_operator
 from tollhouse.api.routes.admin.errors import answer
 from tollhouse.errors import InvalidInput
@@ -35,7 +35,7 @@ def list_plans(_: str = Actor, svc: AccessService = Service) -> dict[str, Any]:
 
 @router.put("/plans")
 def load_plans(
-    body: models.PlanBook, actor: str = Actor, svc: AccessService = Service
+    body: schemas.PlanBook, actor: str = Actor, svc: AccessService = Service
 ) -> dict[str, Any]:
     changed = answer(lambda: svc.load_plans(parse_plan_book(body.toml), actor))
     return {"data": {"changed": changed}}
@@ -49,7 +49,7 @@ def current_agreement(_: str = Actor, svc: AccessService = Service) -> dict[str,
 
 @router.post("/agreements", status_code=201)
 def publish_agreement(
-    body: models.AgreementPublish, actor: str = Actor, svc: AccessService = Service
+    body: schemas.AgreementPublish, actor: str = Actor, svc: AccessService = Service
 ) -> dict[str, Any]:
     def run() -> Any:
         try:
@@ -68,7 +68,7 @@ def list_use_cases(_: str = Actor, svc: AccessService = Service) -> dict[str, An
 
 @router.post("/use-cases", status_code=201)
 def add_use_case(
-    body: models.UseCaseCreate, actor: str = Actor, svc: AccessService = Service
+    body: schemas.UseCaseCreate, actor: str = Actor, svc: AccessService = Service
 ) -> dict[str, Any]:
     answer(lambda: svc.add_use_case(body.name, body.description, actor))
     return {"data": {"name": body.name, "description": body.description}}
@@ -79,7 +79,7 @@ def add_use_case(
 
 @router.post("/orgs", status_code=201)
 def create_org(
-    body: models.OrgCreate, actor: str = Actor, svc: AccessService = Service
+    body: schemas.OrgCreate, actor: str = Actor, svc: AccessService = Service
 ) -> dict[str, Any]:
     view = answer(lambda: svc.create_org(body.name, body.plan, actor, body.billing_day, body.contacts))  # fmt: skip  # noqa: E501
     return {"data": view.to_dict()}
@@ -97,7 +97,7 @@ def show_org(name: str, _: str = Actor, svc: AccessService = Service) -> dict[st
 
 @router.patch("/orgs/{name}")
 def update_org(
-    name: str, body: models.OrgUpdate, actor: str = Actor, svc: AccessService = Service
+    name: str, body: schemas.OrgUpdate, actor: str = Actor, svc: AccessService = Service
 ) -> dict[str, Any]:
     def run() -> Any:
         if body.plan is None and body.billing_day is None:
@@ -114,14 +114,14 @@ def update_org(
 
 @router.post("/orgs/{name}/suspend")
 def suspend_org(
-    name: str, body: models.Reason, actor: str = Actor, svc: AccessService = Service
+    name: str, body: schemas.Reason, actor: str = Actor, svc: AccessService = Service
 ) -> dict[str, Any]:
     return {"data": answer(lambda: svc.suspend_org(name, body.reason, actor)).to_dict()}
 
 
 @router.post("/orgs/{name}/terminate")
 def terminate_org(
-    name: str, body: models.Reason, actor: str = Actor, svc: AccessService = Service
+    name: str, body: schemas.Reason, actor: str = Actor, svc: AccessService = Service
 ) -> dict[str, Any]:
     return {"data": answer(lambda: svc.terminate_org(name, body.reason, actor)).to_dict()}
 
@@ -133,7 +133,7 @@ def resume_org(name: str, actor: str = Actor, svc: AccessService = Service) -> d
 
 @router.post("/orgs/{name}/accept-agreement", status_code=201)
 def accept_agreement(
-    name: str, body: models.Acceptance, actor: str = Actor, svc: AccessService = Service
+    name: str, body: schemas.Acceptance, actor: str = Actor, svc: AccessService = Service
 ) -> dict[str, Any]:
     return {"data": answer(lambda: svc.accept_agreement(name, body.accepted_by, actor)).to_dict()}
 
@@ -141,9 +141,10 @@ def accept_agreement(
 # ---- apps and keys ----
 
 
-@router.post("/apps", status_code=201)
-def create_app(
-    body: models.AppCreate, actor: str = Actor, svc: AccessService = Service
+# Named for the OpenAPI operation id it has always had; the function is not the ASGI factory.
+@router.post("/apps", status_code=201, name="create_app")
+def add_app(
+    body: schemas.AppCreate, actor: str = Actor, svc: AccessService = Service
 ) -> dict[str, Any]:
     view = answer(
         lambda: svc.create_app(body.org, body.name, actor, body.use_cases, body.use_case_text)
@@ -187,11 +188,11 @@ def revoke_key(key_id: str, actor: str = Actor, svc: AccessService = Service) ->
 @router.post("/keys/{key_id}/rotate", status_code=201)
 def rotate_key(
     key_id: str,
-    body: models.KeyRotate | None = None,
+    body: schemas.KeyRotate | None = None,
     actor: str = Actor,
     svc: AccessService = Service,
 ) -> dict[str, Any]:
-    grace = timedelta(seconds=(body or models.KeyRotate()).grace_seconds)
+    grace = timedelta(seconds=(body or schemas.KeyRotate()).grace_seconds)
     return {"data": answer(lambda: svc.rotate_key(key_id, actor, grace)).to_dict()}
 
 
@@ -200,7 +201,7 @@ def rotate_key(
 
 @router.post("/endusers", status_code=201)
 def add_end_user(
-    body: models.EndUserCreate, actor: str = Actor, svc: AccessService = Service
+    body: schemas.EndUserCreate, actor: str = Actor, svc: AccessService = Service
 ) -> dict[str, Any]:
     view = answer(lambda: svc.add_end_user(body.org, body.name, body.sector, body.country, actor))
     return {"data": view.to_dict()}

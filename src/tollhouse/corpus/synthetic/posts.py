@@ -9,13 +9,13 @@ from collections.abc import Iterable, Iterator
 from itertools import accumulate
 from typing import Any
 
-from tollhouse.corpus.bulk import PostBatch, RowEncoding, clock_strings, day_prefix
 from tollhouse.corpus.ids import X_EPOCH_MS
 from tollhouse.corpus.models import ContentState
-from tollhouse.corpus.synthetic_spec import CorpusSpec, epoch_ms
-from tollhouse.corpus.synthetic_users import Population
-from tollhouse.corpus.token_pieces import Pieces, join_tokens
-from tollhouse.corpus.vocabulary import (
+from tollhouse.corpus.synthetic.bulk_rows import PostBatch, RowEncoding, clock_strings, day_prefix
+from tollhouse.corpus.synthetic.spec import CorpusSpec, rounded_epoch_ms
+from tollhouse.corpus.synthetic.token_pieces import Pieces, join_tokens
+from tollhouse.corpus.synthetic.users import Population
+from tollhouse.corpus.synthetic.vocabulary import (
     CASHTAGS,
     DAILY_CYCLE,
     EMOJI,
@@ -173,7 +173,7 @@ class PostMaker:
     ) -> Iterator[PostBatch]:
         """Post rows (POST_COLUMNS order) for each (slot start, slot end, count), in time
         order, cut into batches. With `short` (SQLite only), rows end before the columns of
-        `bulk.POST_CONSTANTS`, the same in every row, for `bulk.stage_batch`.
+        `bulk_rows.POST_CONSTANTS`, the same in every row, for `bulk_staged.stage_batch`.
 
         This loop is most of the generator's time, so it keeps its state in local variables,
         inlines id assignment and timestamp encoding, and picks from pools with
@@ -536,7 +536,7 @@ def hourly_counts(spec: CorpusSpec, maker: PostMaker) -> Iterator[tuple[int, int
     rounding makes them sum to exactly `spec.posts`.
     """
     rng = random.Random(f"tollhouse-days:{spec.seed}")
-    start_ms, end_ms = epoch_ms(spec.start), epoch_ms(spec.end)
+    start_ms, end_ms = rounded_epoch_ms(spec.start), rounded_epoch_ms(spec.end)
     slots: list[tuple[int, int, float]] = []
     day_factor: dict[int, float] = {}
     cursor = start_ms

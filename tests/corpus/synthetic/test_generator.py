@@ -21,12 +21,12 @@ from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
 from tollhouse.cli.main import app
-from tollhouse.corpus.bulk import POST_COLUMNS, RowEncoding
-from tollhouse.corpus.generator import CorpusSpec, generate_corpus, iter_batches
 from tollhouse.corpus.ids import X_EPOCH_MS, created_at_of, snowflake
 from tollhouse.corpus.models import post_facets, posts, users
 from tollhouse.corpus.records import PostRecord
 from tollhouse.corpus.store import facet_rows, post_row
+from tollhouse.corpus.synthetic.bulk_rows import POST_COLUMNS, RowEncoding
+from tollhouse.corpus.synthetic.generator import CorpusSpec, generate_corpus, iter_batches
 from tollhouse.corpus.text import search_text, tokenize
 from tollhouse.db import create_engine
 from tollhouse.errors import InvalidInput
@@ -210,10 +210,10 @@ def test_a_seed_gives_the_same_corpus_as_before(postgres: bool) -> None:
 def test_short_rows_are_the_full_rows_without_the_constant_columns() -> None:
     """The generator's rows for staging leave out the columns of `POST_CONSTANTS`; the full
     rows hold exactly those values there (what `write_staged` supplies)."""
-    from tollhouse.corpus.bulk import POST_CONSTANTS, STAGED_POST_COLUMNS
-    from tollhouse.corpus.generator import post_batches
-    from tollhouse.corpus.synthetic_posts import PostMaker
-    from tollhouse.corpus.synthetic_users import build_population
+    from tollhouse.corpus.synthetic.bulk_rows import POST_CONSTANTS, STAGED_POST_COLUMNS
+    from tollhouse.corpus.synthetic.generator import post_batches
+    from tollhouse.corpus.synthetic.posts import PostMaker
+    from tollhouse.corpus.synthetic.users import build_population
 
     spec = CorpusSpec.create(6_000, 600, 9, end=END)
     encoding = RowEncoding(postgres=False)
@@ -236,7 +236,7 @@ def test_short_rows_are_the_full_rows_without_the_constant_columns() -> None:
 
 
 def test_clock_strings_name_every_second_of_the_day() -> None:
-    from tollhouse.corpus.bulk import clock_strings
+    from tollhouse.corpus.synthetic.bulk_rows import clock_strings
 
     expected = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86_400)]
     assert clock_strings() == expected
@@ -437,8 +437,8 @@ def test_staged_generation_writes_the_rows_a_plain_batch_write_writes(
     users and facets included, whichever share of the batches the generating process stages
     itself. (PostgreSQL takes rows straight from the generating child; the determinism test
     above covers it.)"""
-    from tollhouse.corpus import generator
-    from tollhouse.corpus.bulk import write_batch
+    from tollhouse.corpus.synthetic import generator
+    from tollhouse.corpus.synthetic.bulk import write_batch
     from tollhouse.db import create_engine
     from tollhouse.migrate import upgrade
 
@@ -470,7 +470,7 @@ def test_upgrade_is_deferred_on_a_new_database_and_first_on_an_existing_one(
     """`upgrade` migrates a new database while generation starts (no username can be taken
     there), and an existing one before its usernames are checked: a second corpus with
     another seed renames its users whose names the first one took."""
-    from tollhouse.corpus.synthetic_users import build_population
+    from tollhouse.corpus.synthetic.users import build_population
     from tollhouse.db import create_engine
     from tollhouse.migrate import upgrade
 
@@ -516,7 +516,7 @@ def test_upgrade_is_deferred_on_a_new_database_and_first_on_an_existing_one(
 def test_a_failure_in_the_generating_process_is_raised_to_the_caller(
     sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tollhouse.corpus import synthetic_posts
+    from tollhouse.corpus.synthetic import posts as synthetic_posts
 
     def broken(*_args: Any, **_kwargs: Any) -> Any:
         raise ValueError("generator broke")
