@@ -14,7 +14,7 @@ from sqlalchemy import text
 from tests.metering.factories import make_event
 from tollhouse.db import create_engine
 from tollhouse.metering.spool import Spool, lock_store, spool_dir_for
-from tollhouse.migrate import upgrade
+from tollhouse.migrations.runner import upgrade
 
 
 @pytest.fixture(autouse=True)

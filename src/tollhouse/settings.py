@@ -73,13 +73,13 @@ class Settings(BaseSettings):
     stream_keepalive_seconds: float = 20.0
     stream_buffer_posts: int = 1000
     stream_usage_interval_seconds: float = 10.0
-    # Metering (task F): `strict` answers only after the usage event is fsynced to the spool,
+    # Metering: `strict` answers only after the usage event is fsynced to the spool,
     # `fast` risks at most the last 100 ms of events on a crash, `off` records nothing.
     metering_mode: Literal["strict", "fast", "off"] = "strict"
     # Local durable spool (one segment file per server process); shared by processes on a host.
     spool_dir: Path = Path("./spool")
     raw_event_retention_days: int = 400
-    # Limits (task E): what to do when the limits backend (Redis) cannot be asked, how long to
+    # Limits: what to do when the limits backend (Redis) cannot be asked, how long to
     # wait for it, the key prefix (tests and tenants sharing a Redis), the daily dedupe Bloom
     # filter's size per organisation per UTC day (2**23 bits = 1 MiB; see limits/dedupe.py), and
     # the posts reserved against a hard cap per in-flight request (bounds cap overshoot).
@@ -88,10 +88,11 @@ class Settings(BaseSettings):
     limits_key_prefix: str = "tollhouse:limits:"
     limits_dedupe_bits: int = Field(default=1 << 23, ge=1 << 10, le=1 << 32)
     limits_cap_reservation: int = Field(default=100, ge=0, le=10_000)
-    # Request bodies (api/body_limit.py): at most `max_body_bytes` on every route but those in
-    # `max_body_bytes_by_route` (path prefix → bytes, the longest prefix wins). 1 MiB holds any
-    # admin change; a full rules request (1000 rules of 1024 characters, JSON-escaped) takes up
-    # to about 2 MB, hence 4 MiB; an ingest batch (10 000 posts with their users) 64 MiB.
+    # Request bodies (api/middleware/body_limit.py): at most `max_body_bytes` on every route
+    # but those in `max_body_bytes_by_route` (path prefix → bytes, the longest prefix wins).
+    # 1 MiB holds any admin change; a full rules request (1000 rules of 1024 characters,
+    # JSON-escaped) takes up to about 2 MB, hence 4 MiB; an ingest batch (10 000 posts with
+    # their users) 64 MiB.
     max_body_bytes: int = Field(default=1 << 20, ge=1024)
     max_body_bytes_by_route: dict[str, int] = Field(
         default_factory=lambda: {

@@ -11,7 +11,7 @@ import pytest
 
 from tollhouse.access.revocation import LISTENER_BACKOFF, ChangeWatcher, _listen
 from tollhouse.db import create_engine
-from tollhouse.migrate import upgrade
+from tollhouse.migrations.runner import upgrade
 
 
 def _closed_port() -> int:

@@ -19,7 +19,7 @@ from tollhouse.cli.main import app
 from tollhouse.corpus.importer import UnitRejected, import_file, parse_unit
 from tollhouse.corpus.models import post_facets, posts, users
 from tollhouse.db import create_engine
-from tollhouse.migrate import upgrade
+from tollhouse.migrations.runner import upgrade
 
 
 def user(uid: int, username: str, **extra: Any) -> dict[str, Any]:

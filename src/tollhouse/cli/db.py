@@ -10,10 +10,10 @@ from __future__ import annotations
 import typer
 from sqlalchemy.engine import Engine, make_url
 
-from tollhouse import migrate
 from tollhouse.cli.access_service import JSON_OPTION, actor
 from tollhouse.cli.output import emit, open_engine, say, usage_url
 from tollhouse.db import is_database_of
+from tollhouse.migrations import runner
 
 app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
@@ -44,7 +44,7 @@ def upgrade(
     agreement, load the shipped ones."""
     engine = open_engine()
     usage = usage_url(engine)
-    migrate.upgrade(engine, revision, usage_url=usage)
+    runner.upgrade(engine, revision, usage_url=usage)
     separate = not is_database_of(engine, usage)
     loaded, published = _install_defaults(engine) if revision == "heads" else ([], None)
     database = engine.url.render_as_string(hide_password=True)
@@ -79,6 +79,6 @@ def downgrade(
 ) -> None:
     """Revert migrations down to REVISION."""
     engine = open_engine()
-    migrate.downgrade(engine, revision, usage_url=usage_url(engine))
+    runner.downgrade(engine, revision, usage_url=usage_url(engine))
     engine.dispose()
     emit({"revision": revision}, as_json, lambda: say(f"database at {revision}"))

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from tollhouse.access.licensee_names import LicenseeNames
 from tollhouse.cli.output import (
     console,
     fail,
@@ -68,7 +69,16 @@ def usage(
     usage = open_usage_engine(engine)
     try:
         group = cast(GroupBy | None, by)
-        report = usage_report(engine, org, start, end, by=group, apps=apps, usage_engine=usage)
+        report = usage_report(
+            engine,
+            org,
+            start,
+            end,
+            by=group,
+            apps=apps,
+            usage_engine=usage,
+            licensees=LicenseeNames(),
+        )
     except TollhouseError as exc:
         fail(str(exc))
     finally:
@@ -141,8 +151,8 @@ def replay(
     from pathlib import Path
 
     from tollhouse.cli.schema_state import require_migrated
+    from tollhouse.metering.recorder import replay_spool
     from tollhouse.metering.spool import spool_dir_for
-    from tollhouse.metering.writer import replay_spool
 
     engine = open_engine()
     usage = open_usage_engine(engine)
@@ -150,7 +160,7 @@ def replay(
         # Refused even with an empty spool: what it would store has nowhere to go.
         require_migrated(usage)
         base = Path(spool_dir) if spool_dir else settings().spool_dir
-        # The spool is named by the main database (writer.UsageWriter), stored into the usage one.
+        # The spool is named by the main database (writer.UsageRecorder), stored into the usage one.
         report = replay_spool(usage, spool_dir_for(base, engine), directory=engine)
     finally:
         engine.dispose()
