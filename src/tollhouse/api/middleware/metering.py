@@ -30,6 +30,17 @@ from tollhouse.metering.recorder import UsageRecorder
 
 MAX_USER_AGENT = 512
 MAX_END_USER = 200
+_MAX_QUERY_STRING = 4096
+# Endpoints whose query string says how a licensee searches (compliance reads it); a lookup's
+# query string is its ids, which the event carries already.
+_SEARCHES = frozenset(
+    (
+        "/2/tweets/search/recent",
+        "/2/tweets/search/all",
+        "/2/tweets/counts/recent",
+        "/2/tweets/counts/all",
+    )
+)
 
 
 class MeteringMiddleware:
@@ -153,6 +164,10 @@ class _MeteredRequest:
             elif name == b"x-end-user":
                 end_user = value.decode("utf-8", "replace").strip()[:MAX_END_USER] or None
         client = scope.get("client")
+        query_string = None
+        if self.endpoint in _SEARCHES:
+            raw = scope.get("query_string", b"")
+            query_string = raw[:_MAX_QUERY_STRING].decode("latin-1") or None
         return UsageEvent(
             request_id=self.request_id,
             occurred_us=self.start_ns // 1000,
@@ -170,6 +185,7 @@ class _MeteredRequest:
             user_agent=user_agent,
             end_user=end_user,
             post_ids=tuple(delivered),
+            query_string=query_string,
         )
 
     def _bytes_to_record(self) -> int:
