@@ -82,6 +82,8 @@ def test_both_apis_have_security_schemes_and_problem_responses(api: Api) -> None
             assert problem["schema"] == {"$ref": "#/components/schemas/Problem"}
             if method in ("post", "put", "patch") and "{" not in path:
                 assert "requestBody" in operation or path.endswith(("/suspend", "/resume")), path
+            if "requestBody" in operation:
+                assert "413" in operation["responses"], path
 
 
 def test_post_rules_documents_its_body(api: Api) -> None:
@@ -136,6 +138,7 @@ PROBLEM_BODIES = [
     problems.internal_error(),
     problems.too_many_connections(),
     problems.rules_cap("too many"),
+    problems.payload_too_large(1024),
 ]
 
 

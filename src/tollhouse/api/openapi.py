@@ -420,9 +420,15 @@ def post_process(document: Schema) -> Schema:
         },
     }
     for path, item in document.get("paths", {}).items():
-        if path.startswith("/admin/"):
-            for op in item.values():
+        for op in item.values():
+            if path.startswith("/admin/"):
                 _admin(op, path)
+            if "requestBody" in op:
+                # api/middleware/body_limit.py refuses a body past the route's cap.
+                op["responses"]["413"] = {
+                    "description": "The body is larger than the route accepts.",
+                    "content": _problem_content(),
+                }
     return document
 
 
