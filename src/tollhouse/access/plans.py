@@ -85,7 +85,9 @@ def plan_from_dict(name: str, raw: Mapping[str, Any]) -> Plan:
         "name", "description", "monthly_fee", "monthly_post_cap", "overage_per_1k", "endpoints",
         "rate_limits", "max_apps", "max_stream_rules", "max_query_length",
     }  # fmt: skip
-    unknown = set(raw) - known
+    # `prices` belongs to billing (what the plan costs over time); access reads only what a
+    # plan allows.
+    unknown = set(raw) - known - {"prices"}
     if unknown:
         raise InvalidPlanBook(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
     for required in ("monthly_fee", "endpoints", "max_apps"):
