@@ -11,6 +11,7 @@ finalizing transaction, so numbers are gapless and never reused.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -183,7 +184,9 @@ class BillingService:
                 rows = conn.execute(sa.select(billing_prices.c.plan, billing_prices.c.definition))
                 versions = tuple(price_from_dict(p, d) for p, d in rows)
             if not versions:
-                self.load_prices(default_price_book().versions, "system:default-prices")
+                # Another process may install them first.
+                with contextlib.suppress(IntegrityError):
+                    self.load_prices(default_price_book().versions, "system:default-prices")
                 return self.price_book()
             self._book = PriceBook(versions)
         return self._book
@@ -409,16 +412,21 @@ class BillingService:
                     own_status = conn.execute(
                         sa.select(invoices.c.status).where(invoices.c.id == own)
                     ).scalar_one()
+                    booked = self._booked(conn, ref.id, period)
+                    wanted = deltas(rated.lines, booked, rated.currency)
+                    target: int | None
                     if own_status == DRAFT:
                         target, prefix, corrects = own, "", None
                     else:
-                        following = next_period(period, ref.billing_day, tz)
-                        target = self._next_draft(conn, ref, following, rated.currency)
+                        # A finalized period: late usage goes to the next draft, which is made
+                        # only when there is something to correct.
                         prefix, corrects = CORRECTION, own
-                    if not self._hold_draft(conn, target):
+                        target = self._pending_correction_draft(conn, ref.id, period)
+                        if target is None and wanted:
+                            following = next_period(period, ref.billing_day, tz)
+                            target = self._next_draft(conn, ref, following, rated.currency)
+                    if target is not None and not self._hold_draft(conn, target):
                         raise _Retry
-                    booked = self._booked(conn, ref.id, period)
-                    wanted = deltas(rated.lines, booked, rated.currency)
                     run_id = conn.execute(
                         rating_runs.insert()
                         .values(
@@ -428,6 +436,8 @@ class BillingService:
                         )
                         .returning(rating_runs.c.id)
                     ).scalar_one()  # fmt: skip
+                    if target is None:
+                        return 0, own
                     n = self._set_lines(conn, target, period, prefix, corrects, wanted, run_id)
                     conn.execute(
                         rating_runs.update()
@@ -483,6 +493,22 @@ class BillingService:
                 currency,
             )  # fmt: skip
         return target
+
+    @staticmethod
+    def _pending_correction_draft(conn: Connection, org_id: int, period: Period) -> int | None:
+        """The draft already holding corrections for `period`, if any: a rerun updates it
+        (down to no lines) rather than starting another."""
+        ln, i = invoice_lines.c, invoices.c
+        found = conn.execute(
+            sa.select(i.id)
+            .join(invoice_lines, ln.invoice_id == i.id)
+            .where(
+                i.org_id == org_id, i.status == DRAFT, ln.service_period_start == period.start,
+                ln.line_key.startswith(CORRECTION),
+            )
+            .limit(1)
+        ).scalar()  # fmt: skip
+        return None if found is None else int(found)
 
     @staticmethod
     def _hold_draft(conn: Connection, invoice_id: int) -> bool:

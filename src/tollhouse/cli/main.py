@@ -31,6 +31,10 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "plans": ("plans", "app"),
     "agreements": ("plans", "agreements"),
     "usage": ("usage", "app"),
+    "billing": ("billing", "app"),
+    "invoices": ("billing", "invoices"),
+    "payments": ("billing", "payments"),
+    "credits": ("billing", "credits"),
     "demo": ("demo", "demo"),
 }
 
