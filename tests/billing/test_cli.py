@@ -164,7 +164,7 @@ def test_two_billing_runs_at_once_make_one_invoice_per_org_and_period(
         for _ in range(2)
     ]
     for p in procs:
-        out, err = p.communicate(timeout=240)
+        _out, err = p.communicate(timeout=240)
         assert p.returncode == 0, err.decode()
     engine = create_engine(database_url)
     with engine.connect() as conn:

@@ -68,9 +68,7 @@ def upgrade() -> None:
         sa.Column("lines_booked", sa.Integer, nullable=False),
         sa.Column("created_at", TS, nullable=False),
     )
-    op.create_index(
-        "ix_rating_runs_org_id_period_start", "rating_runs", ["org_id", "period_start"]
-    )
+    op.create_index("ix_rating_runs_org_id_period_start", "rating_runs", ["org_id", "period_start"])
     op.create_table(
         "invoices",
         _id(),
