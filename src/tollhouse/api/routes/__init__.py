@@ -28,6 +28,7 @@ def register_routes(app: FastAPI) -> None:
         usage,
         users,
     )
+    from tollhouse.api.routes.admin import billing as admin_billing
 
     for router in (
         tweets.router,
@@ -37,6 +38,7 @@ def register_routes(app: FastAPI) -> None:
         health.router,
         admin.router,
         admin_usage.router,
+        admin_billing.router,
         admin_metrics.router,
         admin_posts.router,
     ):
