@@ -71,3 +71,17 @@ def test_a_billing_period_through_the_admin_api(admin: Admin) -> None:
     assert again.status_code == 409
     assert admin.get("/invoices/424242").status_code == 404
     assert admin.client.get("/admin/v1/invoices").status_code == 401
+
+
+def test_pay_per_use_refused_without_credit_until_a_grant(admin: Admin) -> None:
+    assert admin.post("/orgs", {"name": "Prepaid", "plan": "pay_per_use"}).status_code == 201
+    admin.post("/orgs/Prepaid/accept-agreement", {"accepted_by": "Jane"})
+    admin.post("/apps", {"org": "Prepaid", "name": "prepaid-app", "use_cases": ["display"]})
+    token = admin.post("/apps/prepaid-app/keys").json()["data"]["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    refused = admin.client.get("/2/users/by/username/nobody", headers=auth)
+    assert refused.status_code == 402, refused.text
+    assert refused.json()["title"] == "CreditsDepleted"
+    assert admin.post("/credits", {"org": "Prepaid", "amount": "1.00"}).status_code == 201
+    served = admin.client.get("/2/users/by/username/nobody", headers=auth)
+    assert served.status_code not in (401, 402, 403), served.text

@@ -32,6 +32,7 @@ from tollhouse.billing.errors import (
     InvalidAmount,
     InvalidTransition,
     InvoiceNotFound,
+    NoPriceInForce,
     PlanChangeBeforeFinalized,
 )
 from tollhouse.billing.models import (
@@ -79,8 +80,8 @@ CORRECTION = "corr|"
 class BalanceSink(Protocol):
     """Where prepaid credit goes so the edge can spend it without SQL (limits' counter)."""
 
-    def add(self, org_id: int, amount: Decimal) -> None:
-        """Add `amount` (may be negative) to the organisation's spendable balance."""
+    def credit(self, org_id: int, amount: Decimal, post_read: Decimal, user_read: Decimal) -> int:
+        """Add `amount` to the organisation's balance, spent at these unit prices."""
         ...
 
 
@@ -729,9 +730,22 @@ class BillingService:
                 before={"status": row["status"]},
                 after={"reason": reason, "credit_note": str(paid)},
             )  # fmt: skip
-        if reinstated and self.balance_sink is not None:
-            self.balance_sink.add(row["org_id"], reinstated)
+        if reinstated:
+            org_name = (row["snapshot"] or {}).get("org", {}).get("name")
+            if org_name:
+                self._feed(self.orgs.by_name(org_name), reinstated)
         return self.show(invoice_id)
+
+    def _feed(self, ref: OrgRef, amount: Decimal) -> None:
+        """Tell the edge's balance, with the pay-per-use prices in force now."""
+        if self.balance_sink is None:
+            return
+        try:
+            price = self.price_book().in_force(ref.plan, self.now())
+            post, user = price.post_read or Decimal(0), price.user_read or Decimal(0)
+        except NoPriceInForce:
+            post = user = Decimal(0)
+        self.balance_sink.credit(ref.id, amount, post, user)
 
     def show(self, invoice_id: int) -> InvoiceView:
         with self.engine.connect() as conn:
@@ -888,8 +902,7 @@ class BillingService:
                 conn, actor, "credits.grant", "org", org,
                 after={"grant": grant_id, "amount": str(value), "priority": priority},
             )  # fmt: skip
-        if self.balance_sink is not None:
-            self.balance_sink.add(ref.id, value)
+        self._feed(ref, value)
         return GrantView(grant_id, org, value, value, currency, priority, expires_at, now)
 
     def _grants(

@@ -15,8 +15,9 @@ from tollhouse.billing.service import BillingService
 from tollhouse.billing.usage import RollupUsage
 from tollhouse.billing.views import InvoiceView
 from tollhouse.cli.access_common import JSON_OPTION, actor, emit, run, say, service, table
-from tollhouse.cli.common import open_usage_engine
+from tollhouse.cli.common import open_usage_engine, settings
 from tollhouse.errors import InvalidInput
+from tollhouse.limits.balance import RedisBalances
 
 app = typer.Typer(
     help="Rate usage into invoices; plan changes; back-billing.", no_args_is_help=True
@@ -28,8 +29,17 @@ credits = typer.Typer(help="Prepaid credit grants and balances.", no_args_is_hel
 
 def billing() -> BillingService:
     access = service()
+    sink = None
+    config = settings()
+    if config.limits_url.startswith(("redis://", "rediss://")):
+        # Grants reach the gateways' shared balance at once; a memory:// balance lives in the
+        # server process and is fed by the admin API instead.
+        sink = RedisBalances(config.limits_url, config.limits_key_prefix)
     return BillingService(
-        access.engine, RollupUsage(open_usage_engine(access.engine)), AccessOrganisations(access)
+        access.engine,
+        RollupUsage(open_usage_engine(access.engine)),
+        AccessOrganisations(access),
+        balance_sink=sink,
     )
 
 

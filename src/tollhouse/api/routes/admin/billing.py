@@ -34,7 +34,10 @@ _MEDIA = {
 def billing_service(request: Request) -> BillingService:
     state = app_state(request)
     return BillingService(
-        state.engine, RollupUsage(state.usage_engine), AccessOrganisations(access_service(request))
+        state.engine,
+        RollupUsage(state.usage_engine),
+        AccessOrganisations(access_service(request)),
+        balance_sink=state.limits.balances,
     )
 
 
