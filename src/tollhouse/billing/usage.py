@@ -1,8 +1,9 @@
 """What billing reads of metering: a licensee's usage over an exact interval of instants.
 
 `UsageSource` is the small Protocol billing rates from; `RollupUsage` answers it from metering's
-hourly rollups for whole hours and its raw events only for the partial hours at either end (a
-plan change at 10:17:03 splits its hour exactly: no request in both segments or in neither).
+daily and hourly rollups and its raw events only for the partial hours at either end (a plan
+change at 10:17:03 splits its hour exactly: no request in both segments or in neither; raw
+events are kept `raw_event_retention_days`, so such a split is exact while they are).
 A reading carries a digest of every row it read: a rating run records it, so a rerun on the
 same usage can be shown to have read the same thing.
 """
@@ -16,9 +17,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
-from tollhouse.metering.models import usage_events, usage_rollups
+from tollhouse.metering.models import usage_events, usage_rollups, usage_rollups_daily
 
 # Endpoints whose successful responses are user reads (X's pay-per-use "user read").
 USER_READ_ENDPOINTS = frozenset(
@@ -73,9 +74,20 @@ def _floor_hour(t: datetime) -> datetime:
     return t.replace(minute=0, second=0, microsecond=0)
 
 
+def _ceil_day(t: datetime) -> datetime:
+    floor = t.replace(hour=0, minute=0, second=0, microsecond=0)
+    return floor if floor == t else floor + timedelta(days=1)
+
+
+def _floor_day(t: datetime) -> datetime:
+    return t.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 @dataclass
 class RollupUsage:
-    """`UsageSource` over metering's tables on `engine` (the usage database)."""
+    """`UsageSource` over metering's tables on `engine` (the usage database): whole UTC days
+    from the daily rollups, whole hours at either end from the hourly ones, and the raw events
+    only for a partial hour (a month is ~30 daily groups, not ~720 hourly ones)."""
 
     engine: Engine
 
@@ -83,40 +95,55 @@ class RollupUsage:
         start, end = start.astimezone(UTC), end.astimezone(UTC)
         rows: list[tuple[str, str, int, int]] = []
         with self.engine.connect() as conn:
-            first, last = _ceil_hour(start), _floor_hour(end)
-            if first < last:
-                r = usage_rollups.c
-                stmt = (
-                    sa.select(r.endpoint, sa.func.sum(r.requests), sa.func.sum(r.new_posts))
-                    .where(
-                        r.org_id == org_id,
-                        r.hour >= first,
-                        r.hour < last,
-                        r.status_class == 2,
-                    )
-                    .group_by(r.endpoint)
+            first_day, last_day = _ceil_day(start), _floor_day(end)
+            if first_day < last_day:
+                d = usage_rollups_daily.c
+                rows += self._sum(
+                    conn, "d", d, d.day >= first_day.date(), d.day < last_day.date(), org_id
                 )
-                rows += [("h", e, int(n or 0), int(p or 0)) for e, n, p in conn.execute(stmt)]
-                edges = [(start, first), (last, end)]
+                spans = [(start, first_day), (last_day, end)]
             else:
-                edges = [(start, end)]
-            for a, b in edges:
+                spans = [(start, end)]
+            for a, b in spans:
                 if a >= b:
                     continue
-                u = usage_events.c
-                stmt = (
-                    sa.select(u.endpoint, sa.func.count(), sa.func.sum(u.new_posts))
-                    .where(
-                        u.org_id == org_id,
-                        u.occurred_at >= a,
-                        u.occurred_at < b,
-                        u.status >= 200,
-                        u.status < 300,
-                    )
-                    .group_by(u.endpoint)
-                )
-                rows += [("e", e, int(n or 0), int(p or 0)) for e, n, p in conn.execute(stmt)]
+                first, last = _ceil_hour(a), _floor_hour(b)
+                if first < last:
+                    h = usage_rollups.c
+                    rows += self._sum(conn, "h", h, h.hour >= first, h.hour < last, org_id)
+                    edges = [(a, first), (last, b)]
+                else:
+                    edges = [(a, b)]
+                for x, y in edges:
+                    if x < y:
+                        rows += self._events(conn, org_id, x, y)
         return reading(start, end, rows)
+
+    @staticmethod
+    def _sum(
+        conn: Connection, source: str, c: Any, lo: Any, hi: Any, org_id: int
+    ) -> list[tuple[str, str, int, int]]:
+        stmt = (
+            sa.select(c.endpoint, sa.func.sum(c.requests), sa.func.sum(c.new_posts))
+            .where(c.org_id == org_id, lo, hi, c.status_class == 2)
+            .group_by(c.endpoint)
+        )
+        return [(source, e, int(n or 0), int(p or 0)) for e, n, p in conn.execute(stmt)]
+
+    @staticmethod
+    def _events(
+        conn: Connection, org_id: int, a: datetime, b: datetime
+    ) -> list[tuple[str, str, int, int]]:
+        u = usage_events.c
+        stmt = (
+            sa.select(u.endpoint, sa.func.count(), sa.func.sum(u.new_posts))
+            .where(
+                u.org_id == org_id, u.occurred_at >= a, u.occurred_at < b,
+                u.status >= 200, u.status < 300,
+            )
+            .group_by(u.endpoint)
+        )  # fmt: skip
+        return [("e", e, int(n or 0), int(p or 0)) for e, n, p in conn.execute(stmt)]
 
 
 def reading(
