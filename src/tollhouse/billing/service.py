@@ -356,19 +356,9 @@ class BillingService:
         their grace."""
         as_of = _utc(as_of) if as_of is not None else self.now()
         refs = [self.orgs.by_name(org)] if org else self.orgs.all()
-        rated = booked = changes = 0
-        drafts: list[int] = []
-        finalized: list[int] = []
-        for ref in refs:
-            changes += self._apply_due_changes(ref, as_of, actor)
-            for period, invoice_id, status in self._periods_to_rate(ref, as_of):
-                n, draft_id = self._rate_and_book(ref, period, invoice_id, status, as_of)
-                rated += 1
-                booked += n
-                if draft_id not in drafts:
-                    drafts.append(draft_id)
-            finalized += self._finalize_due(ref, as_of, actor)
-        return RunSummary(as_of, rated, booked, tuple(drafts), tuple(finalized), changes)
+        from tollhouse.billing.batch import run_all
+
+        return run_all(self, refs, as_of, actor)
 
     def _periods_to_rate(
         self, ref: OrgRef, as_of: datetime
