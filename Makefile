@@ -43,7 +43,7 @@ format: $(STAMP)
 
 # Every benchmark in its --quick mode; the full runs and their results: bench/RESULTS.md.
 bench: $(STAMP)
-	for b in generate search edge limits metering streams query_matcher; do \
+	for b in generate search edge limits metering streams query_matcher billing; do \
 		$(BIN)/python bench/$$b.py --quick || exit 1; done
 
 bench-search: $(STAMP)
