@@ -5,6 +5,11 @@ One list, so that a producer and its readers can never disagree on a key.
 
 from __future__ import annotations
 
+from starlette.requests import Request
+
+from tollhouse.access.context import RequestContext
+from tollhouse.api.problems import unauthorized
+
 # The request context (org, app, key, plan), set by the edge after authentication.
 CONTEXT_KEY = "tollhouse.context"
 # The matched Endpoint (or None for a /2/ path that is no known endpoint).
@@ -20,3 +25,11 @@ REQUEST_ID_KEY = "tollhouse.request_id"
 # The response status, recorded by the edge for prepaid organisations (a user read is spent
 # only on a successful response).
 RESPONSE_STATUS_KEY = "tollhouse.response_status"
+
+
+def request_context(request: Request) -> RequestContext:
+    """The caller the edge authenticated (401 if the request reached a handler without one)."""
+    context = request.scope.get(CONTEXT_KEY)
+    if not isinstance(context, RequestContext):
+        raise unauthorized()
+    return context

@@ -14,8 +14,8 @@ from tollhouse.billing.render import FORMATS, render
 from tollhouse.billing.service import BillingService
 from tollhouse.billing.usage import RollupUsage
 from tollhouse.billing.views import InvoiceView
-from tollhouse.cli.access_common import JSON_OPTION, actor, emit, run, say, service, table
-from tollhouse.cli.common import open_usage_engine, settings
+from tollhouse.cli.access_service import JSON_OPTION, actor, run, service
+from tollhouse.cli.output import emit, open_usage_engine, say, settings, table
 from tollhouse.errors import InvalidInput
 from tollhouse.limits.balance import RedisBalances
 

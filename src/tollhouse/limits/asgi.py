@@ -20,8 +20,8 @@ from tollhouse.api.scope import (
     RESPONSE_STATUS_KEY,
 )
 from tollhouse.limits.backend import LimitsUnavailable
+from tollhouse.limits.decisions import Decision
 from tollhouse.limits.headers import limit_headers
-from tollhouse.limits.models import Decision
 from tollhouse.limits.service import Caller, LimitsService
 
 # Where admit_step leaves its Decision for count_step.

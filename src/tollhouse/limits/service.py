@@ -11,9 +11,7 @@ from typing import Literal, Protocol
 
 from tollhouse.limits.backend import LimitsBackend, LimitsUnavailable, backend_from_url
 from tollhouse.limits.balance import MemoryBalances, PrepaidBalances, RedisBalances
-from tollhouse.limits.dedupe import DedupeShape
-from tollhouse.limits.memory import MemoryLimits
-from tollhouse.limits.models import (
+from tollhouse.limits.decisions import (
     Admission,
     Decision,
     Delivery,
@@ -22,6 +20,8 @@ from tollhouse.limits.models import (
     UsageSnapshot,
     WindowRule,
 )
+from tollhouse.limits.dedupe import DedupeShape
+from tollhouse.limits.memory import MemoryLimits
 from tollhouse.settings import Settings
 
 log = logging.getLogger("tollhouse.limits")

@@ -8,9 +8,10 @@ from starlette.routing import BaseRoute
 
 def x_api_routes() -> list[BaseRoute]:
     """The routes of the X API endpoints (what api/dispatch.py dispatches to)."""
-    from tollhouse.api.routes import streams, tweets, usage, users
+    from tollhouse.api.routes import stream_rules, streams, tweets, usage, users
 
-    return [r for router in (tweets, users, usage, streams) for r in router.router.routes]
+    routers = (tweets, users, usage, stream_rules, streams)
+    return [r for router in routers for r in router.router.routes]
 
 
 def register_routes(app: FastAPI) -> None:
@@ -19,27 +20,21 @@ def register_routes(app: FastAPI) -> None:
     # dispatch passes on: unknown paths (404), other methods (405), trailing slashes.
     from tollhouse.api.routes import (
         admin,
-        admin_metrics,
-        admin_posts,
-        admin_usage,
         health,
+        stream_rules,
         streams,
         tweets,
         usage,
         users,
     )
-    from tollhouse.api.routes.admin import billing as admin_billing
 
     for router in (
         tweets.router,
         users.router,
         usage.router,
+        stream_rules.router,
         streams.router,
         health.router,
-        admin.router,
-        admin_usage.router,
-        admin_billing.router,
-        admin_metrics.router,
-        admin_posts.router,
+        *admin.routers,
     ):
         app.include_router(router)

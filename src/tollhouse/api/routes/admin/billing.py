@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from tollhouse.api.routes.admin.auth import access_service, require_operator
 from tollhouse.api.routes.admin.errors import answer
-from tollhouse.api.routes.admin.models import Body
+from tollhouse.api.routes.admin.schemas import Body
 from tollhouse.api.state import app_state
 from tollhouse.billing.organisations import AccessOrganisations
 from tollhouse.billing.render import render
