@@ -64,5 +64,7 @@ def world(engine: Engine, usage_engine: Engine) -> Iterator[World]:
     yield World(access, billing, usage_engine, clock)
 
 
-def utc(*a: int) -> datetime:
-    return datetime(*a, tzinfo=UTC)
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)

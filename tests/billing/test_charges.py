@@ -43,7 +43,11 @@ def test_lago_graduated_golden() -> None:
     assert total(LAGO_GRADUATED, 250) == D(155)
     assert total(LAGO_GRADUATED, 0) == 0
     parts = LAGO_GRADUATED.parts(D(250))
-    assert [(p.key, p.quantity) for p in parts] == [("tier1", 100), ("tier2", 100), ("tier3", 50)]
+    assert [(p.key, p.quantity) for p in parts] == [
+        ("tier1", D(100)),
+        ("tier2", D(100)),
+        ("tier3", D(50)),
+    ]
 
 
 def test_lago_volume_golden() -> None:

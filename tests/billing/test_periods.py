@@ -12,8 +12,10 @@ from tollhouse.errors import InvalidInput
 LA = "America/Los_Angeles"
 
 
-def utc(*a: int) -> datetime:
-    return datetime(*a, tzinfo=UTC)
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def test_billing_day_31_falls_on_each_months_last_day() -> None:

@@ -77,6 +77,11 @@ async def test_a_plan_not_prepaid_never_reads_a_balance() -> None:
     assert await serve(service, Caller(9, 90, make_plan()), [1, 2]) is None
 
 
+def stored(balances: RedisBalances, org_id: int = 7) -> int:
+    value: Any = balances.sync.hget(balances.key(org_id), "b")
+    return int(value)
+
+
 def test_three_processes_share_one_redis_balance(
     redis_url: str, redis_prefix: str, tmp_path: Path
 ) -> None:
@@ -92,7 +97,7 @@ def test_three_processes_share_one_redis_balance(
     results = [json.loads(p.communicate(timeout=120)[0]) for p in procs]
     assert all(p.returncode == 0 for p in procs)
     served = sum(r["served"] for r in results)
-    left = int(balances.sync.hget(balances.key(7), "b"))
+    left = stored(balances)
     # Each process has one request in flight: at most one page each past zero, then refusals.
     assert 20 <= served <= 20 + 3
     assert -3 * PAGE <= left <= 0
@@ -101,7 +106,7 @@ def test_three_processes_share_one_redis_balance(
     # A grant restores access at once (well within a second).
     balances.credit(7, Decimal("5.00"), Decimal("0.005"), Decimal("0.010"))
     granted_at = time.monotonic()
-    assert int(balances.sync.hget(balances.key(7), "b")) > 0
+    assert stored(balances) > 0
     assert time.monotonic() - granted_at < 1
     balances.sync.close()
     import redis
