@@ -253,3 +253,19 @@ def test_back_billing_at_a_named_plans_list_price(world: World) -> None:
     assert result["underpayment"] == "130400.00"
     assert result["audit_cost_due"] is True
     assert [line["rated"] for line in result["lines"]] == ["42000.00", "47000.00", "42000.00"]
+
+
+def test_an_unpriced_plan_is_skipped_and_named_not_fatal(world: World) -> None:
+    import dataclasses
+
+    from tollhouse.access.plans import default_plans
+
+    custom = dataclasses.replace(next(p for p in default_plans() if p.name == "pro"), name="custom")
+    world.access.load_plans([custom], "tests")
+    world.org("acme", "basic")
+    world.org("odd", "custom")
+    world.billing.start("acme", utc(2026, 3, 1), "tests")
+    world.billing.start("odd", utc(2026, 3, 1), "tests")
+    summary = world.billing.run(as_of=utc(2026, 4, 3))
+    assert [v.org for v in world.billing.invoices()] == ["acme"]
+    assert len(summary.skipped) == 1 and summary.skipped[0].startswith("odd: plan 'custom'")

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 
 from tollhouse.access.models import admin_audit
 from tollhouse.billing.deltas import Booked, deltas
+from tollhouse.billing.errors import NoPriceInForce
 from tollhouse.billing.models import (
     billing_accounts,
     credit_grants,
@@ -85,6 +86,7 @@ def run_all(svc: BillingService, refs: Sequence[OrgRef], as_of: datetime, actor:
             conn.execute(stmt.on_conflict_do_nothing(index_elements=["org_id", "effective_at"]))
         histories, zones, known = _load(svc, refs)
     book = svc.price_book()
+    skipped: list[str] = []
     fresh: dict[tuple[datetime, datetime], list[_Task]] = defaultdict(list)
     issued: dict[tuple[datetime, datetime], list[_Task]] = defaultdict(list)
     single: list[_Task] = []
@@ -104,6 +106,13 @@ def run_all(svc: BillingService, refs: Sequence[OrgRef], as_of: datetime, actor:
             chosen.append((period, inv_id, status))
         for period, inv_id, status in reversed(chosen):
             segs = segments_in(period, history)
+            try:
+                for seg in segs:
+                    book.in_force(seg.plan, seg.start)
+            except NoPriceInForce as exc:
+                # One organisation on an unpriced plan must not stop everyone's invoices.
+                skipped.append(f"{ref.name}: {exc}")
+                continue
             simple = len(segs) == 1 and not book.changes_within(
                 segs[0].plan, period.start, period.end
             )
@@ -135,7 +144,9 @@ def run_all(svc: BillingService, refs: Sequence[OrgRef], as_of: datetime, actor:
         if draft_id not in drafts:
             drafts.append(draft_id)
     finalized = _finalize_due(svc, ids, as_of, actor)
-    return RunSummary(as_of, rated_n, booked_n, tuple(drafts), tuple(finalized), changes)
+    return RunSummary(
+        as_of, rated_n, booked_n, tuple(drafts), tuple(finalized), changes, tuple(skipped)
+    )
 
 
 def _orgs_with_due_changes(svc: BillingService, as_of: datetime) -> set[int]:

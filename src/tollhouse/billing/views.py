@@ -179,9 +179,11 @@ class RunSummary:
     drafts: tuple[int, ...] = ()
     finalized: tuple[int, ...] = ()
     plan_changes_applied: int = 0
+    skipped: tuple[str, ...] = ()  # organisation: why (e.g. a plan with no price in force)
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "skipped": list(self.skipped),
             "as_of": iso(self.as_of),
             "rated_periods": self.rated_periods,
             "lines_booked": self.lines_booked,

@@ -87,6 +87,7 @@ def run_(
         lambda: say(
             f"rated {summary.rated_periods} period(s), {summary.lines_booked} line(s) booked, "
             f"{len(summary.finalized)} invoice(s) finalized"
+            + "".join(f"\nskipped {why}" for why in summary.skipped)
         ),
     )
 
