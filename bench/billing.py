@@ -41,6 +41,7 @@ import metering as metering_bench
 from tollhouse.access.models import organisations
 from tollhouse.access.plans import default_plans
 from tollhouse.access.service import AccessService
+from tollhouse.api.middleware.limits import admit_step
 from tollhouse.billing.charges import total
 from tollhouse.billing.models import subscriptions
 from tollhouse.billing.organisations import AccessOrganisations, OrgRef
@@ -49,7 +50,6 @@ from tollhouse.billing.prices import default_price_book
 from tollhouse.billing.service import BillingService
 from tollhouse.billing.usage import RollupUsage
 from tollhouse.db import create_engine
-from tollhouse.limits.asgi import admit_step
 from tollhouse.limits.balance import MemoryBalances
 from tollhouse.limits.memory import MemoryLimits
 from tollhouse.limits.service import LimitsService

@@ -13,7 +13,7 @@ from tollhouse.billing.organisations import AccessOrganisations
 from tollhouse.billing.service import BillingService
 from tollhouse.billing.usage import RollupUsage
 from tollhouse.metering.event import UsageEvent
-from tollhouse.metering.store import record_events
+from tollhouse.metering.sql_store import record_events
 
 _ids = itertools.count(1)
 

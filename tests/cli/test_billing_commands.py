@@ -23,7 +23,7 @@ from tollhouse.access.service import AccessService
 from tollhouse.billing.models import invoices
 from tollhouse.cli.main import app
 from tollhouse.db import create_engine, engine_beside, usage_database_url
-from tollhouse.metering.store import record_events
+from tollhouse.metering.sql_store import record_events
 from tollhouse.settings import get_settings
 
 

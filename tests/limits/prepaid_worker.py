@@ -10,9 +10,9 @@ import sys
 from typing import Any
 
 from tests.limits.conftest import ENDPOINT, Caller, make_plan
-from tollhouse.limits.asgi import admit_step, count_step
+from tollhouse.api.middleware.limits import admit_step, count_step
 from tollhouse.limits.balance import RedisBalances
-from tollhouse.limits.redis import RedisLimits
+from tollhouse.limits.redis.backend import RedisLimits
 from tollhouse.limits.service import LimitsService
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.limits.conftest import ENDPOINT, Caller, make_plan
-from tollhouse.limits.asgi import admit_step, count_step
+from tollhouse.api.middleware.limits import admit_step, count_step
 from tollhouse.limits.balance import MemoryBalances, RedisBalances, to_micros
 from tollhouse.limits.memory import MemoryLimits
 from tollhouse.limits.service import LimitsService

@@ -12,7 +12,7 @@ from tests.api.admin.test_access import ADMIN_TOKEN, Admin
 from tests.billing.conftest import event, utc
 from tollhouse.access.service import AccessService
 from tollhouse.api.app import create_app
-from tollhouse.metering.store import record_events
+from tollhouse.metering.sql_store import record_events
 from tollhouse.settings import load_settings
 
 

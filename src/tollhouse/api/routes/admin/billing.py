@@ -11,8 +11,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import Field
 from starlette.responses import Response
 
+from tollhouse.api.problems import answer
 from tollhouse.api.routes.admin.auth import access_service, require_operator
-from tollhouse.api.routes.admin.errors import answer
 from tollhouse.api.routes.admin.schemas import Body
 from tollhouse.api.state import app_state
 from tollhouse.billing.organisations import AccessOrganisations
