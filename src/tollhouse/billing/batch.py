@@ -223,14 +223,14 @@ def _book_fresh(
         )  # fmt: skip
         conn.execute(stmt.on_conflict_do_nothing(index_elements=["org_id", "period_start"]))
         i = invoices.c
-        ids = {
-            o: (inv_id, status)
-            for inv_id, o, status in conn.execute(
-                sa.select(i.id, i.org_id, i.status).where(
-                    i.org_id.in_([t.ref.id for t in tasks]), i.period_start == start
-                )
-            )
-        }
+        mine = sa.select(i.id, i.org_id, i.status).where(
+            i.org_id.in_([t.ref.id for t in tasks]), i.period_start == start
+        )
+        if conn.dialect.name == "postgresql":
+            # Locked like a finalization locks them: lines never land on an invoice another
+            # run finalizes meanwhile (SQLite's writer lock, taken by the insert, does the same).
+            mine = mine.with_for_update()
+        ids = {o: (inv_id, status) for inv_id, o, status in conn.execute(mine)}
         drafts = {o: inv for o, (inv, status) in ids.items() if status == DRAFT}
         run_rows = [
             {"org_id": o, "period_start": start, "period_end": end, "as_of": as_of,
@@ -360,6 +360,15 @@ def _finalize_due(
             lock = sa.select(i.id, i.subtotal).where(i.id.in_(chunk), i.status == DRAFT)
             if conn.dialect.name == "postgresql":
                 lock = lock.with_for_update()
+            else:
+                # SQLite reads outside a transaction until the first write: write first (a
+                # no-op on the counter) so that the drafts are read under the writer lock and a
+                # concurrent run cannot finalize them between the read and the numbering.
+                conn.execute(
+                    invoice_numbers.update()
+                    .where(invoice_numbers.c.id == 1)
+                    .values(last_number=invoice_numbers.c.last_number)
+                )
             rows = sorted(conn.execute(lock).all(), key=lambda r: chunk.index(r[0]))
             if not rows:
                 continue
@@ -375,9 +384,9 @@ def _finalize_due(
                  "b_status": "finalized" if sub > 0 else "paid"}
                 for n, (inv, sub) in enumerate(rows)
             ]  # fmt: skip
-            conn.execute(
+            moved = conn.execute(
                 sa.update(invoices)
-                .where(invoices.c.id == sa.bindparam("b_id"))
+                .where(invoices.c.id == sa.bindparam("b_id"), invoices.c.status == DRAFT)
                 .values(
                     status=sa.bindparam("b_status"), number=sa.bindparam("b_number"),
                     finalized_at=as_of, due_at=as_of + svc.payment_terms,
@@ -385,6 +394,9 @@ def _finalize_due(
                 ),
                 params,
             )  # fmt: skip
+            if moved.rowcount != len(params):
+                # Something finalized one of them anyway: roll back, numbers and all.
+                raise RuntimeError("drafts changed while being finalized; run again")
             now = utcnow()
             conn.execute(
                 admin_audit.insert(),
