@@ -16,6 +16,7 @@ from tollhouse.billing.usage import RollupUsage
 from tollhouse.billing.views import InvoiceView
 from tollhouse.cli.access_service import JSON_OPTION, actor, run, service
 from tollhouse.cli.output import emit, open_usage_engine, say, settings, table
+from tollhouse.cli.schema_state import require_migrated
 from tollhouse.errors import InvalidInput
 from tollhouse.limits.balance import RedisBalances
 
@@ -29,6 +30,7 @@ credits = typer.Typer(help="Prepaid credit grants and balances.", no_args_is_hel
 
 def billing() -> BillingService:
     access = service()
+    require_migrated(access.engine)
     sink = None
     config = settings()
     if config.limits_url.startswith(("redis://", "rediss://")):
