@@ -4,9 +4,23 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check format bench bench-search bench-gateway clean
+.PHONY: demo test check format bench bench-search bench-gateway clean system-packages
+
+# Debian libraries WeasyPrint (invoice PDFs) loads; installed only when missing.
+SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+system-packages:
+	@if ldconfig -p | grep -q 'libpango-1.0.so' && ldconfig -p | grep -q 'libpangoft2-1.0.so'; then \
+		:; \
+	else \
+		echo "installing WeasyPrint's system libraries: $(SYSTEM_PACKAGES)"; \
+		$(SUDO) apt-get update -q && \
+		$(SUDO) apt-get install -y -q --no-install-recommends $(SYSTEM_PACKAGES); \
+	fi
 
 $(STAMP): pyproject.toml
+	$(MAKE) --no-print-directory system-packages
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
@@ -30,7 +44,7 @@ format: $(STAMP)
 
 # Every benchmark in its --quick mode; the full runs and their results: bench/RESULTS.md.
 bench: $(STAMP)
-	for b in generate search edge limits metering streams query_matcher; do \
+	for b in generate search edge limits metering streams query_matcher billing; do \
 		$(BIN)/python bench/$$b.py --quick || exit 1; done
 
 bench-search: $(STAMP)

@@ -24,7 +24,7 @@ STREAM = "/2/tweets/search/stream"
 
 def test_defaults_are_shaped_like_x_tiers() -> None:
     book = {p.name: p for p in default_plans()}
-    assert list(book) == ["free", "basic", "pro", "enterprise"]
+    assert list(book) == ["free", "basic", "pro", "enterprise", "pay_per_use"]
     assert book["free"].monthly_fee == 0 and book["free"].monthly_post_cap == 100
     assert book["basic"].monthly_post_cap == 15_000
     assert book["pro"].monthly_post_cap == 1_000_000 and book["pro"].monthly_fee == Decimal(5000)

@@ -33,8 +33,9 @@ def tollhouse(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[An
 
 
 def test_onboarding_from_the_cli(tollhouse: Any) -> None:
-    assert tollhouse("plans", "load")["changed"] == ["free", "basic", "pro", "enterprise"]
-    assert [p["name"] for p in tollhouse("plans", "list")][:2] == ["free", "basic"]
+    changed = tollhouse("plans", "load")["changed"]
+    assert changed == ["free", "basic", "pro", "enterprise", "pay_per_use"]
+    assert [p["name"] for p in tollhouse("plans", "list")][:3] == ["free", "pay_per_use", "basic"]
     assert tollhouse("agreements", "publish")["version"] == "2026-01"
     assert tollhouse("agreements", "show")["terms"]["deletion_deadline_hours"] == 24
     org = tollhouse("orgs", "create", "Acme", "--plan", "basic", "--billing-day", "7")

@@ -45,7 +45,8 @@ VALUES = {
 EXTRA: dict[tuple[str, ...], list[str]] = {("usage",): ["--org", "Acme"]}
 # Required parameters a command checks itself before it opens the database, by command.
 VALUES_OF: dict[tuple[str, ...], dict[str, str]] = {
-    ("apps", "add-use-case"): {"name": "archive_research"}
+    ("apps", "add-use-case"): {"name": "archive_research"},
+    ("invoices", "render"): {"fmt": "json"},
 }
 
 
@@ -141,8 +142,9 @@ def test_db_upgrade_makes_a_fresh_database_usable_and_says_what_it_loaded(
 ) -> None:
     first = _run(["db", "upgrade"], fresh, tmp_path)
     assert first.returncode == 0, first.stderr
-    assert "no plans yet: loaded the shipped price book (free, basic, pro, enterprise)" in (
-        first.stdout
+    assert (
+        "no plans yet: loaded the shipped price book (free, basic, pro, enterprise, pay_per_use)"
+        in (first.stdout)
     )
     assert "no agreement yet: published the shipped agreement" in first.stdout
     again = json.loads(_run(["db", "upgrade", "--json"], fresh, tmp_path).stdout)

@@ -47,6 +47,9 @@ class Plan:
     max_stream_rules: int
     max_query_length: int
     description: str = ""
+    # Pay-per-use: requests are admitted only while the organisation has prepaid credit (its
+    # balance at the edge; billing owns what the credit buys).
+    prepaid: bool = False
 
     def allows(self, template: str) -> bool:
         return template in self.endpoints
@@ -67,6 +70,7 @@ class Plan:
             "max_apps": self.max_apps,
             "max_stream_rules": self.max_stream_rules,
             "max_query_length": self.max_query_length,
+            "prepaid": self.prepaid,
         }
 
 
@@ -91,9 +95,11 @@ def plan_from_dict(name: str, raw: Mapping[str, Any]) -> Plan:
     where = f"plan {name!r}"
     known = {
         "name", "description", "monthly_fee", "monthly_post_cap", "overage_per_1k", "endpoints",
-        "rate_limits", "max_apps", "max_stream_rules", "max_query_length",
+        "rate_limits", "max_apps", "max_stream_rules", "max_query_length", "prepaid",
     }  # fmt: skip
-    unknown = set(raw) - known
+    # `prices` belongs to billing (what the plan costs over time); access reads only what a
+    # plan allows.
+    unknown = set(raw) - known - {"prices"}
     if unknown:
         raise InvalidPlanBook(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
     for required in ("monthly_fee", "endpoints", "max_apps"):
@@ -142,6 +148,7 @@ def plan_from_dict(name: str, raw: Mapping[str, Any]) -> Plan:
         max_apps=_count(raw["max_apps"], f"{where} max_apps", 1),
         max_stream_rules=_count(raw.get("max_stream_rules", 0), f"{where} max_stream_rules"),
         max_query_length=_count(raw.get("max_query_length", 512), f"{where} max_query_length", 1),
+        prepaid=raw.get("prepaid", False) is True,
     )
 
 

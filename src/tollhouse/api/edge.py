@@ -32,8 +32,13 @@ from tollhouse.access.directory import MISSING, KeyDirectory, KeyEntry, Refusal
 from tollhouse.access.keys import TOKEN_LENGTH, parse_token
 from tollhouse.access.revocation import redis_url_of
 from tollhouse.api import problems
-from tollhouse.api.middleware.limits import admit_step, count_step
-from tollhouse.api.scope import CONTEXT_KEY, ENDPOINT_KEY, RESPONSE_HEADERS_KEY
+from tollhouse.api.middleware.limits import PREPAID_KEY, admit_step, count_step
+from tollhouse.api.scope import (
+    CONTEXT_KEY,
+    ENDPOINT_KEY,
+    RESPONSE_HEADERS_KEY,
+    RESPONSE_STATUS_KEY,
+)
 from tollhouse.endpoints import Endpoint, match_endpoint
 
 ADMIN_PREFIX = "/admin/"
@@ -165,6 +170,8 @@ class EdgeMiddleware:
 
         # 6. handler (extra headers from the steps above are added to its response)
         extra = scope.get(RESPONSE_HEADERS_KEY)
+        if PREPAID_KEY in scope:
+            send = _recording_status(send, scope)
         try:
             await self.app(scope, receive, send if not extra else _with_headers(send, extra))
         finally:
@@ -222,6 +229,15 @@ def _is_operator(scope: Scope) -> bool:
         and token is not None
         and hmac.compare_digest(token.encode(), expected.encode())
     )
+
+
+def _recording_status(send: Send, scope: Scope) -> Send:
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            scope[RESPONSE_STATUS_KEY] = message["status"]
+        await send(message)
+
+    return wrapped
 
 
 def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:

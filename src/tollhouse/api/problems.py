@@ -195,6 +195,20 @@ def too_many_requests(headers: Mapping[str, str]) -> ApiProblem:
     )
 
 
+def credits_depleted() -> ApiProblem:
+    """402 `CreditsDepleted`: a pay-per-use organisation has no prepaid credit left. X's
+    documentation does not list it; the shape is what X's API answers (as its clients report)."""
+    return ApiProblem(
+        402,
+        {
+            "title": "CreditsDepleted",
+            "detail": "Your enrolled account does not have any credits",
+            "type": "https://api.x.com/2/problems/credits",
+            "status": 402,
+        },
+    )
+
+
 def usage_capped(headers: Mapping[str, str]) -> ApiProblem:
     """429 `UsageCapExceeded`: the organisation's monthly post cap is used up (reset in headers)."""
     return ApiProblem(

@@ -22,6 +22,9 @@ RESPONSE_HEADERS_KEY = "tollhouse.response_headers"
 NEW_POSTS_KEY = "tollhouse.new_posts"
 # The request's UUIDv7, also sent as `x-request-id` (set by metering, outermost on /2/).
 REQUEST_ID_KEY = "tollhouse.request_id"
+# The response status, recorded by the edge for prepaid organisations (a user read is spent
+# only on a successful response).
+RESPONSE_STATUS_KEY = "tollhouse.response_status"
 
 
 def request_context(request: Request) -> RequestContext:

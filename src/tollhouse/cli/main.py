@@ -34,6 +34,10 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "usage": ("usage", "app"),
     "compliance": ("compliance", "app"),
     "findings": ("findings", "app"),
+    "billing": ("billing", "app"),
+    "invoices": ("billing", "invoices"),
+    "payments": ("billing", "payments"),
+    "credits": ("billing", "credits"),
     "demo": ("demo", "demo"),
 }
 

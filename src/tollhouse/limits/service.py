@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Literal, Protocol
 
 from tollhouse.limits.backend import LimitsBackend, backend_from_url
+from tollhouse.limits.balance import MemoryBalances, PrepaidBalances, RedisBalances
 from tollhouse.limits.decisions import (
     Admission,
     Decision,
@@ -95,8 +96,10 @@ class LimitsService:
         *,
         failure_policy: FailurePolicy = "fail_closed",
         reserve: int = DEFAULT_RESERVE,
+        balances: PrepaidBalances | None = None,
     ) -> None:
         self.backend = backend
+        self.balances: PrepaidBalances = balances if balances is not None else MemoryBalances()
         self.failure_policy = failure_policy
         self.reserve = reserve
         self.metrics = LimitsMetrics()
@@ -179,8 +182,30 @@ class LimitsService:
             self.metrics.backend_failures += 1
             raise
 
+    async def prepaid_left(self, org_id: int) -> int | None:
+        """The prepaid balance in micro-units (None: none); LimitsUnavailable on failure."""
+        try:
+            return await self.balances.check(org_id)
+        except Exception as exc:  # redis errors, timeouts, a lost connection
+            self.metrics.backend_failures += 1
+            if self.failure_policy == "fail_open":
+                self.metrics.failed_open += 1
+                return 1
+            raise LimitsUnavailable(f"prepaid balance unavailable: {exc!r}") from exc
+
+    async def spend_prepaid(self, org_id: int, posts: int, user_reads: int) -> None:
+        """Take what was delivered from the balance; never raises (like counting)."""
+        if not posts and not user_reads:
+            return
+        try:
+            await self.balances.spend(org_id, posts, user_reads)
+        except Exception as exc:
+            self.metrics.backend_failures += 1
+            self._log_failure("prepaid spend not recorded", exc)
+
     async def close(self) -> None:
         await self.backend.close()
+        await self.balances.close()
 
     def _log_failure(self, consequence: str, exc: Exception) -> None:
         # An outage fails every request; one line per LOG_EVERY seconds says so with the totals.
@@ -204,10 +229,16 @@ def limits_from_settings(settings: Settings) -> LimitsService:
         timeout_seconds=settings.limits_timeout_ms / 1000,
         key_prefix=settings.limits_key_prefix,
     )
+    balances: PrepaidBalances | None = None
+    if settings.limits_url.startswith(("redis://", "rediss://")):
+        balances = RedisBalances(
+            settings.limits_url, settings.limits_key_prefix, getattr(backend, "pipe", None)
+        )
     return LimitsService(
         backend,
         failure_policy=settings.limits_failure_policy,
         reserve=settings.limits_cap_reservation,
+        balances=balances,
     )
 
 

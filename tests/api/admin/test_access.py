@@ -148,7 +148,7 @@ def test_key_rotation_and_revocation(admin: Admin) -> None:
 
 def test_plans_and_agreement(admin: Admin) -> None:
     plans = admin.get("/plans").json()["data"]
-    assert [p["name"] for p in plans] == ["free", "basic", "pro", "enterprise"]
+    assert [p["name"] for p in plans] == ["free", "pay_per_use", "basic", "pro", "enterprise"]
     book = "[plans.startup]\nmonthly_fee='99.50'\nmax_apps=2\nendpoints=['/2/tweets']\n"
     assert admin.put("/plans", {"toml": book}).json()["data"]["changed"] == ["startup"]
     assert admin.post("/orgs", {"name": "S", "plan": "startup"}).status_code == 201

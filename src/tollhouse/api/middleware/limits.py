@@ -13,7 +13,12 @@ from __future__ import annotations
 from starlette.types import Message, Scope
 
 from tollhouse.api import problems
-from tollhouse.api.scope import DELIVERED_KEY, NEW_POSTS_KEY, RESPONSE_HEADERS_KEY
+from tollhouse.api.scope import (
+    DELIVERED_KEY,
+    NEW_POSTS_KEY,
+    RESPONSE_HEADERS_KEY,
+    RESPONSE_STATUS_KEY,
+)
 from tollhouse.limits.decisions import Decision
 from tollhouse.limits.errors import LimitsUnavailable
 from tollhouse.limits.headers import limit_headers
@@ -21,6 +26,11 @@ from tollhouse.limits.service import Caller, LimitsService
 
 # Where admit_step leaves its Decision for count_step.
 DECISION_KEY = "tollhouse.limits.decision"
+# Set for a prepaid organisation's request: the endpoint, so count_step spends its balance.
+PREPAID_KEY = "tollhouse.limits.prepaid"
+USER_READ_ENDPOINTS = frozenset(
+    {"/2/users/:id", "/2/users", "/2/users/by/username/:username", "/2/users/by"}
+)
 
 
 def refusal_problem(decision: Decision) -> problems.ApiProblem:
@@ -40,6 +50,15 @@ async def admit_step(
     reserve: bool = True,
 ) -> tuple[Message, Message] | None:
     """Decide the request: the refusal to send, or None (limit headers left in the scope)."""
+    if getattr(caller.plan, "prepaid", False) and metered:
+        # Pay-per-use: refused at zero before anything else is spent on the request.
+        try:
+            left = await service.prepaid_left(caller.org_id)
+        except LimitsUnavailable:
+            return problems.asgi_messages(problems.limits_unavailable())
+        if left is None or left <= 0:
+            return problems.asgi_messages(problems.credits_depleted())
+        scope[PREPAID_KEY] = endpoint
     try:
         decision = await service.admit(caller, endpoint, metered, reserve)
     except LimitsUnavailable:
@@ -66,3 +85,10 @@ async def count_step(service: LimitsService, caller: Caller, scope: Scope) -> No
     if counted is not None:
         # Metering records how many of the delivered posts were new against the cap today.
         scope[NEW_POSTS_KEY] = counted.new_posts
+    prepaid = scope.get(PREPAID_KEY)
+    if prepaid is not None:
+        # The same post once per UTC day: what the daily dedupe counted as new.
+        posts = counted.new_posts if counted is not None else 0
+        ok = 200 <= scope.get(RESPONSE_STATUS_KEY, 0) < 300
+        users = 1 if ok and prepaid in USER_READ_ENDPOINTS else 0
+        await service.spend_prepaid(caller.org_id, posts, users)
