@@ -14,6 +14,7 @@ def all_metadata() -> MetaData:
         "tollhouse.access.models",
         "tollhouse.metering.models",
         "tollhouse.streams.models",
+        "tollhouse.compliance.models",
     ):
         try:
             __import__(module)

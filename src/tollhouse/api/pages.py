@@ -18,7 +18,7 @@ from starlette.responses import Response
 from tollhouse.api import pagination, problems
 from tollhouse.api.params import Rendering
 from tollhouse.api.render import P_ID, envelope, post_includes, post_renderer
-from tollhouse.api.scope import CONTEXT_KEY, DELIVERED_KEY
+from tollhouse.api.scope import CONTEXT_KEY, DELIVERED_KEY, DELIVERED_USERS_KEY
 from tollhouse.api.state import app_state
 from tollhouse.corpus import search
 from tollhouse.corpus.search import Record
@@ -218,10 +218,23 @@ async def deliver_posts(request: Request, work: Work, *, lookup: bool = False) -
     and run full collections (a third of a lookup's cost in bench/gateway.py).
     """
 
-    def encoded(conn: Connection) -> tuple[bytes, list[int]]:
+    def encoded(conn: Connection) -> tuple[bytes, list[int], list[int]]:
         body, delivered = work(conn)
-        return orjson.dumps(body), delivered
+        return orjson.dumps(body), delivered, included_user_ids(body)
 
-    body, delivered = await run_corpus(request, encoded, lookup=lookup)
+    body, delivered, users = await run_corpus(request, encoded, lookup=lookup)
     set_delivered(request, delivered)
+    set_delivered_users(request, users)
     return Response(body, media_type="application/json")
+
+
+def included_user_ids(body: Mapping[str, Any]) -> list[int]:
+    """Ids of the user objects in an envelope's `includes.users`."""
+    includes = body.get("includes") or {}
+    return [int(u["id"]) for u in includes.get("users", ())]
+
+
+def set_delivered_users(request: Request, ids: list[int]) -> None:
+    """Tell metering which users this response delivers as objects (for the ledger)."""
+    if ids:
+        request.scope[DELIVERED_USERS_KEY] = ids

@@ -18,6 +18,7 @@ from tollhouse.api import problems
 from tollhouse.api.scope import (
     CONTEXT_KEY,
     DELIVERED_KEY,
+    DELIVERED_USERS_KEY,
     ENDPOINT_KEY,
     NEW_POSTS_KEY,
     REQUEST_ID_KEY,
@@ -169,6 +170,7 @@ class _MeteredRequest:
             user_agent=user_agent,
             end_user=end_user,
             post_ids=tuple(delivered),
+            user_ids=tuple(scope.get(DELIVERED_USERS_KEY) or ()),
         )
 
     def _bytes_to_record(self) -> int:

@@ -31,13 +31,15 @@ class UsageEvent:
     user_agent: str | None
     end_user: str | None
     post_ids: tuple[int, ...] = ()
+    user_ids: tuple[int, ...] = ()  # users delivered as objects (data or includes.users)
 
     @property
     def occurred_at(self) -> datetime:
         return _EPOCH + timedelta(microseconds=self.occurred_us)
 
     def to_wire(self) -> list[Any]:
-        """A compact positional form for the spool (order = field order)."""
+        """A compact positional form for the spool (order = field order). Records written
+        before `user_ids` existed have 16 fields and still read."""
         return [
             self.request_id,
             self.occurred_us,
@@ -55,13 +57,14 @@ class UsageEvent:
             self.user_agent,
             self.end_user,
             list(self.post_ids),
+            list(self.user_ids),
         ]
 
     @classmethod
     def from_wire(cls, row: list[Any]) -> UsageEvent:
-        if len(row) != 16:
-            raise ValueError(f"usage event has {len(row)} fields, expected 16")
-        fields = [*row[:15], tuple(row[15])]
+        if len(row) not in (16, 17):
+            raise ValueError(f"usage event has {len(row)} fields, expected 16 or 17")
+        fields = [*row[:15], *(tuple(ids) for ids in row[15:])]
         return cls(*fields)
 
 
