@@ -44,6 +44,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/2/tweets/search/stream/rules", metered=False),
     Endpoint("POST", "/2/tweets/search/stream/rules", metered=False),
     Endpoint("GET", "/2/tweets/sample/stream", streaming=True),
+    Endpoint("POST", "/2/compliance/jobs", metered=False),
+    Endpoint("GET", "/2/compliance/jobs", metered=False),
+    Endpoint("GET", "/2/compliance/jobs/:id", metered=False),
 )
 
 # Every template a plan may name (GET and POST of the rules endpoint share one template).

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     limits_url: str = "memory://"
     bus_url: str = "memory://"
     admin_token: str = DEFAULT_ADMIN_TOKEN
+    # Scheme and host of compliance-job upload/download URLs (e.g. https://api.example.com);
+    # empty: the host the job was created through.
+    public_base_url: str = ""
     # Longest search query / stream rule a plan may allow unless the plan says otherwise.
     max_query_length: int = 512
     # SQL statements issued for one API request are cut off after this many milliseconds so that

@@ -42,9 +42,12 @@ compliance_jobs = sa.Table(
     sa.Column("uploaded_at", TS, nullable=True),
     sa.Column("completed_at", TS, nullable=True),
     sa.Column("error", sa.Text, nullable=True),
-    # The distinct valid ids uploaded (a portable BitMap64) and the JSONL result.
+    # The distinct valid ids uploaded (sorted int64, little-endian: uploads are sparse snowflakes,
+    # where this is smaller than a roaring bitmap), the JSONL result, and the notice keys of the
+    # events it lists (an orjson list; see job_results.notice_key).
     sa.Column("uploaded_ids", sa.LargeBinary, nullable=True),
     sa.Column("result", sa.LargeBinary, nullable=True),
+    sa.Column("notices", sa.LargeBinary, nullable=True),
     sa.Index("ix_compliance_jobs_app_type", "app_id", "type", "created_at"),
     sa.Index("ix_compliance_jobs_org", "org_id", "created_at"),
 )

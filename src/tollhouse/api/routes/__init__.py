@@ -8,9 +8,10 @@ from starlette.routing import BaseRoute
 
 def x_api_routes() -> list[BaseRoute]:
     """The routes of the X API endpoints (what api/dispatch.py dispatches to)."""
-    from tollhouse.api.routes import streams, tweets, usage, users
+    from tollhouse.api.routes import compliance_jobs, streams, tweets, usage, users
 
-    return [r for router in (tweets, users, usage, streams) for r in router.router.routes]
+    routers = (tweets, users, usage, streams, compliance_jobs)
+    return [r for router in routers for r in router.router.routes]
 
 
 def register_routes(app: FastAPI) -> None:
@@ -19,9 +20,11 @@ def register_routes(app: FastAPI) -> None:
     # dispatch passes on: unknown paths (404), other methods (405), trailing slashes.
     from tollhouse.api.routes import (
         admin,
+        admin_content,
         admin_metrics,
         admin_posts,
         admin_usage,
+        compliance_jobs,
         health,
         streams,
         tweets,
@@ -39,5 +42,8 @@ def register_routes(app: FastAPI) -> None:
         admin_usage.router,
         admin_metrics.router,
         admin_posts.router,
+        admin_content.router,
+        compliance_jobs.router,
+        compliance_jobs.files,
     ):
         app.include_router(router)

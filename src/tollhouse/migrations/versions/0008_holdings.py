@@ -67,6 +67,7 @@ def upgrade() -> None:
         sa.Column("error", sa.Text, nullable=True),
         sa.Column("uploaded_ids", sa.LargeBinary, nullable=True),
         sa.Column("result", sa.LargeBinary, nullable=True),
+        sa.Column("notices", sa.LargeBinary, nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_compliance_jobs"),
         sa.UniqueConstraint("upload_token", name="uq_compliance_jobs_upload_token"),
         sa.UniqueConstraint("download_token", name="uq_compliance_jobs_download_token"),

@@ -1,0 +1,60 @@
+"""`/admin/v1/content/events`: the operator records changes of posts' and users' state (X's
+compliance event names) and lists them; the corpus serves what they say at once."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tollhouse.api.problems import invalid_request
+from tollhouse.api.responses import JSONResponse
+from tollhouse.api.routes.admin.auth import require_operator
+from tollhouse.api.routes.admin.errors import answer
+from tollhouse.api.state import app_state
+from tollhouse.compliance import content_events
+from tollhouse.compliance.clock import clock_of
+
+router = APIRouter(tags=["admin"])
+
+MAX_EVENTS = 10_000
+
+
+@router.post("/admin/v1/content/events", summary="Record content events (deletes, protects, …)")
+async def post_events(request: Request) -> Response:
+    actor = require_operator(request)
+    try:
+        body = orjson.loads(await request.body())
+    except orjson.JSONDecodeError as exc:
+        raise invalid_request(f"The body is not JSON: {exc}") from exc
+    raw = body.get("events") if isinstance(body, dict) else None
+    if not isinstance(raw, list) or not raw or len(raw) > MAX_EVENTS:
+        raise invalid_request(
+            f'The body must be {{"events": [...]}} with 1 to {MAX_EVENTS} events.'
+        )
+    clock = clock_of(request.app)
+    now = clock()
+    events = answer(lambda: [content_events.parse_event(e, now) for e in raw])
+    engine = app_state(request).engine
+    stored = await asyncio.to_thread(content_events.record, engine, events, clock, actor)
+    return JSONResponse({"data": [e.as_dict() for e in stored]})
+
+
+@router.get("/admin/v1/content/events", summary="Content events of one post or user")
+async def list_events(request: Request) -> Response:
+    require_operator(request)
+    subject = request.query_params.get("subject", "post")
+    raw_id = request.query_params.get("id", "")
+    if subject not in ("post", "user") or not raw_id.isdigit():
+        raise invalid_request("Give `subject` (post or user) and a numeric `id`.")
+
+    def read() -> list[dict[str, Any]]:
+        with app_state(request).engine.connect() as conn:
+            found = content_events.events_of(conn, subject, [int(raw_id)])  # type: ignore[arg-type]
+        return [e.as_dict() for e in found.get(int(raw_id), [])]
+
+    return JSONResponse({"data": await asyncio.to_thread(read)})
