@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
-from tests.api.conftest import Api, running_api
 
+from tests.api.conftest import Api, running_api
 from tollhouse.compliance import content_events
 from tollhouse.compliance.content_events import ContentEvent
 from tollhouse.db import create_engine
