@@ -32,19 +32,23 @@ class Verdict:
 
 @dataclass(slots=True)
 class UserState:
-    deleted_at: datetime | None = None
-    suspended_at: datetime | None = None
-    protected_at: datetime | None = None
+    """Each toggle as (in force, since when); the time is None for a state the corpus was
+    loaded with, whose moment is unknown."""
+
+    deleted: tuple[bool, datetime | None] = (False, None)
+    suspended: tuple[bool, datetime | None] = (False, None)
+    protected: tuple[bool, datetime | None] = (False, None)
     geo_scrubs: tuple[tuple[int, datetime], ...] = ()  # (up_to_tweet_id, at)
 
     def verdict(self) -> Verdict | None:
         """delete/deactivated over suspended over protected (a deletion is the strongest)."""
-        if self.deleted_at is not None:
-            return Verdict("delete", "deactivated", self.deleted_at)
-        if self.suspended_at is not None:
-            return Verdict("delete", "suspended", self.suspended_at)
-        if self.protected_at is not None:
-            return Verdict("delete", "protected", self.protected_at)
+        for (on, at), reason in (
+            (self.deleted, "deactivated"),
+            (self.suspended, "suspended"),
+            (self.protected, "protected"),
+        ):
+            if on:
+                return Verdict("delete", reason, at)
         return None
 
 
@@ -55,26 +59,26 @@ def user_state(events: Sequence[ContentEvent], row: Any | None = None) -> UserSt
     if not events and row is not None:
         at = row.state_changed_at
         if row.state == ContentState.DELETED.value:
-            state.deleted_at = at
+            state.deleted = (True, at)
         elif row.state == ContentState.SUSPENDED.value:
-            state.suspended_at = at
+            state.suspended = (True, at)
         if row.protected:
-            state.protected_at = at
+            state.protected = (True, None)
         return state
     for e in events:
         match e.event:
             case "user_delete":
-                state.deleted_at = e.occurred_at
+                state.deleted = (True, e.occurred_at)
             case "user_undelete":
-                state.deleted_at = None
+                state.deleted = (False, None)
             case "user_suspend":
-                state.suspended_at = e.occurred_at
+                state.suspended = (True, e.occurred_at)
             case "user_unsuspend":
-                state.suspended_at = None
+                state.suspended = (False, None)
             case "user_protect":
-                state.protected_at = e.occurred_at
+                state.protected = (True, e.occurred_at)
             case "user_unprotect":
-                state.protected_at = None
+                state.protected = (False, None)
             case "scrub_geo":
                 up_to = int(e.details.get("up_to_tweet_id", 0))
                 state.geo_scrubs = (*state.geo_scrubs, (up_to, e.occurred_at))
