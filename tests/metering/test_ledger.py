@@ -119,7 +119,9 @@ def test_old_spool_records_without_user_ids_still_read() -> None:
     back = UsageEvent.from_wire(orjson.loads(orjson.dumps(old)))
     assert back == event and back.user_ids == ()
     with_users = replace(event, user_ids=(5,))
-    assert UsageEvent.from_wire(orjson.loads(orjson.dumps(with_users.to_wire()))) == with_users
+    assert UsageEvent.from_wire(with_users.to_wire()[:17]) == with_users
+    full = replace(with_users, refused_ids=(7, 8))
+    assert UsageEvent.from_wire(orjson.loads(orjson.dumps(full.to_wire()))) == full
 
 
 @settings(

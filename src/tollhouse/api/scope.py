@@ -13,6 +13,8 @@ ENDPOINT_KEY = "tollhouse.endpoint"
 DELIVERED_KEY = "tollhouse.delivered"
 # User ids a handler delivered as objects (data of a users lookup, includes.users), for metering.
 DELIVERED_USERS_KEY = "tollhouse.delivered_users"
+# Post ids asked for by id and not served (lookup errors), for metering's ledger.
+REFUSED_KEY = "tollhouse.refused"
 # Extra response headers steps want on the response (e.g. x-rate-limit-*): list of (bytes, bytes).
 RESPONSE_HEADERS_KEY = "tollhouse.response_headers"
 # How many delivered posts were new against the cap today (set by limits, read by metering).

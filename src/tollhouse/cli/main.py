@@ -32,6 +32,8 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "agreements": ("plans", "agreements"),
     "usage": ("usage", "app"),
     "content": ("content", "app"),
+    "holdings": ("compliance", "holdings"),
+    "compliance": ("compliance", "app"),
     "demo": ("demo", "demo"),
 }
 

@@ -21,6 +21,7 @@ from tollhouse.api.scope import (
     DELIVERED_USERS_KEY,
     ENDPOINT_KEY,
     NEW_POSTS_KEY,
+    REFUSED_KEY,
     REQUEST_ID_KEY,
 )
 from tollhouse.endpoints import match_endpoint
@@ -171,6 +172,7 @@ class _MeteredRequest:
             end_user=end_user,
             post_ids=tuple(delivered),
             user_ids=tuple(scope.get(DELIVERED_USERS_KEY) or ()),
+            refused_ids=tuple(scope.get(REFUSED_KEY) or ()),
         )
 
     def _bytes_to_record(self) -> int:

@@ -32,6 +32,9 @@ class UsageEvent:
     end_user: str | None
     post_ids: tuple[int, ...] = ()
     user_ids: tuple[int, ...] = ()  # users delivered as objects (data or includes.users)
+    # Post ids asked for by id and not served (removed, withheld…): deletion compliance's
+    # evidence that a licensee still holds an id after it was told to delete it.
+    refused_ids: tuple[int, ...] = ()
 
     @property
     def occurred_at(self) -> datetime:
@@ -58,12 +61,13 @@ class UsageEvent:
             self.end_user,
             list(self.post_ids),
             list(self.user_ids),
+            list(self.refused_ids),
         ]
 
     @classmethod
     def from_wire(cls, row: list[Any]) -> UsageEvent:
-        if len(row) not in (16, 17):
-            raise ValueError(f"usage event has {len(row)} fields, expected 16 or 17")
+        if len(row) not in (16, 17, 18):
+            raise ValueError(f"usage event has {len(row)} fields, expected 16 to 18")
         fields = [*row[:15], *(tuple(ids) for ids in row[15:])]
         return cls(*fields)
 

@@ -30,6 +30,7 @@ CHUNK_BYTES = 256 * 1024
 class LedgerKind(IntEnum):
     POSTS = 1
     USERS = 2
+    REFUSED_POSTS = 3  # asked for by id, not served (see UsageEvent.refused_ids)
 
 
 LedgerKey = tuple[int, date, int, LedgerKind]  # org_id, day, app_id, kind
@@ -40,7 +41,7 @@ def ids_by_key(events: Iterable[UsageEvent]) -> dict[LedgerKey, list[int]]:
     organisation are left out (nothing was delivered to anyone)."""
     grouped: dict[tuple[int, int, int, LedgerKind], list[int]] = defaultdict(list)
     for e in events:
-        if e.org_id is None or not (e.post_ids or e.user_ids):
+        if e.org_id is None or not (e.post_ids or e.user_ids or e.refused_ids):
             continue
         day_number = e.occurred_us // _DAY_US
         app_id = e.app_id if e.app_id is not None else UNKNOWN_ID
@@ -48,6 +49,8 @@ def ids_by_key(events: Iterable[UsageEvent]) -> dict[LedgerKey, list[int]]:
             grouped[(e.org_id, day_number, app_id, LedgerKind.POSTS)].extend(e.post_ids)
         if e.user_ids:
             grouped[(e.org_id, day_number, app_id, LedgerKind.USERS)].extend(e.user_ids)
+        if e.refused_ids:
+            grouped[(e.org_id, day_number, app_id, LedgerKind.REFUSED_POSTS)].extend(e.refused_ids)
     return {
         (org, (_EPOCH + timedelta(days=n)).date(), app, kind): ids
         for (org, n, app, kind), ids in grouped.items()

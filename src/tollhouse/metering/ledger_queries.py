@@ -100,6 +100,7 @@ def receipts(
     kind: LedgerKind,
     org_id: int | None = None,
     before: date | None = None,
+    app_ids: Sequence[int] | None = None,
 ) -> dict[int, dict[int, Receipt]]:
     """For every organisation (or only `org_id`) that received any of `ids` (of `kind`) on a
     UTC day before `before` (any day when None): {org_id: {id: Receipt}}.
@@ -117,6 +118,8 @@ def receipts(
         stmt = stmt.where(t.org_id == org_id)
     if before is not None:
         stmt = stmt.where(t.day < before)
+    if app_ids is not None:
+        stmt = stmt.where(t.app_id.in_(list(app_ids)))
     found: dict[int, dict[int, list[Any]]] = {}
     for org, raw_day, app_id, blob in conn.execute(stmt):
         hits = BitMap64.deserialize(blob) & wanted

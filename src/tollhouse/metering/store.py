@@ -180,7 +180,9 @@ def record_events_in(
             inserted = _insert_postgresql(cursor, events, end_user_ids)
         if any(e.post_ids and e.org_id is not None for e in inserted):
             _update_sketches(conn, inserted)
-        if any((e.post_ids or e.user_ids) and e.org_id is not None for e in inserted):
+        if any(
+            (e.post_ids or e.user_ids or e.refused_ids) and e.org_id is not None for e in inserted
+        ):
             ledger.record(conn, inserted)
         return len(inserted)
     finally:

@@ -20,6 +20,7 @@ def register_routes(app: FastAPI) -> None:
     # dispatch passes on: unknown paths (404), other methods (405), trailing slashes.
     from tollhouse.api.routes import (
         admin,
+        admin_compliance,
         admin_content,
         admin_metrics,
         admin_posts,
@@ -43,6 +44,7 @@ def register_routes(app: FastAPI) -> None:
         admin_metrics.router,
         admin_posts.router,
         admin_content.router,
+        admin_compliance.router,
         compliance_jobs.router,
         compliance_jobs.files,
     ):
