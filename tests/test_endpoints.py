@@ -59,6 +59,8 @@ def test_metering_flags() -> None:
         "POST /2/compliance/jobs",
         "GET /2/compliance/jobs",
         "GET /2/compliance/jobs/:id",
+        "GET /2/tweets/compliance/stream",
+        "GET /2/users/compliance/stream",
     }
     # GET and POST of the rules and of the compliance jobs endpoints share a template each.
     assert len(TEMPLATES) == len(ENDPOINTS) - 2

@@ -47,6 +47,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", "/2/compliance/jobs", metered=False),
     Endpoint("GET", "/2/compliance/jobs", metered=False),
     Endpoint("GET", "/2/compliance/jobs/:id", metered=False),
+    Endpoint("GET", "/2/tweets/compliance/stream", metered=False, streaming=True),
+    Endpoint("GET", "/2/users/compliance/stream", metered=False, streaming=True),
 )
 
 # Every template a plan may name (GET and POST of the rules endpoint share one template).

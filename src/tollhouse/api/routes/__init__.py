@@ -8,9 +8,16 @@ from starlette.routing import BaseRoute
 
 def x_api_routes() -> list[BaseRoute]:
     """The routes of the X API endpoints (what api/dispatch.py dispatches to)."""
-    from tollhouse.api.routes import compliance_jobs, streams, tweets, usage, users
+    from tollhouse.api.routes import (
+        compliance_jobs,
+        compliance_streams,
+        streams,
+        tweets,
+        usage,
+        users,
+    )
 
-    routers = (tweets, users, usage, streams, compliance_jobs)
+    routers = (tweets, users, usage, streams, compliance_jobs, compliance_streams)
     return [r for router in routers for r in router.router.routes]
 
 
@@ -26,6 +33,7 @@ def register_routes(app: FastAPI) -> None:
         admin_posts,
         admin_usage,
         compliance_jobs,
+        compliance_streams,
         health,
         streams,
         tweets,
@@ -47,5 +55,6 @@ def register_routes(app: FastAPI) -> None:
         admin_compliance.router,
         compliance_jobs.router,
         compliance_jobs.files,
+        compliance_streams.router,
     ):
         app.include_router(router)

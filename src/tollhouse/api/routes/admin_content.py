@@ -4,6 +4,7 @@ compliance event names) and lists them; the corpus serves what they say at once.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -11,15 +12,32 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tollhouse.api.problems import invalid_request
+from tollhouse.api.problems import invalid_request, service_unavailable
 from tollhouse.api.responses import JSONResponse
 from tollhouse.api.routes.admin.auth import require_operator
 from tollhouse.api.routes.admin.errors import answer
 from tollhouse.api.state import app_state
-from tollhouse.compliance import content_events
+from tollhouse.compliance import content_events, stream_events
 from tollhouse.compliance.clock import clock_of
+from tollhouse.compliance.content_events import ContentEvent
+from tollhouse.streams.errors import BusUnavailable
+from tollhouse.streams.runtime import runtime_for
 
 router = APIRouter(tags=["admin"])
+
+
+async def publish_compliance(request: Request, stored: Sequence[ContentEvent]) -> None:
+    """Send stored content events to the compliance streams of every process. The events are
+    stored already; a bus that is down loses only the live lines (jobs still see them)."""
+    lines = await asyncio.to_thread(stream_events.for_stored, app_state(request).engine, stored)
+    if not lines:
+        return
+    runtime = await runtime_for(request.app)
+    try:
+        await runtime.bus.publish(lines)
+    except BusUnavailable as exc:
+        raise service_unavailable(f"Events stored but not streamed: {exc}") from exc
+
 
 MAX_EVENTS = 10_000
 
@@ -41,6 +59,7 @@ async def post_events(request: Request) -> Response:
     events = answer(lambda: [content_events.parse_event(e, now) for e in raw])
     engine = app_state(request).engine
     stored = await asyncio.to_thread(content_events.record, engine, events, clock, actor)
+    await publish_compliance(request, stored)
     return JSONResponse({"data": [e.as_dict() for e in stored]})
 
 

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from tollhouse.api.problems import invalid_request, service_unavailable
 from tollhouse.api.responses import JSONResponse
 from tollhouse.api.routes.admin.auth import require_operator
+from tollhouse.api.routes.admin_content import publish_compliance
 from tollhouse.api.state import app_state
 from tollhouse.compliance.content_events import record_post_deletions
 from tollhouse.corpus.importer import UnitRejected, parse_unit
@@ -81,8 +82,9 @@ async def ingest_posts(request: Request) -> Response:
     except BusUnavailable as exc:
         # The posts are stored (ingest is idempotent): the operator may simply send them again.
         raise service_unavailable(f"Posts stored but not published: {exc}") from exc
-    # Deletions are content events too (deletion compliance reads those).
-    await asyncio.to_thread(record_post_deletions, app_state(request).engine, deletions)
+    # Deletions are content events too (deletion compliance reads those and streams them).
+    stored = await asyncio.to_thread(record_post_deletions, app_state(request).engine, deletions)
+    await publish_compliance(request, stored)
     return JSONResponse(
         {
             "data": {
