@@ -84,7 +84,11 @@ def database(backend: str, tmp: Path) -> Iterator[str]:
 
 def _post_id(rng: random.Random, day: date) -> int:
     at = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
-    return snowflake(at + timedelta(milliseconds=rng.randrange(86_400_000)), rng.randrange(1024), rng.randrange(4096))  # noqa: E501
+    return snowflake(
+        at + timedelta(milliseconds=rng.randrange(86_400_000)),
+        rng.randrange(1024),
+        rng.randrange(4096),
+    )  # noqa: E501
 
 
 def usage_events(n: int, rng: random.Random) -> list[UsageEvent]:
@@ -95,8 +99,22 @@ def usage_events(n: int, rng: random.Random) -> list[UsageEvent]:
         ids = tuple(_post_id(rng, DAY0.date()) for _ in range(10))
         out.append(
             UsageEvent(
-                uuid7(us // 1000), us, 1 + i % 3, 10 + i % 8, f"key{i % 8}", "/2/tweets", "GET",
-                200, 10, 5, 4500, 2500, "10.0.0.1", "bench/1.0", None, ids,
+                uuid7(us // 1000),
+                us,
+                1 + i % 3,
+                10 + i % 8,
+                f"key{i % 8}",
+                "/2/tweets",
+                "GET",
+                200,
+                10,
+                5,
+                4500,
+                2500,
+                "10.0.0.1",
+                "bench/1.0",
+                None,
+                ids,
                 (rng.randrange(1, 1 << 40), rng.randrange(1, 1 << 40)),
             )  # fmt: skip
         )
@@ -118,7 +136,7 @@ def bench_ingest(url: str, n: int) -> tuple[float, float]:
                 record_events(usage, part[i : i + 2000])
             rates.append(len(part) / (time.perf_counter() - started))
     finally:
-        ledger.record = original  # type: ignore[assignment]
+        ledger.record = original
         usage.dispose()
         engine.dispose()
     return rates[0], rates[1]
@@ -137,7 +155,9 @@ def bench_year(url: str, apps: int, days: int, ids: int) -> tuple[float, int, in
                 day_ids = shared + own
                 with usage.begin() as conn:
                     for i in range(0, len(day_ids), 20_000):  # as the store's batches come
-                        ledger.add(conn, 1, day, 100 + app, LedgerKind.POSTS, day_ids[i : i + 20_000])  # noqa: E501
+                        ledger.add(
+                            conn, 1, day, 100 + app, LedgerKind.POSTS, day_ids[i : i + 20_000]
+                        )  # noqa: E501
         with usage.connect() as conn:
             stored = conn.execute(
                 sa.select(sa.func.sum(sa.func.length(delivery_ledger.c.ids)))
@@ -155,7 +175,12 @@ def bench_job(url: str, job_ids: int, n_events: int) -> tuple[float, float, int]
     rng = random.Random(3)
     engine = create_engine(url)
     try:
-        ids = sorted({_post_id(rng, DAY0.date() + timedelta(days=rng.randrange(365))) for _ in range(job_ids)})  # noqa: E501
+        ids = sorted(
+            {
+                _post_id(rng, DAY0.date() + timedelta(days=rng.randrange(365)))
+                for _ in range(job_ids)
+            }
+        )  # noqa: E501
         evented = rng.sample(ids, min(n_events, len(ids)))
         names = ("delete", "tweet_edit", "scrub_geo")
         now = datetime.now(UTC)
@@ -171,7 +196,9 @@ def bench_job(url: str, job_ids: int, n_events: int) -> tuple[float, float, int]
         jobs = JobService(engine)
         job = jobs.create(1, 1, "tweets", None, False)
         started = time.perf_counter()
-        jobs.upload(job.upload_token, (body[i : i + (1 << 16)] for i in range(0, len(body), 1 << 16)))  # noqa: E501
+        jobs.upload(
+            job.upload_token, (body[i : i + (1 << 16)] for i in range(0, len(body), 1 << 16))
+        )  # noqa: E501
         processed = time.perf_counter() - started
         _, result = jobs.download(job.download_token)
         total = time.perf_counter() - started
@@ -192,20 +219,28 @@ def main() -> None:
         n_events, year, job = 10_000, (8, 10, 20_000), (200_000, 30_000)
     else:
         n_events, year, job = 60_000, (8, 30, 100_000), (6_500_000, 1_000_000)
-    print(f"# bench/holdings.py {'--quick' if args.quick else ''} — {platform.node()}, "
-          f"{platform.processor() or platform.machine()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")  # noqa: E501
+    print(
+        f"# bench/holdings.py {'--quick' if args.quick else ''} — {platform.node()}, "
+        f"{platform.processor() or platform.machine()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+    )  # noqa: E501
     with tempfile.TemporaryDirectory() as tmp:
         for backend in backends:
             with database(backend, Path(tmp)) as url:
                 off, on = bench_ingest(url, n_events)
-                print(f"{backend} ingest: ledger off {off:,.0f} ev/s, on {on:,.0f} ev/s, ratio {on / off:.2f}")  # noqa: E501
+                print(
+                    f"{backend} ingest: ledger off {off:,.0f} ev/s, on {on:,.0f} ev/s, ratio {on / off:.2f}"
+                )  # noqa: E501
             with database(backend, Path(tmp)) as url:
                 elapsed, distinct, per_day = bench_year(url, *year)
                 apps, days, ids = year
-                print(f"{backend} year: {apps} apps x {days} days x {ids:,} ids: distinct {distinct:,} in {elapsed:.2f} s; {per_day:,} bytes per app-day ({per_day / ids:.1f} B/id)")  # noqa: E501
+                print(
+                    f"{backend} year: {apps} apps x {days} days x {ids:,} ids: distinct {distinct:,} in {elapsed:.2f} s; {per_day:,} bytes per app-day ({per_day / ids:.1f} B/id)"
+                )  # noqa: E501
             with database(backend, Path(tmp)) as url:
                 processed, total, lines = bench_job(url, *job)
-                print(f"{backend} job: {job[0]:,} ids, {job[1]:,} events: processed in {processed:.2f} s, downloaded by {total:.2f} s, {lines:,} result lines")  # noqa: E501
+                print(
+                    f"{backend} job: {job[0]:,} ids, {job[1]:,} events: processed in {processed:.2f} s, downloaded by {total:.2f} s, {lines:,} result lines"
+                )  # noqa: E501
 
 
 if __name__ == "__main__":

@@ -125,9 +125,9 @@ def test_a_later_upload_is_evidence_and_repeated_notices_count_once(world: World
     assert [(o["id"], o["status"]) for o in owed] == [(str(a), "open")]
     assert owed[0]["notice_at"] == world.at(2).isoformat()
     world.download_job("L", 5, [a])  # still uploading the id three days after its deadline
-    (owed,) = world.obligations("L", 6)
-    assert owed["status"] == "late" and owed["evidence"] == "job_upload"
-    assert owed["evidence_at"] == world.at(5).isoformat()
+    (late,) = world.obligations("L", 6)
+    assert late["status"] == "late" and late["evidence"] == "job_upload"
+    assert late["evidence_at"] == world.at(5).isoformat()
 
 
 def test_user_delete_undone_within_30_days_makes_no_post_deletes(world: World) -> None:

@@ -40,7 +40,9 @@ def _traffic(rng: random.Random, n: int) -> list[UsageEvent]:
     return events
 
 
-def _brute(events: list[UsageEvent], org: int, start: date, end: date, apps: set[int] | None):
+def _brute(
+    events: list[UsageEvent], org: int, start: date, end: date, apps: set[int] | None
+) -> tuple[int, int]:
     posts: set[int] = set()
     users: set[int] = set()
     for e in events:

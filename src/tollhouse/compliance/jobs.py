@@ -19,6 +19,7 @@ import numpy as np
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
 from tollhouse.compliance import job_results
 from tollhouse.compliance.clock import Clock, utc_now
@@ -139,28 +140,34 @@ class JobService:
             raise InvalidContentEvent("`type` must be tweets or users")
         now = self.clock()
         t = compliance_jobs.c
-        with self.engine.begin() as conn:
-            for job in self._jobs(conn, app_id, job_type, now):
-                if job.active:
-                    raise ActiveJobExists(
-                        f"A {job_type} compliance job ({job.id}) is already active for this app."
-                    )
-            job_id = snowflake(now, worker=app_id % 1024, sequence=secrets.randbelow(4096))
-            conn.execute(
-                compliance_jobs.insert().values(
-                    id=job_id,
-                    org_id=org_id,
-                    app_id=app_id,
-                    type=job_type,
-                    name=name,
-                    resumable=resumable,
-                    status="created",
-                    created_at=now,
-                    upload_token=secrets.token_urlsafe(32),
-                    download_token=secrets.token_urlsafe(32),
+        job_id = snowflake(now, worker=app_id % 1024, sequence=secrets.randbelow(4096))
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    compliance_jobs.update()
+                    .where(t.app_id == app_id, t.type == job_type, t.status == "created")
+                    .where(t.created_at <= now - UPLOAD_WINDOW)
+                    .values(status="expired")
                 )
-            )
-            row = conn.execute(sa.select(*_COLUMNS).where(t.id == job_id)).one()
+                conn.execute(
+                    compliance_jobs.insert().values(
+                        id=job_id,
+                        org_id=org_id,
+                        app_id=app_id,
+                        type=job_type,
+                        name=name,
+                        resumable=resumable,
+                        status="created",
+                        created_at=now,
+                        upload_token=secrets.token_urlsafe(32),
+                        download_token=secrets.token_urlsafe(32),
+                    )
+                )
+                row = conn.execute(sa.select(*_COLUMNS).where(t.id == job_id)).one()
+        except IntegrityError:
+            raise ActiveJobExists(
+                f"A {job_type} compliance job is already active for this app."
+            ) from None
         return _job(row, now)
 
     def _jobs(

@@ -50,6 +50,16 @@ compliance_jobs = sa.Table(
     sa.Column("notices", sa.LargeBinary, nullable=True),
     sa.Index("ix_compliance_jobs_app_type", "app_id", "type", "created_at"),
     sa.Index("ix_compliance_jobs_org", "org_id", "created_at"),
+    # One active job per type per app, even when two creates race (jobs whose upload window
+    # passed are marked expired before a new one is inserted).
+    sa.Index(
+        "uq_compliance_jobs_active",
+        "app_id",
+        "type",
+        unique=True,
+        sqlite_where=sa.text("status IN ('created', 'in_progress')"),
+        postgresql_where=sa.text("status IN ('created', 'in_progress')"),
+    ),
 )
 
 # When an organisation was told of a content event: the first compliance-stream delivery to one

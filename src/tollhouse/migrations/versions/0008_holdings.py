@@ -76,6 +76,15 @@ def upgrade() -> None:
         "ix_compliance_jobs_app_type", "compliance_jobs", ["app_id", "type", "created_at"]
     )
     op.create_index("ix_compliance_jobs_org", "compliance_jobs", ["org_id", "created_at"])
+    active = sa.text("status IN ('created', 'in_progress')")
+    op.create_index(
+        "uq_compliance_jobs_active",
+        "compliance_jobs",
+        ["app_id", "type"],
+        unique=True,
+        sqlite_where=active,
+        postgresql_where=active,
+    )
     op.create_table(
         "compliance_notices",
         sa.Column("org_id", sa.BigInteger, nullable=False),
@@ -90,6 +99,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     if applies("compliance"):
         op.drop_table("compliance_notices")
+        op.drop_index("uq_compliance_jobs_active", table_name="compliance_jobs")
         op.drop_index("ix_compliance_jobs_org", table_name="compliance_jobs")
         op.drop_index("ix_compliance_jobs_app_type", table_name="compliance_jobs")
         op.drop_table("compliance_jobs")
