@@ -15,13 +15,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
-from tollhouse.api.problems import invalid_request, service_unavailable
-from tollhouse.api.routes.streams import (
-    OPERATIONAL_DISCONNECT,
-    _caller,
-    error_line,
-    too_many_connections,
-)
+from tollhouse.access.context import RequestContext
+from tollhouse.api.problems import invalid_request, service_unavailable, unauthorized
+from tollhouse.api.routes.streams import OPERATIONAL_DISCONNECT, error_line, too_many_connections
+from tollhouse.api.scope import CONTEXT_KEY
 from tollhouse.api.state import AppState
 from tollhouse.compliance.notices import record_notices
 from tollhouse.streams.compliance import ComplianceConnection, ComplianceStream
@@ -40,6 +37,13 @@ async def tweets_compliance_stream(request: Request) -> Response:
 @router.get("/2/users/compliance/stream", summary="Compliance events of users (one partition)")
 async def users_compliance_stream(request: Request) -> Response:
     return await _open(request, "users")
+
+
+def _caller(request: Request) -> RequestContext:
+    context = request.scope.get(CONTEXT_KEY)
+    if not isinstance(context, RequestContext):
+        raise unauthorized()
+    return context
 
 
 async def _open(request: Request, stream: ComplianceStream) -> Response:
