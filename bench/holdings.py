@@ -6,11 +6,11 @@ compliance job at X's upload limit.
 1. ingest   usage events/s through `record_events` (rows, rollups, HLL sketches) with the
             ledger on vs off (its `record` replaced by a no-op), 10 snowflake post ids and 2 user
             ids per event, batches of 2,000; ratio = on ÷ off (target ≥ 0.8).
-2. year     exact distinct posts of one licensee over `apps × days` app-days of `ids` distinct
+2. year     exact distinct posts of one licensee over `apps x days` app-days of `ids` distinct
             posts each (ids of posts created that day, 40 % shared between the apps of a day),
             stored through `ledger.add` in chunks as the store writes them; the time of
             `ledger_queries.distinct` over the whole period, and bytes stored per app-day.
-            Target: 8 × 365 × 1 M in ≤ 2 s (the full size needs ~40 GB and hours: see RESULTS).
+            Target: 8 x 365 x 1 M in ≤ 2 s (the full size needs ~40 GB and hours: see RESULTS).
 3. job      a tweets compliance job of `job_ids` ids (as text, one per line) against
             `content_events` delete/edit/scrub events on a subset of them: upload parsed,
             evaluated and the result stored (JobService.upload), then downloaded.
@@ -31,7 +31,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
@@ -88,7 +87,7 @@ def _post_id(rng: random.Random, day: date) -> int:
         at + timedelta(milliseconds=rng.randrange(86_400_000)),
         rng.randrange(1024),
         rng.randrange(4096),
-    )  # noqa: E501
+    )
 
 
 def usage_events(n: int, rng: random.Random) -> list[UsageEvent]:
@@ -116,7 +115,7 @@ def usage_events(n: int, rng: random.Random) -> list[UsageEvent]:
                 None,
                 ids,
                 (rng.randrange(1, 1 << 40), rng.randrange(1, 1 << 40)),
-            )  # fmt: skip
+            )
         )
     return out
 
@@ -157,7 +156,7 @@ def bench_year(url: str, apps: int, days: int, ids: int) -> tuple[float, int, in
                     for i in range(0, len(day_ids), 20_000):  # as the store's batches come
                         ledger.add(
                             conn, 1, day, 100 + app, LedgerKind.POSTS, day_ids[i : i + 20_000]
-                        )  # noqa: E501
+                        )
         with usage.connect() as conn:
             stored = conn.execute(
                 sa.select(sa.func.sum(sa.func.length(delivery_ledger.c.ids)))
@@ -180,7 +179,7 @@ def bench_job(url: str, job_ids: int, n_events: int) -> tuple[float, float, int]
                 _post_id(rng, DAY0.date() + timedelta(days=rng.randrange(365)))
                 for _ in range(job_ids)
             }
-        )  # noqa: E501
+        )
         evented = rng.sample(ids, min(n_events, len(ids)))
         names = ("delete", "tweet_edit", "scrub_geo")
         now = datetime.now(UTC)
@@ -198,7 +197,7 @@ def bench_job(url: str, job_ids: int, n_events: int) -> tuple[float, float, int]
         started = time.perf_counter()
         jobs.upload(
             job.upload_token, (body[i : i + (1 << 16)] for i in range(0, len(body), 1 << 16))
-        )  # noqa: E501
+        )
         processed = time.perf_counter() - started
         _, result = jobs.download(job.download_token)
         total = time.perf_counter() - started
@@ -222,25 +221,29 @@ def main() -> None:
     print(
         f"# bench/holdings.py {'--quick' if args.quick else ''} — {platform.node()}, "
         f"{platform.processor() or platform.machine()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
-    )  # noqa: E501
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for backend in backends:
             with database(backend, Path(tmp)) as url:
                 off, on = bench_ingest(url, n_events)
                 print(
-                    f"{backend} ingest: ledger off {off:,.0f} ev/s, on {on:,.0f} ev/s, ratio {on / off:.2f}"
-                )  # noqa: E501
+                    f"{backend} ingest: ledger off {off:,.0f} ev/s, on {on:,.0f} ev/s,"
+                    f" ratio {on / off:.2f}"
+                )
             with database(backend, Path(tmp)) as url:
                 elapsed, distinct, per_day = bench_year(url, *year)
                 apps, days, ids = year
                 print(
-                    f"{backend} year: {apps} apps x {days} days x {ids:,} ids: distinct {distinct:,} in {elapsed:.2f} s; {per_day:,} bytes per app-day ({per_day / ids:.1f} B/id)"
-                )  # noqa: E501
+                    f"{backend} year: {apps} apps x {days} days x {ids:,} ids: distinct"
+                    f" {distinct:,} in {elapsed:.2f} s; {per_day:,} bytes per app-day"
+                    f" ({per_day / ids:.1f} B/id)"
+                )
             with database(backend, Path(tmp)) as url:
                 processed, total, lines = bench_job(url, *job)
                 print(
-                    f"{backend} job: {job[0]:,} ids, {job[1]:,} events: processed in {processed:.2f} s, downloaded by {total:.2f} s, {lines:,} result lines"
-                )  # noqa: E501
+                    f"{backend} job: {job[0]:,} ids, {job[1]:,} events: processed in"
+                    f" {processed:.2f} s, downloaded by {total:.2f} s, {lines:,} result lines"
+                )
 
 
 if __name__ == "__main__":
