@@ -12,7 +12,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from tests.conftest import LiveServer
+from tests.conftest import PG_URL, LiveServer, _postgres_schema_url, _require
 from tests.streams.support import ADMIN, LineReader, bearer, ingest, licensee, post_json, user_json
 
 from tollhouse.compliance.models import compliance_notices
@@ -24,15 +24,23 @@ Z_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 USER_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00$")
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, Engine]]:
-    path = tmp_path_factory.mktemp("compliance-streams") / "tollhouse.db"
-    engine = create_engine(f"sqlite:///{path}")
-    upgrade(engine)
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def live(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[LiveServer, Engine]]:
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("compliance-streams") / "tollhouse.db"
+        urls: Iterator[str] = iter([f"sqlite:///{path}"])
+    else:
+        _require(PG_URL, "TOLLHOUSE_TEST_DATABASE_URL")
+        urls = _postgres_schema_url()
+    engine = create_engine(next(urls))
+    if request.param == "sqlite":
+        upgrade(engine)
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOLLHOUSE_")}
     env.update(
         {
-            "TOLLHOUSE_DATABASE_URL": str(engine.url),
+            "TOLLHOUSE_DATABASE_URL": engine.url.render_as_string(hide_password=False),
             "TOLLHOUSE_STREAM_KEEPALIVE_SECONDS": "0.3",
             "TOLLHOUSE_METERING_MODE": "off",
         }
@@ -41,6 +49,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer,
     yield server, engine
     server.stop()
     engine.dispose()
+    for _ in urls:  # lets the PostgreSQL schema generator drop its schema
+        pass
 
 
 def _notices(engine: Engine) -> int:
