@@ -15,9 +15,9 @@ import orjson
 import pytest
 import tweepy
 from sqlalchemy.engine import Engine
+
 from tests.api.sample_corpus import SampleCorpus
 from tests.e2e.conftest import Served, point_at, serving
-
 from tollhouse.compliance import content_events
 from tollhouse.compliance.content_events import ContentEvent
 

@@ -12,9 +12,9 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+
 from tests.conftest import PG_URL, LiveServer, _postgres_schema_url, _require
 from tests.streams.support import ADMIN, LineReader, bearer, ingest, licensee, post_json, user_json
-
 from tollhouse.compliance.models import compliance_notices
 from tollhouse.db import create_engine
 from tollhouse.migrate import upgrade

@@ -23,10 +23,10 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+
 from tests.api.conftest import issue_token
 from tests.api.sample_corpus import build
 from tests.conftest import LiveServer
-
 from tollhouse.db import create_engine, usage_database_url
 from tollhouse.metering import ledger_queries
 from tollhouse.metering.ledger import LedgerKind

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 
 import requests
+
 from tests.e2e.conftest import X_API, LocalTwitter
 
 

@@ -7,8 +7,8 @@ from datetime import date
 
 import typer
 
-from tollhouse.cli.access_common import JSON_OPTION, actor, emit, run, say, table
-from tollhouse.cli.common import open_engine, open_usage_engine
+from tollhouse.cli.access_service import JSON_OPTION, actor, run
+from tollhouse.cli.output import emit, open_engine, open_usage_engine, say, table
 from tollhouse.compliance.service import ComplianceService
 from tollhouse.errors import InvalidInput
 

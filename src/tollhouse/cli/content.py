@@ -6,8 +6,8 @@ from typing import Any
 
 import typer
 
-from tollhouse.cli.access_common import JSON_OPTION, actor, emit, run, say, table
-from tollhouse.cli.common import open_engine
+from tollhouse.cli.access_service import JSON_OPTION, actor, run
+from tollhouse.cli.output import emit, open_engine, say, table
 from tollhouse.compliance import content_events
 from tollhouse.compliance.clock import utc_now
 

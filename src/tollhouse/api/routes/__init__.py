@@ -11,13 +11,14 @@ def x_api_routes() -> list[BaseRoute]:
     from tollhouse.api.routes import (
         compliance_jobs,
         compliance_streams,
+        stream_rules,
         streams,
         tweets,
         usage,
         users,
     )
 
-    routers = (tweets, users, usage, streams, compliance_jobs, compliance_streams)
+    routers = (tweets, users, usage, stream_rules, streams, compliance_jobs, compliance_streams)
     return [r for router in routers for r in router.router.routes]
 
 
@@ -27,14 +28,10 @@ def register_routes(app: FastAPI) -> None:
     # dispatch passes on: unknown paths (404), other methods (405), trailing slashes.
     from tollhouse.api.routes import (
         admin,
-        admin_compliance,
-        admin_content,
-        admin_metrics,
-        admin_posts,
-        admin_usage,
         compliance_jobs,
         compliance_streams,
         health,
+        stream_rules,
         streams,
         tweets,
         usage,
@@ -45,14 +42,10 @@ def register_routes(app: FastAPI) -> None:
         tweets.router,
         users.router,
         usage.router,
+        stream_rules.router,
         streams.router,
         health.router,
-        admin.router,
-        admin_usage.router,
-        admin_metrics.router,
-        admin_posts.router,
-        admin_content.router,
-        admin_compliance.router,
+        *admin.routers,
         compliance_jobs.router,
         compliance_jobs.files,
         compliance_streams.router,

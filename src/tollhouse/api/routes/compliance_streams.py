@@ -17,9 +17,10 @@ from starlette.types import Message, Receive, Scope, Send
 
 from tollhouse.access.context import RequestContext
 from tollhouse.api.problems import invalid_request, service_unavailable, unauthorized
-from tollhouse.api.routes.streams import OPERATIONAL_DISCONNECT, error_line, too_many_connections
+from tollhouse.api.routes.streams import too_many_connections
 from tollhouse.api.scope import CONTEXT_KEY
 from tollhouse.api.state import AppState
+from tollhouse.api.stream_response import OPERATIONAL_DISCONNECT, error_line
 from tollhouse.compliance.notices import record_notices
 from tollhouse.streams.compliance import ComplianceConnection, ComplianceStream
 from tollhouse.streams.errors import BusUnavailable
