@@ -299,6 +299,11 @@ def events_of(
     return found
 
 
+def event_of_row(row: Any) -> ContentEvent:
+    """A content event from its table row."""
+    return _from_row(row)
+
+
 def _from_row(row: Any) -> ContentEvent:
     at = _utc(row.occurred_at)
     return ContentEvent(row.subject, row.subject_id, row.event, at, row.details or {}, row.id)

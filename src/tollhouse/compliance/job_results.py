@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 from tollhouse.compliance import content_events, content_state
 from tollhouse.compliance.content_events import OBLIGING
 from tollhouse.compliance.content_state import Verdict
+from tollhouse.compliance.models import content_events as content_events_table
 from tollhouse.compliance.timefmt import x_time
 from tollhouse.corpus.ids import created_at_of
 from tollhouse.corpus.models import posts, users
@@ -55,11 +56,49 @@ def _utc(at: datetime | None) -> datetime | None:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
+# The uploaded ids, staged in a temporary table for the duration of one evaluation: posts and
+# their events are then found by joining a range of it, not by IN lists of thousands of bound
+# parameters (whose compilation was most of a job's time, bench/holdings.py).
+_staged = sa.Table(
+    "compliance_job_ids",
+    sa.MetaData(),
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
+)
+_STAGE_BATCH = 50_000
+
+
+def _stage(conn: Connection, ids: Sequence[int]) -> None:
+    _staged.create(conn, checkfirst=conn.dialect.name == "sqlite")
+    if conn.dialect.name == "sqlite":
+        conn.execute(_staged.delete())
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None
+    cursor = dbapi.cursor()
+    try:
+        if conn.dialect.name == "postgresql":
+            with cursor.copy("COPY compliance_job_ids (id) FROM STDIN") as copy:
+                for id_ in ids:
+                    copy.write_row((id_,))
+        else:
+            for i in range(0, len(ids), _STAGE_BATCH):
+                cursor.executemany(
+                    "INSERT INTO compliance_job_ids (id) VALUES (?)",
+                    [(id_,) for id_ in ids[i : i + _STAGE_BATCH]],
+                )
+    finally:
+        cursor.close()
+
+
 def evaluate(
     conn: Connection, job_type: JobType, ids: Sequence[int], at: datetime
 ) -> list[ResultLine]:
-    """The result lines for `ids` (distinct, sorted) as of `at`."""
+    """The result lines for `ids` (distinct, sorted) as of `at`. Runs inside the caller's
+    transaction (the staged ids live as long as it)."""
     out: list[ResultLine] = []
+    if job_type == "tweets":
+        _stage(conn, ids)
     for i in range(0, len(ids), _CHUNK):
         chunk = ids[i : i + _CHUNK]
         if job_type == "tweets":
@@ -67,6 +106,22 @@ def evaluate(
         else:
             out.extend(_users(conn, chunk, at))
     return out
+
+
+def _staged_post_events(
+    conn: Connection, lo: int, hi: int, at: datetime
+) -> dict[int, list[content_events.ContentEvent]]:
+    t = content_events_table.c
+    stmt = (
+        sa.select(content_events_table)
+        .select_from(_staged.join(content_events_table, t.subject_id == _staged.c.id))
+        .where(_staged.c.id.between(lo, hi), t.subject == "post", t.occurred_at <= at)
+        .order_by(t.occurred_at, t.id)
+    )
+    found: dict[int, list[content_events.ContentEvent]] = {}
+    for row in conn.execute(stmt):
+        found.setdefault(row.subject_id, []).append(content_events.event_of_row(row))
+    return found
 
 
 def _obliging_keys(
@@ -77,15 +132,14 @@ def _obliging_keys(
 
 def _tweets(conn: Connection, ids: Sequence[int], at: datetime) -> list[ResultLine]:
     p = posts.c
-    rows = {
-        r.id: r
-        for r in conn.execute(
-            sa.select(p.id, p.author_id, p.created_at, p.state, p.state_changed_at).where(
-                p.id.in_(list(ids))
-            )
-        )
-    }
-    post_events = content_events.events_of(conn, "post", ids, until=at)
+    lo, hi = ids[0], ids[-1]
+    stmt = (
+        sa.select(p.id, p.author_id, p.created_at, p.state, p.state_changed_at)
+        .select_from(_staged.join(posts, p.id == _staged.c.id))
+        .where(_staged.c.id.between(lo, hi))
+    )
+    rows = {r.id: r for r in conn.execute(stmt)}
+    post_events = _staged_post_events(conn, lo, hi, at)
     author_ids = {r.author_id for r in rows.values()}
     author_rows = _user_rows(conn, author_ids)
     author_events = content_events.events_of(conn, "user", author_ids, until=at)

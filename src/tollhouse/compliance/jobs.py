@@ -237,7 +237,7 @@ class JobService:
         if not claimed:
             raise UploadRefused("The job already has its upload.")
         try:
-            with self.engine.connect() as conn:
+            with self.engine.begin() as conn:
                 lines = job_results.evaluate(conn, job.type, ids, now)  # type: ignore[arg-type]
             result = job_results.encode(lines, invalid)
             with self.engine.begin() as conn:
