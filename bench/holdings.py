@@ -48,8 +48,8 @@ from tollhouse.metering.event import UsageEvent
 from tollhouse.metering.ids import uuid7
 from tollhouse.metering.ledger import LedgerKind
 from tollhouse.metering.models import delivery_ledger
-from tollhouse.metering.store import record_events
-from tollhouse.migrate import upgrade
+from tollhouse.metering.sql_store import record_events
+from tollhouse.migrations.runner import upgrade
 
 PG_URL = os.environ.get("TOLLHOUSE_TEST_DATABASE_URL", "")
 DAY0 = datetime(2026, 1, 1, tzinfo=UTC)

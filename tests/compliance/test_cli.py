@@ -17,7 +17,7 @@ from tests.api.sample_corpus import build
 from tests.metering.factories import make_event
 from tollhouse.access.service import AccessService
 from tollhouse.cli.main import app
-from tollhouse.metering.store import record_events
+from tollhouse.metering.sql_store import record_events
 from tollhouse.settings import get_settings
 
 

@@ -21,7 +21,7 @@ from tollhouse.compliance import content_events
 from tollhouse.compliance.content_events import ContentEvent
 from tollhouse.compliance.jobs import JobService
 from tollhouse.compliance.service import ComplianceService
-from tollhouse.metering.store import record_events
+from tollhouse.metering.sql_store import record_events
 
 
 class Clock:

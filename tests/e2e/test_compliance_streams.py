@@ -13,11 +13,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from tests.conftest import PG_URL, LiveServer, _postgres_schema_url, _require
+from tests.conftest import LiveServer, scratch_database
 from tests.streams.support import ADMIN, LineReader, bearer, ingest, licensee, post_json, user_json
 from tollhouse.compliance.models import compliance_notices
 from tollhouse.db import create_engine
-from tollhouse.migrate import upgrade
 from tollhouse.streams.compliance import partition_of
 
 Z_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -28,15 +27,8 @@ USER_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00$")
 def live(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[LiveServer, Engine]]:
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("compliance-streams") / "tollhouse.db"
-        urls: Iterator[str] = iter([f"sqlite:///{path}"])
-    else:
-        _require(PG_URL, "TOLLHOUSE_TEST_DATABASE_URL")
-        urls = _postgres_schema_url()
+    urls = scratch_database(request.param, tmp_path_factory.mktemp("compliance-streams"))
     engine = create_engine(next(urls))
-    if request.param == "sqlite":
-        upgrade(engine)
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOLLHOUSE_")}
     env.update(
         {

@@ -18,7 +18,7 @@ from tollhouse.metering import ledger, ledger_queries
 from tollhouse.metering.event import UsageEvent
 from tollhouse.metering.ledger import LedgerKind
 from tollhouse.metering.queries import usage
-from tollhouse.metering.store import record_events
+from tollhouse.metering.sql_store import record_events
 
 BASE_ID = 1_800_000_000_000_000_000
 _ORGS = itertools.count(1000)

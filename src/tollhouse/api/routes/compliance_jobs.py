@@ -15,7 +15,6 @@ from starlette.responses import Response
 
 from tollhouse.api import problems
 from tollhouse.api.responses import JSONResponse
-from tollhouse.api.routes.admin.errors import problem_for
 from tollhouse.api.scope import CONTEXT_KEY
 from tollhouse.api.state import app_state
 from tollhouse.compliance.clock import clock_of
@@ -72,7 +71,7 @@ async def create_job(request: Request) -> Response:
     try:
         job = await asyncio.to_thread(service.create, org_id, app_id, body["type"], name, resumable)
     except TollhouseError as exc:
-        raise problem_for(exc) from None
+        raise problems.problem_for(exc) from None
     return JSONResponse({"data": job.wire(_base_url(request))})
 
 
@@ -114,7 +113,7 @@ async def get_job(request: Request) -> Response:
     try:
         job = await asyncio.to_thread(_service(request).get, app_id, int(raw))
     except JobNotFound as exc:
-        raise problem_for(exc) from None
+        raise problems.problem_for(exc) from None
     return JSONResponse({"data": job.wire(_base_url(request))})
 
 

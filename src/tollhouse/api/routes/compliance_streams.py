@@ -16,8 +16,12 @@ from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from tollhouse.access.context import RequestContext
-from tollhouse.api.problems import invalid_request, service_unavailable, unauthorized
-from tollhouse.api.routes.streams import too_many_connections
+from tollhouse.api.problems import (
+    invalid_request,
+    service_unavailable,
+    too_many_connections,
+    unauthorized,
+)
 from tollhouse.api.scope import CONTEXT_KEY
 from tollhouse.api.state import AppState
 from tollhouse.api.stream_response import OPERATIONAL_DISCONNECT, error_line

@@ -12,10 +12,9 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tollhouse.api.problems import invalid_request
+from tollhouse.api.problems import answer, invalid_request
 from tollhouse.api.responses import JSONResponse
 from tollhouse.api.routes.admin.auth import require_operator
-from tollhouse.api.routes.admin.errors import answer
 from tollhouse.api.state import app_state
 from tollhouse.compliance.clock import clock_of
 from tollhouse.compliance.service import ComplianceService
