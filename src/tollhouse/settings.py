@@ -101,6 +101,9 @@ class Settings(BaseSettings):
         default_factory=lambda: {
             "/2/tweets/search/stream/rules": 4 << 20,
             "/admin/v1/posts": 64 << 20,
+            # 10 000 content events; a compliance job's upload (X: at most 128 MB of ids).
+            "/admin/v1/content/events": 8 << 20,
+            "/compliance/upload/": 128 << 20,
         }
     )
 
