@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 import typer
 
 from tollhouse.cli.access_service import JSON_OPTION, actor, run
 from tollhouse.cli.output import emit, open_engine, say, table
 from tollhouse.compliance import content_events
 from tollhouse.compliance.clock import utc_now
+from tollhouse.compliance.models import content_events as content_table
 
 app = typer.Typer(
     help="Content events: deletes, edits, withholding, protects…", no_args_is_help=True
@@ -54,9 +56,13 @@ def event(
         raw["new_value"] = value or ""
 
     def operation() -> list[content_events.ContentEvent]:
-        parsed = content_events.parse_event(raw, utc_now())
         engine = open_engine()
         try:
+            # The database first: an unmigrated one is the error to report, not the input.
+            with engine.connect() as conn:
+                content_events.events_of(conn, "post", [])
+                conn.execute(sa.select(sa.literal(1)).select_from(content_table).limit(1))
+            parsed = content_events.parse_event(raw, utc_now())
             return content_events.record(engine, [parsed], actor=actor())
         finally:
             engine.dispose()
