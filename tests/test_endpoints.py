@@ -56,5 +56,11 @@ def test_metering_flags() -> None:
         "GET /2/usage/tweets",
         "GET /2/tweets/search/stream/rules",
         "POST /2/tweets/search/stream/rules",
+        "POST /2/compliance/jobs",
+        "GET /2/compliance/jobs",
+        "GET /2/compliance/jobs/:id",
+        "GET /2/tweets/compliance/stream",
+        "GET /2/users/compliance/stream",
     }
-    assert len(TEMPLATES) == len(ENDPOINTS) - 1  # GET and POST rules share a template
+    # GET and POST of the rules and of the compliance jobs endpoints share a template each.
+    assert len(TEMPLATES) == len(ENDPOINTS) - 2

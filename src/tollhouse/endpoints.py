@@ -72,6 +72,23 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/2/tweets/search/stream/rules", ("ids",), metered=False),
     Endpoint("POST", "/2/tweets/search/stream/rules", ("dry_run",), metered=False),
     Endpoint("GET", "/2/tweets/sample/stream", _STREAM, streaming=True),
+    Endpoint("POST", "/2/compliance/jobs", (), metered=False),
+    Endpoint("GET", "/2/compliance/jobs", ("type", "status"), metered=False),
+    Endpoint("GET", "/2/compliance/jobs/:id", ("id",), metered=False),
+    Endpoint(
+        "GET",
+        "/2/tweets/compliance/stream",
+        ("partition", "backfill_minutes"),
+        metered=False,
+        streaming=True,
+    ),
+    Endpoint(
+        "GET",
+        "/2/users/compliance/stream",
+        ("partition", "backfill_minutes"),
+        metered=False,
+        streaming=True,
+    ),
 )
 
 # Every template a plan may name (GET and POST of the rules endpoint share one template).

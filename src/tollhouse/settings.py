@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     limits_url: str = "memory://"
     bus_url: str = "memory://"
     admin_token: str = DEFAULT_ADMIN_TOKEN
+    # Scheme and host of compliance-job upload/download URLs (e.g. https://api.example.com);
+    # empty: the host the job was created through.
+    public_base_url: str = ""
     # Longest search query / stream rule a plan may allow unless the plan says otherwise.
     max_query_length: int = 512
     # SQL statements issued for one API request are cut off after this many milliseconds so that
@@ -103,6 +106,9 @@ class Settings(BaseSettings):
         default_factory=lambda: {
             "/2/tweets/search/stream/rules": 4 << 20,
             "/admin/v1/posts": 64 << 20,
+            # 10 000 content events; a compliance job's upload (X: at most 128 MB of ids).
+            "/admin/v1/content/events": 8 << 20,
+            "/compliance/upload/": 128 << 20,
         }
     )
 

@@ -81,7 +81,9 @@ def test_both_apis_have_security_schemes_and_problem_responses(api: Api) -> None
             problem = operation["responses"]["401"]["content"]["application/problem+json"]
             assert problem["schema"] == {"$ref": "#/components/schemas/Problem"}
             if method in ("post", "put", "patch") and "{" not in path:
-                assert "requestBody" in operation or path.endswith(("/suspend", "/resume")), path
+                assert "requestBody" in operation or path.endswith(
+                    ("/suspend", "/resume", "/finalize")
+                ), path
             if "requestBody" in operation:
                 assert "413" in operation["responses"], path
 

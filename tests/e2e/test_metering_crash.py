@@ -28,6 +28,8 @@ from tests.api.conftest import issue_token
 from tests.api.sample_corpus import build
 from tests.conftest import LiveServer
 from tollhouse.db import create_engine, usage_database_url
+from tollhouse.metering import ledger_queries
+from tollhouse.metering.ledger import LedgerKind
 from tollhouse.metering.recorder import UsageRecorder, replay_spool
 from tollhouse.metering.spool import read_segment, spool_dir_for
 
@@ -218,6 +220,7 @@ def test_server_killed_under_load_keeps_every_answered_request(
     server = live_server(**settings)
 
     answered: list[tuple[str, int]] = []
+    received: set[int] = set()  # post ids in 2xx answers: each is in the delivery ledger
     lock = threading.Lock()
     stop = threading.Event()
 
@@ -234,6 +237,8 @@ def test_server_killed_under_load_keeps_every_answered_request(
                     return  # the server is gone
                 with lock:
                     answered.append((r.headers["x-request-id"], r.status_code))
+                    if r.status_code == 200:
+                        received.update(int(t["id"]) for t in r.json().get("data", ()))
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
     for t in threads:
@@ -259,6 +264,10 @@ def test_server_killed_under_load_keeps_every_answered_request(
         ).one()
     assert row.endpoint == "/2/tweets" and row.org_id is not None and row.end_user == "crash-test"
     _assert_rollups_match_events(usage)
+    # The ledger holds every post answered (and, a response cut off by the kill aside, no other).
+    with usage.connect() as conn:
+        ledger = set(ledger_queries.delivered(conn, row.org_id, LedgerKind.POSTS))
+    assert received <= ledger <= set(post_ids[:15])
     assert not list(spool_dir.rglob("*.seg"))
     engine.dispose()
     usage.dispose()

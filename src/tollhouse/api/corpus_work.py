@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from tollhouse.api import pagination, problems
 from tollhouse.api.render import P_ID, Rendering, envelope, post_includes, post_renderer
-from tollhouse.api.scope import CONTEXT_KEY, DELIVERED_KEY
+from tollhouse.api.scope import CONTEXT_KEY, DELIVERED_KEY, DELIVERED_USERS_KEY, REFUSED_KEY
 from tollhouse.api.state import app_state
 from tollhouse.corpus import deadline, lookups, search
 from tollhouse.corpus.errors import QueryTimedOut
@@ -174,10 +174,36 @@ async def deliver_posts(request: Request, work: Work, *, lookup: bool = False) -
     and run full collections (a third of a lookup's cost in bench/gateway.py).
     """
 
-    def encoded(conn: Connection) -> tuple[bytes, list[int]]:
+    def encoded(conn: Connection) -> tuple[bytes, list[int], list[int], list[int]]:
         body, delivered = work(conn)
-        return orjson.dumps(body), delivered
+        return orjson.dumps(body), delivered, included_user_ids(body), refused_post_ids(body)
 
-    body, delivered = await run_corpus(request, encoded, lookup=lookup)
+    body, delivered, users, refused = await run_corpus(request, encoded, lookup=lookup)
     set_delivered(request, delivered)
+    set_delivered_users(request, users)
+    if refused:
+        request.scope[REFUSED_KEY] = refused
     return Response(body, media_type="application/json")
+
+
+def included_user_ids(body: Mapping[str, Any]) -> list[int]:
+    """Ids of the user objects in an envelope's `includes.users`."""
+    includes = body.get("includes") or {}
+    return [int(u["id"]) for u in includes.get("users", ())]
+
+
+def refused_post_ids(body: Mapping[str, Any]) -> list[int]:
+    """Ids of posts asked for by id that the envelope's `errors` say were not served."""
+    return [
+        int(e["resource_id"])
+        for e in body.get("errors", ())
+        if e.get("resource_type") == "tweet"
+        and e.get("parameter") in ("ids", "id")
+        and str(e.get("resource_id", "")).isdigit()
+    ]
+
+
+def set_delivered_users(request: Request, ids: list[int]) -> None:
+    """Tell metering which users this response delivers as objects (for the ledger)."""
+    if ids:
+        request.scope[DELIVERED_USERS_KEY] = ids

@@ -237,6 +237,12 @@ def operation(
     return extra
 
 
+def with_conflict(extra: Schema, description: str) -> Schema:
+    """`extra` (an `operation`) that may also answer 409 with a Problem."""
+    extra["responses"]["409"] = {"description": description, "content": _problem_content()}
+    return extra
+
+
 def bounded(bounds: p.Bounds) -> Schema:
     """The schema of an integer parameter whose range is the endpoint's own."""
     return _bounded_integer(bounds)
@@ -373,6 +379,8 @@ STREAM = Documented(
     envelope(ref("Tweet")),
     description="A long-lived response: one envelope per line, blank keep-alive lines between.",
 )
+JOB = Documented(object_of({"data": {"type": "object"}}, ("data",)))
+JOBS = Documented(object_of({"data": {"type": "array", "items": {"type": "object"}}}, ("data",)))
 USAGE = Documented(object_of({"data": {"type": "object"}}, ("data",)))
 
 _ADMIN_ERRORS = {

@@ -16,6 +16,10 @@ CONTEXT_KEY = "tollhouse.context"
 ENDPOINT_KEY = "tollhouse.endpoint"
 # Post ids a handler delivered (data and includes.tweets), read after it by limits and metering.
 DELIVERED_KEY = "tollhouse.delivered"
+# User ids a handler delivered as objects (data of a users lookup, includes.users), for metering.
+DELIVERED_USERS_KEY = "tollhouse.delivered_users"
+# Post ids asked for by id and not served (lookup errors), for metering's ledger.
+REFUSED_KEY = "tollhouse.refused"
 # Extra response headers steps want on the response (e.g. x-rate-limit-*): list of (bytes, bytes).
 RESPONSE_HEADERS_KEY = "tollhouse.response_headers"
 # How many delivered posts were new against the cap today (set by limits, read by metering).

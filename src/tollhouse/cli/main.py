@@ -38,6 +38,8 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "invoices": ("billing", "invoices"),
     "payments": ("billing", "payments"),
     "credits": ("billing", "credits"),
+    "content": ("content", "app"),
+    "holdings": ("compliance", "holdings"),
     "demo": ("demo", "demo"),
 }
 

@@ -114,6 +114,12 @@ def _table(report: UsageReport, org: str) -> None:
             f"{row.errors:,}",
         )
     console.print(out)
+    if report.exact is not None:
+        console.print(
+            f"exact (delivery ledger): {report.exact.posts:,} distinct posts, "
+            f"{report.exact.users:,} distinct users",
+            markup=False,
+        )
     share = report.corpus_share
     if share is not None:
         console.print(

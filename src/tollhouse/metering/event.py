@@ -31,6 +31,10 @@ class UsageEvent:
     user_agent: str | None
     end_user: str | None
     post_ids: tuple[int, ...] = ()
+    user_ids: tuple[int, ...] = ()  # users delivered as objects (data or includes.users)
+    # Post ids asked for by id and not served (removed, withheld…): deletion compliance's
+    # evidence that a licensee still holds an id after it was told to delete it.
+    refused_ids: tuple[int, ...] = ()
     # The raw query string of a search or counts request (query, start_time, end_time …): what
     # compliance's rules read to see how a key searches. None elsewhere (a lookup's ids are in
     # `post_ids` already).
@@ -43,7 +47,8 @@ class UsageEvent:
         return _EPOCH + timedelta(microseconds=self.occurred_us)
 
     def to_wire(self) -> list[Any]:
-        """A compact positional form for the spool (order = field order)."""
+        """A compact positional form for the spool (order = field order). Records written
+        before the compliance fields existed have 16 fields and still read."""
         return [
             self.request_id,
             self.occurred_us,
@@ -61,18 +66,21 @@ class UsageEvent:
             self.user_agent,
             self.end_user,
             list(self.post_ids),
+            list(self.user_ids),
+            list(self.refused_ids),
             self.query_string,
             list(self.stream_rules),
         ]
 
     @classmethod
     def from_wire(cls, row: list[Any]) -> UsageEvent:
-        # 16 fields: a record spooled before the query string and stream rules were recorded.
-        if len(row) not in (16, 18):
-            raise ValueError(f"usage event has {len(row)} fields, expected 16 or 18")
+        # 16 fields: a record spooled before delivered users, refused ids, the query string and
+        # the stream rules were recorded.
+        if len(row) not in (16, 20):
+            raise ValueError(f"usage event has {len(row)} fields, expected 16 or 20")
         fields: list[Any] = [*row[:15], tuple(row[15])]
-        if len(row) == 18:
-            fields += [row[16], tuple(row[17])]
+        if len(row) == 20:
+            fields += [tuple(row[16]), tuple(row[17]), row[18], tuple(row[19])]
         return cls(*fields)
 
 

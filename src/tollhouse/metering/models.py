@@ -82,3 +82,18 @@ usage_rollups_daily = sa.Table(
     sa.Column("errors", sa.BigInteger, nullable=False),
     sqlite_with_rowid=False,
 )
+
+# The delivery ledger: the exact ids delivered per organisation, app and UTC day, as portable
+# 64-bit roaring bitmaps (pyroaring.BitMap64). `kind` 1 = posts, 2 = users. A day's set is the
+# union of its chunks: the writer merges a batch into the newest chunk until that one passes
+# ledger.CHUNK_BYTES, so a batch rewrites at most one bounded blob, never a whole day.
+delivery_ledger = sa.Table(
+    "delivery_ledger",
+    metadata,
+    sa.Column("org_id", sa.BigInteger, primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("app_id", sa.BigInteger, primary_key=True),
+    sa.Column("kind", sa.SmallInteger, primary_key=True),
+    sa.Column("chunk", sa.Integer, primary_key=True),
+    sa.Column("ids", sa.LargeBinary, nullable=False),
+)

@@ -17,6 +17,8 @@ from typing import Any, Literal, TextIO
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from tollhouse.metering import ledger_queries
+from tollhouse.metering.ledger_queries import DistinctDelivered
 from tollhouse.metering.models import usage_rollups, usage_rollups_daily, usage_sketches
 from tollhouse.metering.sketches import DistinctEstimate, estimate_union
 
@@ -78,6 +80,8 @@ class UsageReport:
     total: UsageTotals
     corpus_posts: int
     app_names: dict[int, str] = field(default_factory=dict)
+    # Exact distinct posts and users of the whole period, from the delivery ledger.
+    exact: DistinctDelivered | None = None
 
     @property
     def corpus_share(self) -> tuple[float, float, float] | None:
@@ -112,6 +116,13 @@ class UsageReport:
                 else {"estimate": share[0], "lower": share[1], "upper": share[2]}
             ),
             "distinct_posts_confidence": "2 standard deviations (about 95 %)",
+            "distinct_posts_exact": self.exact.posts if self.exact else None,
+            "distinct_users": self.exact.users if self.exact else None,
+            "corpus_share_exact": (
+                min(self.exact.posts / self.corpus_posts, 1.0)
+                if self.exact and self.corpus_posts
+                else None
+            ),
         }
 
 
@@ -206,6 +217,7 @@ def usage(
         total=total,
         corpus_posts=corpus_posts,
         app_names=names,
+        exact=ledger_queries.distinct(conn, org_id, start, end, app_ids),
     )
 
 

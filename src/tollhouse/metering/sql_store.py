@@ -20,7 +20,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from tollhouse.metering import sketches
+from tollhouse.metering import ledger, sketches
 from tollhouse.metering.event import UsageEvent
 from tollhouse.metering.models import UNKNOWN_ID, usage_sketches
 from tollhouse.metering.network import client_network, pack_post_ids
@@ -200,6 +200,10 @@ def record_events_in(
             inserted = _insert_postgresql(cursor, events, end_user_ids)
         if any(e.post_ids and e.org_id is not None for e in inserted):
             _update_sketches(conn, inserted)
+        if any(
+            (e.post_ids or e.user_ids or e.refused_ids) and e.org_id is not None for e in inserted
+        ):
+            ledger.record(conn, inserted)
         return len(inserted)
     finally:
         cursor.close()

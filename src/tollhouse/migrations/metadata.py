@@ -11,6 +11,7 @@ def all_metadata() -> MetaData:
     import tollhouse.access.models
     import tollhouse.billing.models
     import tollhouse.compliance.findings.models
+    import tollhouse.compliance.models
     import tollhouse.corpus.models
     import tollhouse.metering.models
     import tollhouse.streams.models  # noqa: F401

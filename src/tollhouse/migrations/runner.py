@@ -70,13 +70,14 @@ def _usage_url(engine: Engine, usage_url: str | None) -> str:
 
 def _usage_tables() -> list[sa.Table]:
     from tollhouse.metering.models import (
+        delivery_ledger,
         usage_events,
         usage_rollups,
         usage_rollups_daily,
         usage_sketches,
     )
 
-    return [usage_events, usage_rollups, usage_rollups_daily, usage_sketches]
+    return [usage_events, usage_rollups, usage_rollups_daily, usage_sketches, delivery_ledger]
 
 
 MOVE_BATCH = 10_000

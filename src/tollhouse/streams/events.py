@@ -15,6 +15,7 @@ from typing import Any, TypeAlias, TypeVar
 import orjson
 
 from tollhouse.corpus.records import PostRecord, UserRecord
+from tollhouse.streams.compliance import ComplianceEventPublished
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +45,7 @@ class RulesChanged:
     app_id: str
 
 
-Event: TypeAlias = PostPublished | PostDeleted | RulesChanged
+Event: TypeAlias = PostPublished | PostDeleted | RulesChanged | ComplianceEventPublished
 
 _R = TypeVar("_R", PostRecord, UserRecord)
 
@@ -79,6 +80,15 @@ def encode(event: Event) -> bytes:
         }
     elif isinstance(event, PostDeleted):
         body = {"type": "delete", "id": event.post_id, "deleted_at": event.deleted_at}
+    elif isinstance(event, ComplianceEventPublished):
+        body = {
+            "type": "compliance",
+            "stream": event.stream,
+            "id": event.subject_id,
+            "line": event.line.decode(),
+            "key": event.notice_key,
+            "at": event.published_at,
+        }
     else:
         body = {"type": "rules", "app_id": event.app_id}
     return orjson.dumps(body)
@@ -100,4 +110,8 @@ def decode(data: bytes | str) -> Event:
         return PostDeleted(int(raw["id"]), datetime.fromisoformat(raw["deleted_at"]))
     if kind == "rules":
         return RulesChanged(str(raw["app_id"]))
+    if kind == "compliance":
+        return ComplianceEventPublished(
+            raw["stream"], int(raw["id"]), raw["line"].encode(), raw["key"], float(raw["at"])
+        )
     raise ValueError(f"not a stream event: {kind!r}")

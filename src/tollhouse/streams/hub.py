@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from tollhouse.streams.compliance import ComplianceEventPublished, ComplianceFanout
 from tollhouse.streams.events import Event, PostPublished, RulesChanged
 from tollhouse.streams.index import CompiledRule, RuleIndex, matchable
 from tollhouse.streams.rules import StreamRule
@@ -102,6 +103,7 @@ class StreamHub:
         self._rule_ids_by_app: dict[str, set[int]] = {}
         # Reloads of one app run one at a time so an older load never overwrites a newer one.
         self._reload_locks: dict[str, asyncio.Lock] = {}
+        self.compliance = ComplianceFanout(buffer_limit)
 
     # -- connections ---------------------------------------------------------------------------
 
@@ -182,6 +184,8 @@ class StreamHub:
             self.dispatch(event)
         elif isinstance(event, RulesChanged):
             await self.reload(event.app_id)
+        elif isinstance(event, ComplianceEventPublished):
+            self.compliance.dispatch(event)
         # Deletions are for the compliance stream; the filtered stream does not carry them.
 
     def dispatch(self, event: PostPublished) -> None:
@@ -206,3 +210,4 @@ class StreamHub:
                 conn.end(reason)
         for conn in self._samples:
             conn.end(reason)
+        self.compliance.close_all(reason)

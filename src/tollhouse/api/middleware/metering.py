@@ -18,8 +18,10 @@ from tollhouse.api import problems
 from tollhouse.api.scope import (
     CONTEXT_KEY,
     DELIVERED_KEY,
+    DELIVERED_USERS_KEY,
     ENDPOINT_KEY,
     NEW_POSTS_KEY,
+    REFUSED_KEY,
     REQUEST_ID_KEY,
 )
 from tollhouse.endpoints import match_endpoint
@@ -186,6 +188,8 @@ class _MeteredRequest:
             end_user=end_user,
             post_ids=tuple(delivered),
             query_string=query_string,
+            user_ids=tuple(scope.get(DELIVERED_USERS_KEY) or ()),
+            refused_ids=tuple(scope.get(REFUSED_KEY) or ()),
         )
 
     def _bytes_to_record(self) -> int:

@@ -8,15 +8,25 @@ from starlette.routing import BaseRoute
 
 def x_api_routes() -> list[BaseRoute]:
     """The routes of the X API endpoints (what api/dispatch.py dispatches to)."""
-    from tollhouse.api.routes import stream_rules, streams, tweets, usage, users
+    from tollhouse.api.routes import (
+        compliance_jobs,
+        compliance_streams,
+        stream_rules,
+        streams,
+        tweets,
+        usage,
+        users,
+    )
 
-    routers = (tweets, users, usage, stream_rules, streams)
+    routers = (tweets, users, usage, stream_rules, streams, compliance_jobs, compliance_streams)
     return [r for router in routers for r in router.router.routes]
 
 
 def _routers() -> tuple[APIRouter, ...]:
     from tollhouse.api.routes import (
         admin,
+        compliance_jobs,
+        compliance_streams,
         health,
         stream_rules,
         streams,
@@ -33,6 +43,9 @@ def _routers() -> tuple[APIRouter, ...]:
         streams.router,
         health.router,
         *admin.routers,
+        compliance_jobs.router,
+        compliance_jobs.files,
+        compliance_streams.router,
     )
 
 

@@ -20,6 +20,7 @@ from tollhouse.api.corpus_work import (
     post_page,
     query_params,
     run_corpus,
+    set_delivered_users,
 )
 from tollhouse.api.render import U_ID, U_PROTECTED, U_USERNAME, envelope, now_utc, user_renderer
 from tollhouse.api.responses import JSONResponse
@@ -70,6 +71,9 @@ async def _users(
         return envelope(data[0] if single else data, errors=errors)
 
     body = await run_corpus(request, work, lookup=True)
+    data = body.get("data")
+    rows_out = data if isinstance(data, list) else [data] if data else []
+    set_delivered_users(request, [int(u["id"]) for u in rows_out])
     return JSONResponse(body)
 
 

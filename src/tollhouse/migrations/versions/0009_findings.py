@@ -3,7 +3,7 @@ string, stream rules in force, delivered post ids) and the findings, canaries an
 runs of the compliance domain
 
 Revision ID: 0009_findings
-Revises: 0006_billing
+Revises: 0008_holdings
 Create Date: 2026-12-03
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from tollhouse.migrations import applies
 
 revision = "0009_findings"
-down_revision = "0006_billing"
+down_revision = "0008_holdings"
 branch_labels = None
 depends_on = None
 

@@ -2,13 +2,23 @@
 
 One module a resource: `access` (plans, agreements, orgs, apps, keys, end users, audit),
 `usage`, `billing` (invoices, payments, credits, runs, back-billing), `metrics`, `posts`,
-`findings` (compliance findings and canaries); `schemas` holds the request bodies, `auth` the
-operator check.
+`content` (content events), `compliance` (holdings, obligations, notices), `findings`
+(compliance findings and canaries); `schemas` holds the request bodies, `auth` the operator
+check.
 """
 
 from fastapi import APIRouter
 
-from tollhouse.api.routes.admin import access, billing, findings, metrics, posts, usage
+from tollhouse.api.routes.admin import (
+    access,
+    billing,
+    compliance,
+    content,
+    findings,
+    metrics,
+    posts,
+    usage,
+)
 
 # In the order they are registered (and listed in OpenAPI).
 routers: tuple[APIRouter, ...] = (
@@ -17,6 +27,8 @@ routers: tuple[APIRouter, ...] = (
     billing.router,
     metrics.router,
     posts.router,
+    content.router,
+    compliance.router,
     findings.router,
 )
 

@@ -5,9 +5,9 @@ the same operations as the CLI. Amounts travel as decimal strings; a JSON number
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import Field
 from starlette.responses import Response
 
@@ -19,6 +19,9 @@ from tollhouse.billing.organisations import AccessOrganisations
 from tollhouse.billing.render import render
 from tollhouse.billing.service import BillingService
 from tollhouse.billing.usage import RollupUsage
+
+# Invoice ids are 64-bit: a larger one is a 400, not an overflow in the database.
+InvoiceId = Annotated[int, Path(ge=1, le=(1 << 63) - 1)]
 
 router = APIRouter(prefix="/admin/v1", tags=["admin", "billing"])
 Actor = Depends(require_operator)
@@ -54,7 +57,7 @@ class VoidRequest(Body):
 
 
 class PaymentRequest(Body):
-    invoice_id: int
+    invoice_id: int = Field(ge=1, le=(1 << 63) - 1)
     amount: str = Field(min_length=1, max_length=40)
     at: datetime | None = None
     reference: str | None = Field(None, max_length=200)
@@ -85,7 +88,7 @@ def list_invoices(
 
 @router.get("/invoices/{invoice_id}")
 def show_invoice(
-    invoice_id: int,
+    invoice_id: InvoiceId,
     format: Literal["json", "csv", "html", "pdf"] | None = Query(None),
     _: str = Actor,
     svc: BillingService = Service,
@@ -97,13 +100,15 @@ def show_invoice(
 
 
 @router.post("/invoices/{invoice_id}/finalize")
-def finalize_invoice(invoice_id: int, actor: str = Actor, svc: BillingService = Service) -> Any:
+def finalize_invoice(
+    invoice_id: InvoiceId, actor: str = Actor, svc: BillingService = Service
+) -> Any:
     return {"data": answer(lambda: svc.finalize(invoice_id, actor)).to_dict()}
 
 
 @router.post("/invoices/{invoice_id}/void")
 def void_invoice(
-    invoice_id: int, body: VoidRequest, actor: str = Actor, svc: BillingService = Service
+    invoice_id: InvoiceId, body: VoidRequest, actor: str = Actor, svc: BillingService = Service
 ) -> Any:
     return {"data": answer(lambda: svc.void(invoice_id, body.reason, actor)).to_dict()}
 

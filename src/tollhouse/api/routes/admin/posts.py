@@ -8,6 +8,7 @@ published for deletion compliance.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
@@ -19,7 +20,9 @@ from tollhouse.api import openapi as doc
 from tollhouse.api.problems import invalid_request, service_unavailable
 from tollhouse.api.responses import JSONResponse
 from tollhouse.api.routes.admin.auth import require_operator
+from tollhouse.api.routes.admin.content import publish_compliance
 from tollhouse.api.state import app_state
+from tollhouse.compliance.content_events import record_post_deletions
 from tollhouse.corpus.importer import UnitRejected, parse_unit
 from tollhouse.corpus.records import PostRecord, UserRecord
 from tollhouse.streams.errors import BusUnavailable, IngestRejected
@@ -97,6 +100,9 @@ async def ingest_posts(request: Request) -> Response:
     except BusUnavailable as exc:
         # The posts are stored (ingest is idempotent): the operator may simply send them again.
         raise service_unavailable(f"Posts stored but not published: {exc}") from exc
+    # Deletions are content events too (deletion compliance reads those and streams them).
+    stored = await asyncio.to_thread(record_post_deletions, app_state(request).engine, deletions)
+    await publish_compliance(request, stored)
     return JSONResponse(
         {
             "data": {
