@@ -6,9 +6,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test check format bench bench-search bench-gateway clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml verifier/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	# The licensee's verifier first: the server depends on it (tollhouse-verify), from this tree.
+	$(BIN)/python -m pip install -q -e ./verifier
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
@@ -19,9 +21,9 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 check: $(STAMP)
-	$(BIN)/ruff format --check src tests bench
-	$(BIN)/ruff check src tests bench
-	$(BIN)/mypy src
+	$(BIN)/ruff format --check src tests bench verifier/src
+	$(BIN)/ruff check src tests bench verifier/src
+	$(BIN)/mypy src verifier/src
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests bench
