@@ -13,7 +13,7 @@ import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tollhouse_verify import note
+from tollhouse_verify import note as notes
 from tollhouse_verify.errors import FormatError, NoteError
 from tollhouse_verify.tree import HASH_SIZE
 
@@ -46,8 +46,8 @@ class Checkpoint:
         ]
         return "\n".join(lines) + "\n"
 
-    def sign(self, signers: Sequence[note.Signer]) -> str:
-        return note.sign(self.body(), signers)
+    def sign(self, signers: Sequence[notes.Signer]) -> str:
+        return notes.sign(self.body(), signers)
 
     @classmethod
     def parse_body(cls, text: str) -> Checkpoint:
@@ -74,11 +74,11 @@ class SignedCheckpoint:
 
     checkpoint: Checkpoint
     note: str
-    signed_by: tuple[note.Verifier, ...]
+    signed_by: tuple[notes.Verifier, ...]
 
 
 def open_checkpoint(
-    text: str | bytes, verifiers: Sequence[note.Verifier], origin: str | None = None
+    text: str | bytes, verifiers: Sequence[notes.Verifier], origin: str | None = None
 ) -> SignedCheckpoint:
     """Verify a checkpoint note: its signature by one of `verifiers` and, if given, its origin
     (which is also a verifier's key name: the C2SP convention)."""
@@ -87,7 +87,7 @@ def open_checkpoint(
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise NoteError("a checkpoint note is UTF-8") from exc
-    opened = note.open_note(text, verifiers)
+    opened = notes.open_note(text, verifiers)
     checkpoint = Checkpoint.parse_body(opened.text)
     if origin is not None and checkpoint.origin != origin:
         raise FormatError(f"the checkpoint is of log {checkpoint.origin!r}, not {origin!r}")
