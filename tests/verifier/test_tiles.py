@@ -121,3 +121,27 @@ def test_receipt_round_trip_and_rejections() -> None:
     with pytest.raises(FormatError):
         Receipt.parse(receipt.encode().replace("index 3", "index 03"))
     assert node_hash(tree.hashes[0], tree.hashes[1]) == tree.range_hash(0, 2)
+
+
+@pytest.mark.parametrize("size", [1, 255, 256, 257, 65_536, 65_537, 70_000])
+def test_tile_writer_grows_the_same_tiles_and_root(size: int) -> None:
+    from tollhouse_verify.tiles import TileWriter, rightmost_tiles
+
+    tree = MemoryTree.of_leaves([i.to_bytes(4, "big") for i in range(size)])
+    expected = _tiles_of(tree)
+    # Grown in two steps, resumed from the stored partial tiles as a server does.
+    half = size // 2
+    first = TileWriter()
+    for h in tree.hashes[:half]:
+        first.append(h)
+    stored = first.changed()
+    partial = {
+        level: [stored[(level, n)][i : i + 32] for i in range(0, width * 32, 32)]
+        for level, n, width in rightmost_tiles(half)
+    }
+    second = TileWriter(half, partial)
+    for h in tree.hashes[half:]:
+        second.append(h)
+    stored.update(second.changed())
+    assert stored == expected
+    assert second.root() == tree.root()

@@ -104,6 +104,34 @@ def ids_digest(post_ids: Iterable[int]) -> bytes | None:
     return sha256("\n".join(str(i) for i in ids).encode()).digest()
 
 
+def encode_usage(
+    org: int,
+    rid: str,
+    time_ms: int,
+    app: int | None,
+    key: str | None,
+    method: str,
+    route: str,
+    status: int,
+    bill: bool,
+    posts: int,
+    new: int,
+    size: int,
+    ids: bytes | None,
+    user: str | None,
+) -> bytes:
+    """A usage leaf's bytes from values already in bounds (the server's ingest path: one
+    format call, no checks; `UsageLeaf` checks, then encodes through here)."""
+    return (
+        f"tollhouse.usage/v1\norg {org}\nrid {rid}\ntime {time_ms}\n"
+        f"app {'-' if app is None else app}\nkey {'-' if key is None else key}\n"
+        f"route {method} {route}\nstatus {status}\nbill {1 if bill else 0}\n"
+        f"posts {posts}\nnew {new}\nbytes {size}\n"
+        f"ids {'-' if ids is None else base64.b64encode(ids).decode()}\n"
+        f"user {'-' if user is None else encode_text(user)}\n"
+    ).encode("ascii")
+
+
 def _b64_hash(text: str, what: str) -> bytes:
     try:
         raw = base64.b64decode(text, validate=True)
@@ -165,23 +193,10 @@ class UsageLeaf:
         _check_usage(self)
 
     def encode(self) -> bytes:
-        lines = [
-            self.HEADER,
-            f"org {self.org}",
-            f"rid {self.rid}",
-            f"time {self.time_ms}",
-            f"app {_fmt_opt(self.app)}",
-            f"key {_fmt_opt(self.key)}",
-            f"route {self.method} {self.route}",
-            f"status {self.status}",
-            f"bill {int(self.bill)}",
-            f"posts {self.posts}",
-            f"new {self.new}",
-            f"bytes {self.bytes}",
-            "ids " + ("-" if self.ids is None else base64.b64encode(self.ids).decode()),
-            "user " + ("-" if self.user is None else encode_text(self.user)),
-        ]
-        return ("\n".join(lines) + "\n").encode("ascii")
+        return encode_usage(
+            self.org, self.rid, self.time_ms, self.app, self.key, self.method, self.route,
+            self.status, self.bill, self.posts, self.new, self.bytes, self.ids, self.user,
+        )  # fmt: skip
 
     @classmethod
     def parse_text(cls, text: str) -> UsageLeaf:

@@ -192,3 +192,59 @@ class TiledTree:
         from tollhouse_verify.tree import EMPTY_ROOT
 
         return self.range_hash(0, self.size) if self.size else EMPTY_ROOT
+
+
+def rightmost_tiles(size: int) -> list[tuple[int, int, int]]:
+    """(level, N, width) of the partial tile at the end of each level of a tree of `size`
+    (levels whose hash count is a multiple of 256 have none)."""
+    out = []
+    level = 0
+    while size >> (TILE_HEIGHT * level):
+        count = size >> (TILE_HEIGHT * level)
+        if count % TILE_WIDTH:
+            out.append((level, count // TILE_WIDTH, count % TILE_WIDTH))
+        level += 1
+    return out
+
+
+class TileWriter:
+    """Grows a tiled tree leaf by leaf. It holds only the partial tile at the end of each level
+    (all that appending and the root need) and remembers which tiles it changed."""
+
+    def __init__(self, size: int = 0, partial: dict[int, list[bytes]] | None = None) -> None:
+        self.size = size
+        self._partial = partial or {}
+        for level, _n, width in rightmost_tiles(size):
+            if len(self._partial.get(level, ())) != width:
+                raise FormatError(f"the partial tile at level {level} does not hold {width}")
+        self._changed: dict[tuple[int, int], list[bytes]] = {}
+
+    def append(self, leaf_hash: bytes) -> None:
+        self.size += 1
+        h = leaf_hash
+        level = 0
+        while True:
+            tile = self._partial.setdefault(level, [])
+            tile.append(h)
+            n = ((self.size >> (TILE_HEIGHT * level)) - 1) // TILE_WIDTH
+            self._changed[(level, n)] = tile
+            if len(tile) < TILE_WIDTH:
+                return
+            h = perfect_root(tile)
+            self._partial[level] = []
+            level += 1
+
+    def changed(self) -> dict[tuple[int, int], bytes]:
+        """{(level, N): hashes} of every tile that grew since the writer was made."""
+        return {key: b"".join(hashes) for key, hashes in self._changed.items()}
+
+    def root(self) -> bytes:
+        from tollhouse_verify.tree import EMPTY_ROOT
+
+        if not self.size:
+            return EMPTY_ROOT
+        partial = {
+            (level, n): b"".join(self._partial[level])
+            for level, n, _w in rightmost_tiles(self.size)
+        }
+        return TiledTree(self.size, lambda level, n: partial[(level, n)]).root()
