@@ -34,7 +34,7 @@ def usage_leaves(draw: st.DrawFn) -> UsageLeaf:
         bill=draw(st.booleans()),
         posts=posts,
         new=draw(st.integers(0, posts)),
-        bytes=draw(st.integers(0, (1 << 63) - 1)),
+        size_bytes=draw(st.integers(0, (1 << 63) - 1)),
         ids=None if posts == 0 else draw(st.binary(min_size=32, max_size=32)),
         user=draw(st.none() | st.text(min_size=1, max_size=200)),
     )
@@ -71,7 +71,7 @@ def test_close_leaves_round_trip(start: int, width: int, data: st.DataObject) ->
     leaf = CloseLeaf(
         org=3, day=date(2026, 12, 2), start=start, end=start + width, requests=requests,
         billable=data.draw(st.integers(0, requests)), posts=posts,
-        new=data.draw(st.integers(0, posts)), bytes=data.draw(st.integers(0, 10**12)),
+        new=data.draw(st.integers(0, posts)), size_bytes=data.draw(st.integers(0, 10**12)),
         late=data.draw(st.integers(0, requests)), rule=leaves.COUNTING_RULE,
         pricebook_id="plans", pricebook_hash=b"\x11" * 32,
     )  # fmt: skip
@@ -80,7 +80,7 @@ def test_close_leaves_round_trip(start: int, width: int, data: st.DataObject) ->
 
 GOOD = UsageLeaf(
     org=7, rid=RID, time_ms=1764700000123, app=12, key="k_1", method="GET",
-    route="/2/tweets/:id", status=200, bill=True, posts=3, new=2, bytes=4821,
+    route="/2/tweets/:id", status=200, bill=True, posts=3, new=2, size_bytes=4821,
     ids=ids_digest([3, 1, 2]), user="Agence Ä%",
 )  # fmt: skip
 

@@ -185,7 +185,7 @@ class UsageLeaf:
     bill: bool
     posts: int
     new: int
-    bytes: int
+    size_bytes: int
     ids: bytes | None
     user: str | None
 
@@ -195,7 +195,7 @@ class UsageLeaf:
     def encode(self) -> bytes:
         return encode_usage(
             self.org, self.rid, self.time_ms, self.app, self.key, self.method, self.route,
-            self.status, self.bill, self.posts, self.new, self.bytes, self.ids, self.user,
+            self.status, self.bill, self.posts, self.new, self.size_bytes, self.ids, self.user,
         )  # fmt: skip
 
     @classmethod
@@ -218,7 +218,7 @@ class UsageLeaf:
             bill=v[7] == "1",
             posts=_nat(v[8], "posts", MAX_POSTS),
             new=_nat(v[9], "new", MAX_POSTS),
-            bytes=_nat(v[10], "bytes"),
+            size_bytes=_nat(v[10], "bytes"),
             ids=None if v[11] == "-" else _b64_hash(v[11], "ids"),
             user=None if v[12] == "-" else decode_text(v[12], "user"),
         )
@@ -267,7 +267,7 @@ class AdjustLeaf:
     bill: int
     posts: int
     new: int
-    bytes: int
+    size_bytes: int
 
     def __post_init__(self) -> None:
         if not 1 <= self.org <= MAX_INT or not 0 <= self.time_ms <= MAX_INT:
@@ -280,7 +280,7 @@ class AdjustLeaf:
             raise FormatError("`bill` is -1, 0 or 1")
         if not all(abs(d) <= MAX_POSTS for d in (self.posts, self.new)):
             raise FormatError("deltas are at most 2**31-1")
-        if abs(self.bytes) > MAX_INT:
+        if abs(self.size_bytes) > MAX_INT:
             raise FormatError("`bytes` is at most 2**63-1")
 
     def encode(self) -> bytes:
@@ -294,7 +294,7 @@ class AdjustLeaf:
             f"bill {self.bill}",
             f"posts {self.posts}",
             f"new {self.new}",
-            f"bytes {self.bytes}",
+            f"bytes {self.size_bytes}",
         ]
         return ("\n".join(lines) + "\n").encode("ascii")
 
@@ -310,7 +310,7 @@ class AdjustLeaf:
             bill=_signed(v[5], "bill", 1),
             posts=_signed(v[6], "posts"),
             new=_signed(v[7], "new"),
-            bytes=_signed(v[8], "bytes", MAX_INT),
+            size_bytes=_signed(v[8], "bytes", MAX_INT),
         )
 
 
@@ -330,7 +330,7 @@ class CloseLeaf:
     billable: int
     posts: int
     new: int
-    bytes: int
+    size_bytes: int
     late: int
     rule: str
     pricebook_id: str
@@ -363,7 +363,7 @@ class CloseLeaf:
             f"billable {self.billable}",
             f"posts {self.posts}",
             f"new {self.new}",
-            f"bytes {self.bytes}",
+            f"bytes {self.size_bytes}",
             f"late {self.late}",
             f"rule {self.rule}",
             f"pricebook {self.pricebook_id} {base64.b64encode(self.pricebook_hash).decode()}",
@@ -392,7 +392,7 @@ class CloseLeaf:
             billable=_nat(v[4], "billable"),
             posts=_nat(v[5], "posts"),
             new=_nat(v[6], "new"),
-            bytes=_nat(v[7], "bytes"),
+            size_bytes=_nat(v[7], "bytes"),
             late=_nat(v[8], "late"),
             rule=v[9],
             pricebook_id=book,
