@@ -241,7 +241,7 @@ def _check_usage(leaf: UsageLeaf) -> None:
         raise FormatError("`status` is an HTTP status")
     if not 0 <= leaf.posts <= MAX_POSTS or not 0 <= leaf.new <= leaf.posts:
         raise FormatError("0 ≤ `new` ≤ `posts` ≤ 2**31-1")
-    if not 0 <= leaf.bytes <= MAX_INT:
+    if not 0 <= leaf.size_bytes <= MAX_INT:
         raise FormatError("`bytes` is 0 to 2**63-1")
     if (leaf.ids is None) != (leaf.posts == 0):
         raise FormatError("`ids` is `-` exactly when no posts were delivered")
