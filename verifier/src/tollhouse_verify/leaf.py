@@ -341,7 +341,7 @@ class CloseLeaf:
             raise FormatError("`org` is a positive 63-bit id")
         if not 0 <= self.start <= self.end <= MAX_INT:
             raise FormatError("`range` is two indices a ≤ b")
-        for name in ("requests", "billable", "posts", "new", "bytes", "late"):
+        for name in ("requests", "billable", "posts", "new", "size_bytes", "late"):
             if not 0 <= getattr(self, name) <= MAX_INT:
                 raise FormatError(f"`{name}` is 0 to 2**63-1")
         if self.billable > self.requests or self.new > self.posts or self.late > self.requests:
