@@ -64,7 +64,20 @@ def test_new_sqlite_database_gets_large_pages_and_old_ones_keep_theirs(tmp_path:
         old.dispose()
 
 
-USAGE_TABLES = {"usage_events", "usage_rollups", "usage_rollups_daily", "usage_sketches"}
+USAGE_TABLES = {
+    "usage_events",
+    "usage_rollups",
+    "usage_rollups_daily",
+    "usage_sketches",
+    "usage_log",
+    "usage_log_heads",
+    # Receipts' tables live beside the usage log they are built from.
+    "receipt_tiles",
+    "receipt_checkpoints",
+    "receipt_heads",
+    "receipt_closes",
+    "receipt_roots",
+}
 
 
 def test_sqlite_usage_tables_get_a_file_of_their_own_with_only_them(tmp_path: Path) -> None:

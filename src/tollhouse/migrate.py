@@ -71,12 +71,21 @@ def _usage_url(engine: Engine, usage_url: str | None) -> str:
 def _usage_tables() -> list[sa.Table]:
     from tollhouse.metering.models import (
         usage_events,
+        usage_log,
+        usage_log_heads,
         usage_rollups,
         usage_rollups_daily,
         usage_sketches,
     )
 
-    return [usage_events, usage_rollups, usage_rollups_daily, usage_sketches]
+    return [
+        usage_events,
+        usage_rollups,
+        usage_rollups_daily,
+        usage_sketches,
+        usage_log,
+        usage_log_heads,
+    ]
 
 
 MOVE_BATCH = 10_000

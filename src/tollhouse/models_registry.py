@@ -13,6 +13,7 @@ def all_metadata() -> MetaData:
     for module in (
         "tollhouse.access.models",
         "tollhouse.metering.models",
+        "tollhouse.receipts.models",
         "tollhouse.streams.models",
     ):
         try:

@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from tollhouse.metering import sketches
+from tollhouse.metering import sketches, usage_log
 from tollhouse.metering.event import UsageEvent
 from tollhouse.metering.models import UNKNOWN_ID, usage_sketches
 
@@ -180,6 +180,7 @@ def record_events_in(
             inserted = _insert_postgresql(cursor, events, end_user_ids)
         if any(e.post_ids and e.org_id is not None for e in inserted):
             _update_sketches(conn, inserted)
+        usage_log.append_events(cursor, conn.dialect.name, inserted)
         return len(inserted)
     finally:
         cursor.close()
