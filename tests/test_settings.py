@@ -42,8 +42,17 @@ def test_bad_settings_fail_loudly(overrides: dict[str, str]) -> None:
 
 
 def test_production_accepts_own_secret() -> None:
-    s = load_settings(environment="production", admin_token="a-real-secret-0123456789")
+    s = load_settings(
+        environment="production",
+        admin_token="a-real-secret-0123456789",
+        receipts_signing_key="A" * 43 + "=",
+    )
     assert s.environment == "production"
+
+
+def test_production_requires_a_receipts_signing_key() -> None:
+    with pytest.raises(ConfigurationError, match="RECEIPTS_SIGNING_KEY"):
+        load_settings(environment="production", admin_token="a-real-secret-0123456789")
 
 
 def test_usage_tables_default_beside_sqlite_and_in_postgresql() -> None:
