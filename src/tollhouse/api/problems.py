@@ -186,3 +186,16 @@ def asgi_messages(problem: ApiProblem) -> tuple[dict[str, Any], dict[str, Any]]:
         {"type": "http.response.start", "status": problem.status, "headers": headers},
         {"type": "http.response.body", "body": body},
     )
+
+
+def not_found(detail: str) -> ApiProblem:
+    """404 `resource-not-found`: the thing named in the path is not there (for this caller)."""
+    return ApiProblem(
+        404,
+        {
+            "title": "Not Found Error",
+            "type": PROBLEMS + "resource-not-found",
+            "status": 404,
+            "detail": detail,
+        },
+    )

@@ -31,6 +31,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "plans": ("plans", "app"),
     "agreements": ("plans", "agreements"),
     "usage": ("usage", "app"),
+    "receipts": ("receipts", "app"),
     "demo": ("demo", "demo"),
 }
 

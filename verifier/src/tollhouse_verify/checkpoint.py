@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tollhouse_verify import note as notes
-from tollhouse_verify.errors import FormatError, NoteError
+from tollhouse_verify.errors import FormatError, NoteError, WrongOrigin
 from tollhouse_verify.tree import HASH_SIZE
 
 
@@ -90,5 +90,5 @@ def open_checkpoint(
     opened = notes.open_note(text, verifiers)
     checkpoint = Checkpoint.parse_body(opened.text)
     if origin is not None and checkpoint.origin != origin:
-        raise FormatError(f"the checkpoint is of log {checkpoint.origin!r}, not {origin!r}")
+        raise WrongOrigin(f"the checkpoint is of log {checkpoint.origin!r}, not {origin!r}")
     return SignedCheckpoint(checkpoint, text, opened.signed_by)

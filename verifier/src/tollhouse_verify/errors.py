@@ -21,3 +21,7 @@ class BadSignature(NoteError):
 
 class FormatError(VerifyError):
     """Text or bytes that are not in the format they claim (a checkpoint, a tile, a leaf)."""
+
+
+class WrongOrigin(FormatError):
+    """A checkpoint or entry of another log than the one being checked."""

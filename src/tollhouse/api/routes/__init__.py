@@ -26,6 +26,7 @@ def register_routes(app: FastAPI) -> None:
         streams,
         tweets,
         usage,
+        usage_log,
         users,
     )
 
@@ -39,5 +40,6 @@ def register_routes(app: FastAPI) -> None:
         admin_usage.router,
         admin_metrics.router,
         admin_posts.router,
+        usage_log.router,
     ):
         app.include_router(router)
