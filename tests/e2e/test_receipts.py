@@ -4,6 +4,8 @@ passes. Then a leaf is changed in the database and the check names the failure."
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import threading
 from collections.abc import Callable
@@ -103,27 +105,26 @@ def test_tweepy_traffic_through_a_crash_verifies_and_a_changed_leaf_is_named(
     state = tmp_path / "state"
     args = ["check", "--base", reader.base_url, "--token", token, "--key", vkey,
             "--own", str(own.path), "--state", str(state), "--json"]  # fmt: skip
-    assert verify(args) == 0
+    first = io.StringIO()
+    with contextlib.redirect_stdout(first):
+        passed = verify(args)
+    assert passed == 0, first.getvalue()
+    # Requests the server recorded but died before answering are reported, not failed.
+    assert len(json.loads(first.getvalue())["unanswered"]) <= 4
     lines = own.path.read_text().splitlines()
     assert len(lines) >= 1000
 
     # The operator changes one delivered leaf's post count in the database.
     victim = json.loads(next(line for line in lines if '"status":200' in line))
     t = usage_log.c
+    row = (t.org_id == lic.org_id) & (t.request_id == victim["request_id"])
     with usage.begin() as conn:
-        leaf = conn.execute(sa.select(t.leaf).where(
-            (t.org_id == lic.org_id) & (t.request_id == victim["request_id"]))).scalar_one()  # fmt: skip
+        leaf = bytes(conn.execute(sa.select(t.leaf).where(row)).scalar_one())
         posts = len(victim["post_ids"])
-        changed = bytes(leaf).replace(
-            f"\nposts {posts}\n".encode(), f"\nposts {posts + 1}\n".encode()
-        )
-        assert changed != bytes(leaf)
-        conn.execute(usage_log.update().where(
-            (t.org_id == lic.org_id) & (t.request_id == victim["request_id"])).values(leaf=changed))  # fmt: skip
+        changed = leaf.replace(f"\nposts {posts}\n".encode(), f"\nposts {posts + 1}\n".encode())
+        assert changed != leaf
+        conn.execute(usage_log.update().where(row).values(leaf=changed))
     out = tmp_path / "report.json"
-    import contextlib
-    import io
-
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
         assert verify(args) == 1

@@ -187,3 +187,21 @@ def test_route_templates_match_concrete_paths() -> None:
     assert not route_matches("/2/tweets/:id", "/2/tweets")
     assert route_matches("/2/users/by/username/:username", "/2/users/by/username/jack")
     assert not route_matches("/2/tweets/search/all", "/2/tweets/search/recent")
+
+
+def test_an_entry_for_a_request_that_got_no_response_is_unanswered_not_unknown(
+    tmp_path: Path,
+) -> None:
+    leaves, own = honest()
+    lost = usage(50, [77])  # logged by the server, never answered (it died)
+    failure = {"request_id": None, "status": None, "route": "GET /2/tweets/77",
+               "post_ids": [], "error": "ConnectionError", "sent_ms": lost.time_ms - 3,
+               "failed_ms": lost.time_ms + 40}  # fmt: skip
+    log = FakeLog(entries([*leaves, lost]))
+    report = run(log, [*own, failure], tmp_path)
+    assert report.ok and report.unanswered == [lost.rid]
+    # Twin: without the failed request on record, the entry is unknown.
+    assert run(log, own, tmp_path).kinds() == {"unknown"}
+    # One failed request accounts for one entry only.
+    twice = FakeLog(entries([*leaves, lost, usage(51, [77], at_ms=lost.time_ms + 1)]))
+    assert run(twice, [*own, failure], tmp_path).kinds() == {"unknown"}

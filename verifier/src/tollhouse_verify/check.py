@@ -65,6 +65,7 @@ class Report:
     matched: int = 0
     closes: int = 0
     pending: list[str] = field(default_factory=list)
+    unanswered: list[str] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
 
     @property
@@ -211,8 +212,8 @@ def check(
     report.entries = len(parsed)
     if builder.root() != cp.root:
         report.fail("inconsistent", "the entries do not give the checkpoint's root")
-    own = _own(own_path, report)
-    _join(parsed, own, org, report)
+    own, failed = _own(own_path, report)
+    _join(parsed, own, failed, org, report)
     _closes(parsed, report)
     if invoice is not None:
         _invoice(parsed, invoice, report)
@@ -235,19 +236,46 @@ def _org_of(origin: str) -> int | None:
     return int(tail[1]) if len(tail) == 2 and tail[1].isdigit() else None
 
 
-def _own(path: str | Path, report: Report) -> dict[str, dict[str, Any]]:
+# Clocks of the licensee and the platform may differ by this much.
+CLOCK_SKEW_MS = 5_000
+
+
+def _own(
+    path: str | Path, report: Report
+) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """Own records by request id, and the requests that got no response."""
     own: dict[str, dict[str, Any]] = {}
+    failed: list[dict[str, Any]] = []
     for record in read_own(path):
         rid = record.get("request_id")
         if isinstance(rid, str):
             own.setdefault(rid, record)
+        elif isinstance(record.get("sent_ms"), int) and isinstance(record.get("failed_ms"), int):
+            failed.append(record)
     report.own_records = len(own)
-    return own
+    return own, failed
+
+
+def _unanswered(leaf: UsageLeaf, failed: list[dict[str, Any]]) -> bool:
+    """Take (once) a request without a response that this entry may be the log's record of."""
+    for i, record in enumerate(failed):
+        method, _, path = str(record.get("route", "")).partition(" ")
+        if (
+            method == leaf.method
+            and route_matches(leaf.route, path)
+            and record["sent_ms"] - CLOCK_SKEW_MS
+            <= leaf.time_ms
+            <= record["failed_ms"] + CLOCK_SKEW_MS
+        ):
+            del failed[i]
+            return True
+    return False
 
 
 def _join(
     parsed: list[tuple[int, leaves.Leaf | None]],
     own: dict[str, dict[str, Any]],
+    failed: list[dict[str, Any]],
     org: int | None,
     report: Report,
 ) -> None:
@@ -280,6 +308,9 @@ def _join(
         if mine is None:
             if leaf.route.endswith("/stream"):
                 continue  # a stream's interval usage: no response of its own to compare
+            if _unanswered(leaf, failed):
+                report.unanswered.append(leaf.rid)
+                continue
             report.fail(
                 "unknown", "an entry with a request id you have no record of", leaf.rid, index
             )

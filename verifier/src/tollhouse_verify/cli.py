@@ -39,7 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{report.origin} size {report.size} root {report.root}: {verdict}")
         print(
             f"  {report.entries} entries, {report.closes} day closes, {report.own_records} "
-            f"own records, {report.matched} matched, {len(report.pending)} pending"
+            f"own records, {report.matched} matched, {len(report.pending)} pending, "
+            f"{len(report.unanswered)} logged but unanswered"
         )
         for failure in report.failures:
             index = "" if failure.index is None else f"#{failure.index}"
