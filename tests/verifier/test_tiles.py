@@ -140,6 +140,7 @@ def test_tile_writer_grows_the_same_tiles_and_root(size: int) -> None:
         for level, n, width in rightmost_tiles(half)
     }
     second = TileWriter(half, partial)
+    assert TileWriter.from_frontier(half, first.frontier()).frontier() == second.frontier()
     for h in tree.hashes[half:]:
         second.append(h)
     stored.update(second.changed())

@@ -38,13 +38,16 @@ receipt_checkpoints = sa.Table(
     sa.Column("signed_at", sa.DateTime(timezone=True), nullable=False),
 )
 
-# The latest checkpoint of each log: how far its tiles are built, and when it was signed.
+# The latest checkpoint of each log: how far its tiles are built, when it was signed, and the
+# partial tile at the end of each level (TileWriter.frontier): a round resumes every log from
+# this one row instead of reading its tiles back.
 receipt_heads = sa.Table(
     "receipt_heads",
     metadata,
     sa.Column("org_id", sa.BigInteger, primary_key=True),
     sa.Column("size", sa.BigInteger, nullable=False),
     sa.Column("signed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("frontier", sa.LargeBinary, nullable=False),
 )
 
 # The day closes appended to each organisation's log: the close leaf's index and its range.

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import date
@@ -96,12 +97,12 @@ def decode_text(text: str, what: str) -> str:
 
 
 def ids_digest(post_ids: Iterable[int]) -> bytes | None:
-    """SHA-256 of the delivered post ids sorted numerically (repeats kept), one decimal per
-    line; None when none were delivered."""
+    """SHA-256 of the delivered post ids sorted numerically (repeats kept), each as an 8-byte
+    big-endian unsigned integer; None when none were delivered."""
     ids = sorted(post_ids)
     if not ids:
         return None
-    return sha256("\n".join(str(i) for i in ids).encode()).digest()
+    return sha256(struct.pack(f">{len(ids)}Q", *ids)).digest()
 
 
 def encode_usage(

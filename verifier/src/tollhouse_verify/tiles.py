@@ -234,6 +234,26 @@ class TileWriter:
             self._partial[level] = []
             level += 1
 
+    @classmethod
+    def from_frontier(cls, size: int, frontier: bytes) -> TileWriter:
+        """A writer resuming at `size` from what `frontier()` returned there."""
+        partial: dict[int, list[bytes]] = {}
+        pos = 0
+        for level, _n, width in rightmost_tiles(size):
+            chunk = frontier[pos : pos + width * HASH_SIZE]
+            partial[level] = [chunk[i : i + HASH_SIZE] for i in range(0, len(chunk), HASH_SIZE)]
+            pos += width * HASH_SIZE
+        if pos != len(frontier):
+            raise FormatError(f"a frontier of {len(frontier)} bytes for size {size}")
+        return cls(size, partial)
+
+    def frontier(self) -> bytes:
+        """The partial tile at the end of each level, concatenated (levels upward): all that
+        resuming the writer needs."""
+        return b"".join(
+            b"".join(self._partial[level]) for level, _n, _w in rightmost_tiles(self.size)
+        )
+
     def changed(self) -> dict[tuple[int, int], bytes]:
         """{(level, N): hashes} of every tile that grew since the writer was made."""
         return {key: b"".join(hashes) for key, hashes in self._changed.items()}

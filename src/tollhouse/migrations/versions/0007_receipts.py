@@ -61,6 +61,7 @@ def upgrade() -> None:
         sa.Column("org_id", sa.BigInteger, nullable=False),
         sa.Column("size", sa.BigInteger, nullable=False),
         sa.Column("signed_at", TS, nullable=False),
+        sa.Column("frontier", sa.LargeBinary, nullable=False),
         sa.PrimaryKeyConstraint("org_id", name="pk_receipt_heads"),
     )
     op.create_table(
