@@ -48,6 +48,7 @@ from tollhouse_verify.tiles import TILE_WIDTH, encode_bundle, parse_path
 from tollhouse_verify.tree import leaf_hash, root_of
 
 BATCH = 20_000
+POOL = 5_000_000  # distinct posts a day in the verifier part (the set it recomputes `new` from)
 
 
 def bench_ingest(url: str, n: int, rounds: int) -> dict[str, float]:
@@ -77,9 +78,26 @@ def _org_events(orgs: int, per_org: int, start_us: int) -> list[UsageEvent]:
     for k in range(per_org):
         for org in range(1, orgs + 1):
             us = start_us + (k * orgs + org) * 10
-            out.append(UsageEvent(uuid7(us // 1000), us, org, org * 10, "key0000001",
-                                  "/2/tweets/:id", "GET", 200, 1, 1, 900, 1000, None, None,
-                                  None, (org * 1000 + k,)))  # fmt: skip
+            out.append(
+                UsageEvent(
+                    uuid7(us // 1000),
+                    us,
+                    org,
+                    org * 10,
+                    "key0000001",
+                    "/2/tweets/:id",
+                    "GET",
+                    200,
+                    1,
+                    1,
+                    900,
+                    1000,
+                    None,
+                    None,
+                    None,
+                    (org * 1000 + k,),
+                )
+            )
     return out
 
 
@@ -113,18 +131,47 @@ def bench_verifier(n: int, tmp: Path) -> dict[str, float]:
     t = time.perf_counter()
     day_ms = int(datetime(2026, 12, 2, tzinfo=UTC).timestamp() * 1000)
     leaves: list[bytes] = []
+    rng = random.Random(7)
+    seen: set[int] = set()
     own_path = tmp / "own.jsonl"
     with own_path.open("w") as own:
         for i in range(n):
             at = day_ms + i * 40
             rid = uuid7(at)
-            # 34 posts a request (71 M posts / 2.1 M requests), every post new.
-            ids = list(range(i * 34, i * 34 + 34))
-            leaves.append(encode_usage(org, rid, at, 70 + i % 8, "key0000001", "GET",
-                                       "/2/tweets/search/all", 200, True, 34, 34, 48213,
-                                       ids_digest(ids), None))  # fmt: skip
-            own.write(json.dumps({"request_id": rid, "status": 200,
-                                  "route": "GET /2/tweets/search/all", "post_ids": ids}) + "\n")  # fmt: skip
+            # 34 posts a request (71 M posts / 2.1 M requests) from a pool of POOL posts; new
+            # is what the daily dedupe leaves (exact here).
+            ids = [rng.randrange(POOL) for _ in range(34)]
+            fresh = len(set(ids) - seen)
+            seen.update(ids)
+            leaves.append(
+                encode_usage(
+                    org,
+                    rid,
+                    at,
+                    70 + i % 8,
+                    "key0000001",
+                    "GET",
+                    "/2/tweets/search/all",
+                    200,
+                    True,
+                    34,
+                    fresh,
+                    48213,
+                    ids_digest(ids),
+                    None,
+                )
+            )
+            own.write(
+                json.dumps(
+                    {
+                        "request_id": rid,
+                        "status": 200,
+                        "route": "GET /2/tweets/search/all",
+                        "post_ids": ids,
+                    }
+                )
+                + "\n"
+            )
     note = Checkpoint(signer.name, n, root_of(leaf_hash(x) for x in leaves)).sign([signer])
     build_s = time.perf_counter() - t
 
@@ -149,30 +196,39 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--only", choices=("ingest", "checkpoints", "verifier"), action="append")
+    parser.add_argument("--leaves", type=int, help="verifier: leaves (default 2.1 M)")
     args = parser.parse_args()
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     if "postgresql" in backends and not PG_URL:
         backends.remove("postgresql")
     parts = args.only or ["ingest", "checkpoints", "verifier"]
-    print(f"# {platform.node()} {platform.processor() or platform.machine()}, "
-          f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {' '.join(sys.argv)}")  # fmt: skip
+    print(
+        f"# {platform.node()} {platform.processor() or platform.machine()}, "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {' '.join(sys.argv)}"
+    )
     for backend in backends:
         if "ingest" in parts:
             n = 20_000 if args.quick else 100_000
             r = bench_ingest(backend, n, 1 if args.quick else 3)
-            print(f"ingest      {backend:10} {n:,} events: receipts on {r['on']:,.0f}/s, "
-                  f"off {r['off']:,.0f}/s, on/off {r['ratio']:.2f} (target ≥ 0.80)")  # fmt: skip
+            print(
+                f"ingest      {backend:10} {n:,} events: receipts on {r['on']:,.0f}/s, "
+                f"off {r['off']:,.0f}/s, on/off {r['ratio']:.2f} (target ≥ 0.80)"
+            )
         if "checkpoints" in parts:
             orgs = 1_000 if args.quick else 10_000
             c = bench_checkpoints(backend, orgs)
-            print(f"checkpoints {backend:10} {orgs:,} logs: first round {c['first']:.2f} s, "
-                  f"steady round {c['steady']:.2f} s (target ≤ 5 s)")  # fmt: skip
+            print(
+                f"checkpoints {backend:10} {orgs:,} logs: first round {c['first']:.2f} s, "
+                f"steady round {c['steady']:.2f} s (target ≤ 5 s)"
+            )
     if "verifier" in parts:
-        n = 100_000 if args.quick else 2_100_000
+        n = args.leaves or (100_000 if args.quick else 2_100_000)
         with tempfile.TemporaryDirectory() as tmp:
             v = bench_verifier(n, Path(tmp))
-        print(f"verifier    {v['leaves']:,} leaves: check {v['check']:.1f} s "
-              f"(target ≤ 60 s; building the log {v['build']:.1f} s)")  # fmt: skip
+        print(
+            f"verifier    {v['leaves']:,} leaves: check {v['check']:.1f} s "
+            f"(target ≤ 60 s; building the log {v['build']:.1f} s)"
+        )
 
 
 if __name__ == "__main__":
