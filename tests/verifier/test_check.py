@@ -194,7 +194,7 @@ def test_an_entry_for_a_request_that_got_no_response_is_unanswered_not_unknown(
 ) -> None:
     leaves, own = honest()
     lost = usage(50, [77])  # logged by the server, never answered (it died)
-    failure = {"request_id": None, "status": None, "route": "GET /2/tweets/77",
+    failure: dict[str, object] = {"request_id": None, "status": None, "route": "GET /2/tweets/77",
                "post_ids": [], "error": "ConnectionError", "sent_ms": lost.time_ms - 3,
                "failed_ms": lost.time_ms + 40}  # fmt: skip
     log = FakeLog(entries([*leaves, lost]))
