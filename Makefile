@@ -26,12 +26,12 @@ check: $(STAMP)
 	$(BIN)/mypy src verifier/src
 
 format: $(STAMP)
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench verifier/src
+	$(BIN)/ruff check --fix src tests bench verifier/src
 
 # Every benchmark in its --quick mode; the full runs and their results: bench/RESULTS.md.
 bench: $(STAMP)
-	for b in generate search edge limits metering streams query_matcher; do \
+	for b in generate search edge limits metering streams query_matcher receipts; do \
 		$(BIN)/python bench/$$b.py --quick || exit 1; done
 
 bench-search: $(STAMP)

@@ -69,8 +69,8 @@ import orjson
 
 from tollhouse.access.plans import parse_plan_book
 from tollhouse.access.service import AccessService, onboard
-from tollhouse.corpus import search
-from tollhouse.corpus.generator import generate_corpus
+from tollhouse.corpus import lookups
+from tollhouse.corpus.synthetic.generator import generate_corpus
 from tollhouse.db import create_engine, usage_database_url
 from tollhouse.endpoints import TEMPLATES
 from tollhouse.migrate import upgrade
@@ -134,7 +134,7 @@ def prepare(directory: Path, posts: int) -> tuple[Path, str, list[int]]:
     token = onboard(service, "Bench", "bench", ["bench-app"], actor="bench").keys[0].token
     with engine.connect() as conn:
         candidates = [row[0] for row in conn.exec_driver_sql("SELECT id FROM posts ORDER BY id")]
-        found, _ = search.lookup_posts(conn, candidates[:: max(len(candidates) // 400, 1)])
+        found, _ = lookups.lookup_posts(conn, candidates[:: max(len(candidates) // 400, 1)])
     ids = sorted(found)[:: max(len(found) // 100, 1)][:100]
     engine.dispose()
     if len(ids) < 100:

@@ -31,9 +31,14 @@ from urllib.parse import quote
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from tollhouse.corpus.bulk import POST_COLUMNS, USER_COLUMNS, RowEncoding
-from tollhouse.corpus.generator import CorpusSpec, bulk_mode, generate_corpus, iter_batches
 from tollhouse.corpus.models import post_facets, posts, users
+from tollhouse.corpus.synthetic.bulk_rows import POST_COLUMNS, USER_COLUMNS, RowEncoding
+from tollhouse.corpus.synthetic.generator import (
+    CorpusSpec,
+    bulk_mode,
+    generate_corpus,
+    iter_batches,
+)
 from tollhouse.db import create_engine
 from tollhouse.migrate import upgrade
 

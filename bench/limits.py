@@ -35,8 +35,8 @@ from limits.strategies import FixedWindowRateLimiter  # noqa: E402
 
 from limits import RateLimitItemPerDay, RateLimitItemPerMinute  # noqa: E402
 from tollhouse.access.plans import RateLimit  # noqa: E402
+from tollhouse.limits.decisions import Admission  # noqa: E402
 from tollhouse.limits.memory import MemoryLimits  # noqa: E402
-from tollhouse.limits.models import Admission  # noqa: E402
 from tollhouse.limits.redis import RedisLimits  # noqa: E402
 
 ENDPOINT = "/2/tweets/search/recent"

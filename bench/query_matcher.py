@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from tollhouse.corpus.query import And, Field, Flag, Node, Not, Or, Term, parse
 from tollhouse.corpus.query.matcher import MatchablePost, compile_matcher
 from tollhouse.corpus.records import PostRecord, UserRecord
-from tollhouse.corpus.vocabulary import LANGUAGES
+from tollhouse.corpus.synthetic.vocabulary import LANGUAGES
 
 RULES = [
     "coffee",

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/search.py [--quick] [--backend sqlite|postgresql|both] [--write]
 
-On a generated corpus (1 M posts; 100 k with --quick; task B's `tollhouse.corpus.generator`,
+On a generated corpus (1 M posts; 100 k with --quick; `tollhouse.corpus.synthetic.generator`,
 cached between runs in $TMPDIR/tollhouse-bench or a PostgreSQL schema), for 10 representative
 recent-search queries, a 100-id lookup and a timeline page, it measures p50/p99 of
 
@@ -44,9 +44,10 @@ from sqlalchemy.engine import Engine
 from tollhouse.api.app import create_app
 from tollhouse.api.routes.tweets import lookup_work, search_work
 from tollhouse.api.routes.users import timeline_work
+from tollhouse.corpus.deadline import run_bounded
 from tollhouse.corpus.ids import lowest_id_at
 from tollhouse.corpus.models import post_facets, posts, users
-from tollhouse.corpus.search import STATEMENTS, run_bounded
+from tollhouse.corpus.statements import STATEMENTS
 from tollhouse.db import create_engine
 from tollhouse.migrate import upgrade
 from tollhouse.settings import load_settings
@@ -90,7 +91,7 @@ def database(backend: str, n_posts: int) -> str:
     with engine.connect() as conn:
         have = conn.execute(select(func.count()).select_from(posts)).scalar_one()
     if have < n_posts * 0.9:
-        from tollhouse.corpus.generator import generate_corpus
+        from tollhouse.corpus.synthetic.generator import generate_corpus
 
         print(f"generating {n_posts} posts into {backend} …", file=sys.stderr)
         stats = generate_corpus(engine, posts=n_posts, users=max(1000, n_posts // 50), seed=7)

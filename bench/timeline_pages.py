@@ -34,7 +34,7 @@ SRC = HERE.parent / "src"
 def child(url: str, author_id: int, mentioned_id: int, iterations: int) -> dict[str, Any]:
     """Time the cases with whichever `tollhouse` is importable; {case: [p50 ms, cpu ms]}."""
     from tollhouse.api.routes.users import timeline_work
-    from tollhouse.corpus.search import run_bounded
+    from tollhouse.corpus.deadline import run_bounded
     from tollhouse.db import create_engine
 
     engine = create_engine(url)

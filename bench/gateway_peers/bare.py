@@ -26,7 +26,7 @@ from starlette.routing import Route
 
 from tollhouse.db import SQLITE_MMAP_BYTES
 
-# The statement Tollhouse's post lookup compiles to on SQLite (corpus.search.lookup_posts):
+# The statement Tollhouse's post lookup compiles to on SQLite (corpus.lookups.lookup_posts):
 # the post columns, X-formatted time and JSON as text, plus the states that decide visibility.
 _SELECT = (
     "SELECT posts.id, posts.author_id, posts.text, strftime(?, posts.created_at) AS created_at,"

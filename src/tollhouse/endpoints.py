@@ -13,11 +13,14 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
-    """One method + path template. `metered` is False where no posts are delivered;
-    `streaming` marks long-lived responses that count their posts per batch as they go."""
+    """One method + path template. `params` are the query parameters it accepts, in X's order
+    (the order of its "is not one of" message and of OpenAPI); the path's own parameters
+    (`:id`) come first. `metered` is False where no posts are delivered; `streaming` marks
+    long-lived responses that count their posts per batch as they go."""
 
     method: str
     template: str
+    params: tuple[str, ...] = ()
     metered: bool = True
     streaming: bool = False
 
@@ -26,24 +29,49 @@ class Endpoint:
         return f"{self.method} {self.template}"
 
 
+_FIELDS = ("tweet.fields", "media.fields", "poll.fields", "place.fields", "user.fields")
+_USER_FIELDS = ("tweet.fields", "user.fields")
+_TIME = ("start_time", "end_time", "since_id", "until_id")
+_SEARCH = (
+    "query",
+    *_TIME,
+    "max_results",
+    "next_token",
+    "pagination_token",
+    "sort_order",
+    "expansions",
+    *_FIELDS,
+)
+_COUNTS = ("query", *_TIME, "granularity", "next_token", "pagination_token", "search_count.fields")
+_TIMELINE = ("id", *_TIME, "max_results", "pagination_token", "exclude", "expansions", *_FIELDS)
+_STREAM = (
+    "backfill_minutes",
+    "expansions",
+    "media.fields",
+    "place.fields",
+    "poll.fields",
+    "tweet.fields",
+    "user.fields",
+)
+
 ENDPOINTS: tuple[Endpoint, ...] = (
-    Endpoint("GET", "/2/tweets"),
-    Endpoint("GET", "/2/tweets/:id"),
-    Endpoint("GET", "/2/tweets/search/recent"),
-    Endpoint("GET", "/2/tweets/search/all"),
-    Endpoint("GET", "/2/tweets/counts/recent"),
-    Endpoint("GET", "/2/tweets/counts/all"),
-    Endpoint("GET", "/2/users/:id/tweets"),
-    Endpoint("GET", "/2/users/:id/mentions"),
-    Endpoint("GET", "/2/users/:id"),
-    Endpoint("GET", "/2/users"),
-    Endpoint("GET", "/2/users/by/username/:username"),
-    Endpoint("GET", "/2/users/by"),
-    Endpoint("GET", "/2/usage/tweets", metered=False),
-    Endpoint("GET", "/2/tweets/search/stream", streaming=True),
-    Endpoint("GET", "/2/tweets/search/stream/rules", metered=False),
-    Endpoint("POST", "/2/tweets/search/stream/rules", metered=False),
-    Endpoint("GET", "/2/tweets/sample/stream", streaming=True),
+    Endpoint("GET", "/2/tweets", ("ids", "expansions", *_FIELDS)),
+    Endpoint("GET", "/2/tweets/:id", ("id", "expansions", *_FIELDS)),
+    Endpoint("GET", "/2/tweets/search/recent", _SEARCH),
+    Endpoint("GET", "/2/tweets/search/all", _SEARCH),
+    Endpoint("GET", "/2/tweets/counts/recent", _COUNTS),
+    Endpoint("GET", "/2/tweets/counts/all", _COUNTS),
+    Endpoint("GET", "/2/users/:id/tweets", _TIMELINE),
+    Endpoint("GET", "/2/users/:id/mentions", tuple(p for p in _TIMELINE if p != "exclude")),
+    Endpoint("GET", "/2/users/:id", ("id", "expansions", *_USER_FIELDS)),
+    Endpoint("GET", "/2/users", ("ids", "expansions", *_USER_FIELDS)),
+    Endpoint("GET", "/2/users/by/username/:username", ("username", "expansions", *_USER_FIELDS)),
+    Endpoint("GET", "/2/users/by", ("usernames", "expansions", *_USER_FIELDS)),
+    Endpoint("GET", "/2/usage/tweets", ("days", "usage.fields"), metered=False),
+    Endpoint("GET", "/2/tweets/search/stream", _STREAM, streaming=True),
+    Endpoint("GET", "/2/tweets/search/stream/rules", ("ids",), metered=False),
+    Endpoint("POST", "/2/tweets/search/stream/rules", ("dry_run",), metered=False),
+    Endpoint("GET", "/2/tweets/sample/stream", _STREAM, streaming=True),
 )
 
 # Every template a plan may name (GET and POST of the rules endpoint share one template).
@@ -86,3 +114,11 @@ def match_endpoint(method: str, path: str) -> Endpoint | None:
         else:
             return endpoint
     return None
+
+
+_BY_TEMPLATE: dict[tuple[str, str], Endpoint] = {(e.method, e.template): e for e in ENDPOINTS}
+
+
+def endpoint(method: str, template: str) -> Endpoint:
+    """The table's entry for `method template` (a KeyError names a template not in the table)."""
+    return _BY_TEMPLATE[(method, template)]

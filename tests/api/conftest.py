@@ -13,9 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
+
 from tests.api.sample_corpus import SampleCorpus, build
 from tests.conftest import PG_URL, _postgres_schema_url, _require
-
 from tollhouse.api.app import create_app
 from tollhouse.db import create_engine
 from tollhouse.migrate import upgrade

@@ -15,10 +15,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+
 from tests.api.conftest import Api, running_api
 from tests.api.sample_corpus import add_depth
 from tests.api.test_tweets import bad, get
-
 from tollhouse.api import pagination
 from tollhouse.corpus.records import UserRecord
 

@@ -9,8 +9,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from tests.api.conftest import Api
 
+from tests.api.conftest import Api
 from tollhouse.endpoints import ENDPOINTS
 
 
@@ -69,13 +69,13 @@ def test_paths_no_handler_serves_get_fastapis_answers(api: Api) -> None:
 def test_a_failing_handler_answers_a_500_problem(
     api: Api, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from tollhouse.corpus import search
+    from tollhouse.corpus import lookups
 
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("disk on fire")
 
     post_id = api.corpus.visible_ids()[0]
-    monkeypatch.setattr(search, "lookup_posts", broken)
+    monkeypatch.setattr(lookups, "lookup_posts", broken)
     response = api.client.get(f"/2/tweets/{post_id}")
     assert response.status_code == 500
     assert response.headers["content-type"] == "application/problem+json"

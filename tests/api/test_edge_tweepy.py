@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import tweepy
 from sqlalchemy.engine import Engine
-from tests.e2e.conftest import point_at
 from typer.testing import CliRunner
 
+from tests.e2e.conftest import point_at
 from tollhouse.cli.main import app
 from tollhouse.corpus.records import PostRecord, UserRecord
 from tollhouse.corpus.store import insert_posts, insert_users

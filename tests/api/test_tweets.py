@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.api.conftest import Api
-
 from tollhouse.corpus.text import tokenize
 
 PROBLEMS = "https://api.twitter.com/2/problems/"

@@ -12,7 +12,11 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 
-from tollhouse.corpus.bulk import (
+from tollhouse.corpus.models import post_facets, posts, users
+from tollhouse.corpus.records import PostRecord, UserRecord
+from tollhouse.corpus.store import entities_of, facet_rows, insert_posts, insert_users
+from tollhouse.corpus.synthetic.bulk import write_batch
+from tollhouse.corpus.synthetic.bulk_rows import (
     POST_COLUMNS,
     USER_COLUMNS,
     BatchResult,
@@ -20,11 +24,7 @@ from tollhouse.corpus.bulk import (
     encoding_for,
     post_values,
     user_values,
-    write_batch,
 )
-from tollhouse.corpus.models import post_facets, posts, users
-from tollhouse.corpus.records import PostRecord, UserRecord
-from tollhouse.corpus.store import entities_of, facet_rows, insert_posts, insert_users
 
 WHEN = datetime(2026, 10, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
@@ -259,8 +259,8 @@ def test_bulk_writes_checkpoint_in_64_mb_steps_and_restore_the_setting(
     """During a bulk batch the WAL is checkpointed every 64 MB whatever the page size (16 KB
     for a new database: 4 096 pages, not the 16 384 that let it grow to 256 MB), and the
     connection goes back to the pool with its own setting (SQLite's 1 000 pages)."""
-    from tollhouse.corpus import bulk
-    from tollhouse.corpus.generator import generate_corpus
+    from tollhouse.corpus.synthetic import bulk_sqlite, bulk_staged
+    from tollhouse.corpus.synthetic.generator import generate_corpus
 
     seen: list[tuple[int, int]] = []
 
@@ -273,8 +273,12 @@ def test_bulk_writes_checkpoint_in_64_mb_steps_and_restore_the_setting(
 
         return spy
 
-    monkeypatch.setattr(bulk, "_write_sqlite_transaction", spying(bulk._write_sqlite_transaction))
-    monkeypatch.setattr(bulk, "_write_staged_transaction", spying(bulk._write_staged_transaction))
+    monkeypatch.setattr(
+        bulk_sqlite, "_write_sqlite_transaction", spying(bulk_sqlite._write_sqlite_transaction)
+    )
+    monkeypatch.setattr(
+        bulk_staged, "_write_staged_transaction", spying(bulk_staged._write_staged_transaction)
+    )
     encoding = encoding_for(sqlite_engine)
     write_batch(sqlite_engine, PostBatch([post_values(sample_posts()[0], encoding)], [], []))
     generate_corpus(sqlite_engine, 300, 30, seed=2, progress=False)  # staged batches
@@ -290,7 +294,8 @@ def test_bulk_writes_checkpoint_in_64_mb_steps_and_restore_the_setting(
 def test_staged_batches_full_or_short_write_what_write_batch_writes(tmp_path: Any) -> None:
     """`write_staged` takes staged posts with every column or without the constant ones
     (`STAGED_POST_COLUMNS`, supplied from `POST_CONSTANTS`): same rows, same storage classes."""
-    from tollhouse.corpus.bulk import STAGED_POST_COLUMNS, RowEncoding, stage_batch, write_staged
+    from tollhouse.corpus.synthetic.bulk_rows import STAGED_POST_COLUMNS, RowEncoding
+    from tollhouse.corpus.synthetic.bulk_staged import stage_batch, write_staged
     from tollhouse.db import create_engine
     from tollhouse.migrate import upgrade
 

@@ -15,10 +15,10 @@ import pytest
 import requests
 from requests.adapters import HTTPAdapter
 from sqlalchemy.engine import Engine
+
 from tests.api.conftest import issue_token
 from tests.api.sample_corpus import SampleCorpus, build
 from tests.conftest import PG_URL, LiveServer, _postgres_schema_url, _require
-
 from tollhouse.db import create_engine
 from tollhouse.migrate import upgrade
 

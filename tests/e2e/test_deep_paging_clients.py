@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 import tweepy
-from tests.api.sample_corpus import add_depth
-from tests.e2e.conftest import Served, point_at, serving
 from twarc.client2 import Twarc2
 
+from tests.api.sample_corpus import add_depth
+from tests.e2e.conftest import Served, point_at, serving
 from tollhouse.corpus.records import UserRecord
 
 

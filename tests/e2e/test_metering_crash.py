@@ -23,10 +23,10 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+
 from tests.api.conftest import issue_token
 from tests.api.sample_corpus import build
 from tests.conftest import LiveServer
-
 from tollhouse.db import create_engine, usage_database_url
 from tollhouse.metering.spool import read_segment, spool_dir_for
 from tollhouse.metering.writer import UsageWriter, replay_spool

@@ -22,11 +22,11 @@ import httpx
 import pytest
 import redis
 import tweepy
+from twarc.client2 import Twarc2
+
 from tests.api.sample_corpus import SampleCorpus, build
 from tests.conftest import REDIS_URL, LiveServer, _require
 from tests.e2e.conftest import point_at
-from twarc.client2 import Twarc2
-
 from tollhouse.access.agreements import default_agreement
 from tollhouse.access.plans import RateLimit, default_plans
 from tollhouse.access.service import AccessService

@@ -15,11 +15,11 @@ import pytest
 import requests
 import sqlalchemy as sa
 import tweepy
+
 from tests.api.sample_corpus import build
 from tests.conftest import LiveServer
 from tests.e2e.conftest import point_at
 from tests.metering.licensees import make_licensees
-
 from tollhouse.db import create_engine, usage_database_url
 from tollhouse.metering.models import usage_log
 from tollhouse.receipts.service import run_round

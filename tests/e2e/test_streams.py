@@ -21,6 +21,8 @@ import pytest
 import tweepy
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from twarc import Twarc2
+
 from tests.conftest import LiveServer
 from tests.streams.support import (
     ADMIN,
@@ -33,8 +35,6 @@ from tests.streams.support import (
     streaming_plan,
     user_json,
 )
-from twarc import Twarc2
-
 from tollhouse.access.service import AccessService
 from tollhouse.corpus.models import posts
 from tollhouse.db import create_engine, usage_database_url

@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from tests.e2e.conftest import Served, point_at
 from twarc.client2 import Twarc2
 from twarc.expansions import ensure_flattened
 
+from tests.e2e.conftest import Served, point_at
 from tollhouse.corpus.text import tokenize
 
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 import tweepy
-from tests.e2e.conftest import Served, point_at
 
+from tests.e2e.conftest import Served, point_at
 from tollhouse.corpus.text import tokenize
 
 

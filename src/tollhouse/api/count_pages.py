@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tollhouse.api.params import format_time
+from tollhouse.api.render import format_time
 
 PAGE_DAYS = 31
 BUCKET_MS = {"minute": 60_000, "hour": 3_600_000, "day": 86_400_000}

@@ -15,162 +15,12 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
-from tollhouse.api import pagination
 from tollhouse.api.problems import ApiProblem, invalid_request
+from tollhouse.api.render import Rendering, format_time
+from tollhouse.api.x_fields import LIST_PARAMS
+from tollhouse.corpus.ids import id_bounds
 
-TWEET_FIELDS: tuple[str, ...] = (
-    "article",
-    "attachments",
-    "author_id",
-    "card_uri",
-    "community_id",
-    "context_annotations",
-    "conversation_id",
-    "created_at",
-    "display_text_range",
-    "edit_controls",
-    "edit_history_tweet_ids",
-    "entities",
-    "geo",
-    "id",
-    "in_reply_to_user_id",
-    "lang",
-    "media_metadata",
-    "non_public_metrics",
-    "note_tweet",
-    "organic_metrics",
-    "possibly_sensitive",
-    "promoted_metrics",
-    "public_metrics",
-    "referenced_tweets",
-    "reply_settings",
-    "scopes",
-    "source",
-    "text",
-    "withheld",
-)
-USER_FIELDS: tuple[str, ...] = (
-    "affiliation",
-    "connection_status",
-    "created_at",
-    "description",
-    "entities",
-    "id",
-    "is_identity_verified",
-    "location",
-    "most_recent_tweet_id",
-    "name",
-    "parody",
-    "pinned_tweet_id",
-    "profile_banner_url",
-    "profile_image_url",
-    "protected",
-    "public_metrics",
-    "receives_your_dm",
-    "subscription",
-    "subscription_type",
-    "url",
-    "username",
-    "verified",
-    "verified_followers_count",
-    "verified_type",
-    "withheld",
-)
-MEDIA_FIELDS: tuple[str, ...] = (
-    "alt_text",
-    "duration_ms",
-    "height",
-    "media_key",
-    "non_public_metrics",
-    "organic_metrics",
-    "preview_image_url",
-    "promoted_metrics",
-    "public_metrics",
-    "type",
-    "url",
-    "variants",
-    "width",
-)
-POLL_FIELDS: tuple[str, ...] = (
-    "duration_minutes",
-    "end_datetime",
-    "id",
-    "options",
-    "voting_status",
-)
-PLACE_FIELDS: tuple[str, ...] = (
-    "contained_within",
-    "country",
-    "country_code",
-    "full_name",
-    "geo",
-    "id",
-    "name",
-    "place_type",
-)
-SEARCH_COUNT_FIELDS: tuple[str, ...] = ("end", "start", "tweet_count")
-TWEET_EXPANSIONS: tuple[str, ...] = (
-    "article.cover_media",
-    "article.media_entities",
-    "attachments.media_keys",
-    "attachments.media_source_tweet",
-    "attachments.poll_ids",
-    "author_id",
-    "edit_history_tweet_ids",
-    "entities.mentions.username",
-    "entities.note.mentions.username",
-    "geo.place_id",
-    "in_reply_to_user_id",
-    "referenced_tweets.id",
-    "referenced_tweets.id.attachments.media_keys",
-    "referenced_tweets.id.author_id",
-)
-USER_EXPANSIONS: tuple[str, ...] = (
-    "affiliation.user_id",
-    "most_recent_tweet_id",
-    "pinned_tweet_id",
-)
-
-LIST_PARAMS: Mapping[str, tuple[str, ...]] = {
-    "tweet.fields": TWEET_FIELDS,
-    "user.fields": USER_FIELDS,
-    "media.fields": MEDIA_FIELDS,
-    "poll.fields": POLL_FIELDS,
-    "place.fields": PLACE_FIELDS,
-    "search_count.fields": SEARCH_COUNT_FIELDS,
-}
 _VALID: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in LIST_PARAMS.items()}
-
-# The parameters each endpoint accepts, in X's order (used in the "is not one of" message).
-_FIELDS = ("tweet.fields", "media.fields", "poll.fields", "place.fields", "user.fields")
-_TIME = ("start_time", "end_time", "since_id", "until_id")
-TWEETS_LOOKUP = ("ids", "expansions", *_FIELDS)
-TWEET_BY_ID = ("id", "expansions", *_FIELDS)
-SEARCH = (
-    "query",
-    *_TIME,
-    "max_results",
-    "next_token",
-    "pagination_token",
-    "sort_order",
-    "expansions",
-    *_FIELDS,
-)
-COUNTS = ("query", *_TIME, "granularity", "next_token", "pagination_token", "search_count.fields")
-USER_TWEETS = (
-    "id",
-    *_TIME,
-    "max_results",
-    "pagination_token",
-    "exclude",
-    "expansions",
-    *_FIELDS,
-)
-USER_MENTIONS = tuple(p for p in USER_TWEETS if p != "exclude")
-USERS_LOOKUP = ("ids", "expansions", "tweet.fields", "user.fields")
-USERS_BY = ("usernames", "expansions", "tweet.fields", "user.fields")
-USER_BY_ID = ("id", "expansions", "tweet.fields", "user.fields")
-USER_BY_USERNAME = ("username", "expansions", "tweet.fields", "user.fields")
 
 _ID = re.compile(r"^[0-9]{1,19}$")
 _USERNAME = re.compile(r"^[A-Za-z0-9_]{1,50}$")
@@ -366,15 +216,6 @@ def exclude_list(params: Mapping[str, str]) -> frozenset[str]:
     return frozenset(values)
 
 
-@dataclass(frozen=True, slots=True)
-class Rendering:
-    """What to put in each object and in `includes`."""
-
-    tweet_fields: frozenset[str]
-    user_fields: frozenset[str]
-    expansions: frozenset[str]
-
-
 def rendering(params: Mapping[str, str], expansions: Sequence[str]) -> Rendering:
     """Parse every `*.fields` parameter present (all must be valid) and the expansions."""
     for name in ("media.fields", "poll.fields", "place.fields"):
@@ -409,8 +250,6 @@ def id_window(
     exclusive. `earliest` is the oldest start_time the endpoint allows (7 days ago for recent
     search), `default_start` the start used when none is given.
     """
-    from tollhouse.corpus.ids import highest_id_before, lowest_id_at
-
     start = parse_time(params, "start_time")
     end = parse_time(params, "end_time")
     since_id = parse_id(params["since_id"], "since_id") if "since_id" in params else None
@@ -438,64 +277,8 @@ def id_window(
             )
     if start is None and since_id is None:
         start = default_start
-    lowest = 0
-    highest = _MAX_INT64
-    if start is not None:
-        lowest = max(lowest, lowest_id_at(start))
-    if end is not None:
-        highest = min(highest, highest_id_before(end) + 1)
-    if since_id is not None:
-        lowest = max(lowest, since_id + 1)
-    if until_id is not None:
-        highest = min(highest, until_id)
+    lowest, highest = id_bounds(start, end, since_id, until_id)
     return IdWindow(lowest=lowest, highest=highest, start_time=start, end_time=end)
-
-
-def invalid_token(name: str, raw: str) -> ApiProblem:
-    """The 400 for a pagination token that is malformed or does not fit the request."""
-    return invalid_request(
-        f"The `{name}` query parameter value [{raw}] is not a valid pagination token",
-        {name: [raw]},
-    )
-
-
-def _first_present(params: Mapping[str, str], names: Sequence[str]) -> tuple[str, str] | None:
-    for name in names:
-        raw = params.get(name)
-        if raw is not None:
-            return name, raw
-    return None
-
-
-def page_token(params: Mapping[str, str], *names: str) -> pagination.PageToken | None:
-    """The pagination token from the first of `names` present; a bad token is a 400."""
-    present = _first_present(params, names)
-    if present is None:
-        return None
-    try:
-        return pagination.decode(present[1])
-    except ValueError:
-        raise invalid_token(*present) from None
-
-
-def counts_token(params: Mapping[str, str], *names: str) -> tuple[str, str, int] | None:
-    """(parameter, raw value, page end in epoch ms) of a counts token; a bad token is a 400.
-
-    Whether the page end lies inside the requested range is the caller's to check.
-    """
-    present = _first_present(params, names)
-    if present is None:
-        return None
-    try:
-        return present[0], present[1], pagination.decode_counts(present[1])
-    except ValueError:
-        raise invalid_token(*present) from None
-
-
-def format_time(moment: datetime) -> str:
-    """X's timestamp format: `2024-01-01T00:00:00.000Z`."""
-    moment = moment.astimezone(UTC) if moment.tzinfo else moment
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def require_query(params: Mapping[str, str]) -> str:
@@ -509,19 +292,14 @@ def require_query(params: Mapping[str, str]) -> str:
 __all__ = [
     "ApiProblem",
     "IdWindow",
-    "Rendering",
     "check_known",
-    "counts_token",
     "exclude_list",
     "expansion_list",
     "field_list",
-    "format_time",
     "id_list",
     "id_window",
-    "invalid_token",
     "max_results",
     "one_of",
-    "page_token",
     "parse_id",
     "parse_time",
     "parse_username",

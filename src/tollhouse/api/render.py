@@ -9,19 +9,21 @@ simply absent, as X omits empty fields.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from sqlalchemy import Connection
 
-from tollhouse.api.params import Rendering, format_time
 from tollhouse.api.problems import resource_error
-from tollhouse.corpus import search
-from tollhouse.corpus.search import Record
+from tollhouse.corpus import lookups, projections
+from tollhouse.corpus.projections import Record
+from tollhouse.corpus.records import PostRecord, UserRecord
+from tollhouse.corpus.store import entities_of
 
-# Positions in search.POST_COLUMNS / search.USER_COLUMNS.
+# Positions in projections.POST_COLUMNS / projections.USER_COLUMNS.
 (
     P_ID,
     P_AUTHOR,
@@ -43,7 +45,7 @@ from tollhouse.corpus.search import Record
     P_SENSITIVE,
     P_SOURCE,
     P_WITHHELD,
-) = range(search.N_POST_COLUMNS)
+) = range(projections.N_POST_COLUMNS)
 (
     U_ID,
     U_USERNAME,
@@ -61,9 +63,24 @@ from tollhouse.corpus.search import Record
     U_LISTED,
     U_WITHHELD,
     U_STATE,
-) = range(search.N_USER_COLUMNS)
+) = range(projections.N_USER_COLUMNS)
 
 Adder = Callable[[Record, dict[str, Any]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Rendering:
+    """What to put in each object and in `includes`."""
+
+    tweet_fields: frozenset[str]
+    user_fields: frozenset[str]
+    expansions: frozenset[str]
+
+
+def format_time(moment: datetime) -> str:
+    """X's timestamp format: `2024-01-01T00:00:00.000Z`."""
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def _json(raw: str | None) -> orjson.Fragment | None:
@@ -157,7 +174,7 @@ def _add_edit_controls(row: Record, out: dict[str, Any]) -> None:
     }
 
 
-_POST_ADDERS: dict[str, Adder] = {
+POST_ADDERS: dict[str, Adder] = {
     "author_id": _add_author,
     "created_at": _add_created,
     "conversation_id": _add_conversation,
@@ -176,7 +193,7 @@ _POST_ADDERS: dict[str, Adder] = {
 
 # Fields every row has, as Python expressions over `row`: post_renderer puts them straight into
 # the output (no call per field per row). The others are added by their adder, in
-# _POST_ADDERS order, because they are present only when the row has a value. Each expression
+# POST_ADDERS order, because they are present only when the row has a value. Each expression
 # gives exactly what its adder gives (tests/api/test_render_compiled.py).
 _POST_EXPRESSIONS: dict[str, str] = {
     "author_id": "str(row[P_AUTHOR])",
@@ -207,12 +224,12 @@ def post_renderer(fields: frozenset[str]) -> Callable[[Record], dict[str, Any]]:
         "'edit_history_tweet_ids': [post_id]",
     ]
     statements: list[str] = []
-    for name in _POST_ADDERS:
+    for name in POST_ADDERS:
         if name not in fields:
             continue
         expression = _POST_EXPRESSIONS.get(name)
         if expression is None:
-            statements.append(f"    _POST_ADDERS[{name!r}](row, out)")
+            statements.append(f"    POST_ADDERS[{name!r}](row, out)")
         elif statements:
             statements.append(f"    out[{name!r}] = {expression}")
         else:
@@ -229,24 +246,6 @@ def post_renderer(fields: frozenset[str]) -> Callable[[Record], dict[str, Any]]:
     namespace: dict[str, Any] = {}
     exec(compile(source, f"<post_renderer {sorted(fields)}>", "exec"), globals(), namespace)
     render: Callable[[Record], dict[str, Any]] = namespace["render"]
-    return render
-
-
-def reference_post_renderer(fields: frozenset[str]) -> Callable[[Record], dict[str, Any]]:
-    """The plain form of `post_renderer` (one adder call per field), kept as its specification."""
-    adders = tuple(adder for name, adder in _POST_ADDERS.items() if name in fields)
-
-    def render(row: Record) -> dict[str, Any]:
-        post_id = str(row[P_ID])
-        out: dict[str, Any] = {
-            "id": post_id,
-            "text": row[P_TEXT],
-            "edit_history_tweet_ids": [post_id],
-        }
-        for add in adders:
-            add(row, out)
-        return out
-
     return render
 
 
@@ -360,7 +359,7 @@ def post_includes(
         ref_ids = _ordered_unique(
             ref for row in rows for ref in (row[P_RETWEETED], row[P_QUOTED], row[P_REPLIED_TO])
         )
-        found = search.visible_posts_by_id(conn, ref_ids)
+        found = lookups.visible_posts_by_id(conn, ref_ids)
         included_posts = [found[i] for i in ref_ids if i in found]
         for ref in ref_ids:
             if ref not in found:
@@ -384,11 +383,11 @@ def post_includes(
     if "referenced_tweets.id.author_id" in expansions:
         user_ids.extend(row[P_AUTHOR] for row in included_posts)
     user_ids = _ordered_unique(user_ids)
-    by_id = search.users_by_id(conn, user_ids)
+    by_id = lookups.users_by_id(conn, user_ids)
     user_rows = [by_id[i] for i in user_ids if i in by_id]
     if "entities.mentions.username" in expansions:
         seen = {row[U_ID] for row in user_rows}
-        by_name = search.users_by_username(conn, _ordered_unique(_mentioned(rows)))
+        by_name = lookups.users_by_username(conn, _ordered_unique(_mentioned(rows)))
         for row in by_name.values():
             if row[U_ID] not in seen:
                 seen.add(row[U_ID])
@@ -420,3 +419,62 @@ def envelope(
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
+
+
+def post_record_row(post: PostRecord) -> Record:
+    """A post record (a live-ingest event's post) as a row shaped like
+    `projections.POST_COLUMNS` (X-formatted time, JSON as text), for the shared renderers."""
+    return cast(
+        Record,
+        (
+            post.id,
+            post.author_id,
+            post.text,
+            format_time(post.created_at),
+            post.lang or "und",
+            post.conversation,
+            post.in_reply_to_user_id,
+            post.replied_to_id,
+            post.retweeted_id,
+            post.quoted_id,
+            _json_text(entities_of(post)),
+            post.retweet_count,
+            post.reply_count,
+            post.like_count,
+            post.quote_count,
+            post.bookmark_count,
+            post.impression_count,
+            post.possibly_sensitive,
+            post.source,
+            None,
+        ),
+    )
+
+
+def _json_text(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()
+
+
+def user_record_row(user: UserRecord) -> Record:
+    """A user record as a row shaped like `projections.USER_COLUMNS`."""
+    return cast(
+        Record,
+        (
+            user.id,
+            user.username,
+            user.name,
+            user.description,
+            user.location,
+            user.url,
+            user.profile_image_url,
+            format_time(user.created_at),
+            user.verified,
+            user.protected,
+            user.followers_count,
+            user.following_count,
+            user.tweet_count,
+            user.listed_count,
+            None,
+            "active",
+        ),
+    )

@@ -25,7 +25,7 @@ class AppState:
     usage_writer: UsageWriter | None = None
     # Rate windows and monthly caps (task E); `limits.metrics` counts backend failures.
     limits: LimitsService = field(default_factory=memory_limits)
-    # Where corpus queries run, off the event loop (api/pages.py run_corpus): lookups by id on
+    # Where corpus queries run, off the event loop (api/corpus_work.py run_corpus): lookups by id on
     # their own threads, everything else (searches, timelines, counts) on the others. Sized by
     # settings.corpus_threads / lookup_threads.
     corpus_executor: ThreadPoolExecutor = field(init=False)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import typer
 
 from tollhouse.access.service import AppView
-from tollhouse.cli.access_common import JSON_OPTION, actor, emit, run, say, service, table
+from tollhouse.cli.access_service import JSON_OPTION, actor, run, service
+from tollhouse.cli.output import emit, say, table
 
 app = typer.Typer(help="Apps of an organisation.", no_args_is_help=True)
 

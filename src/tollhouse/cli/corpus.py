@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
-from tollhouse.cli.common import console, err_console, fail, open_engine, usage_url
-from tollhouse.corpus.generator import DEFAULT_BATCH, generate_corpus
+from tollhouse.cli.output import console, err_console, fail, open_engine, usage_url
+from tollhouse.corpus.synthetic.generator import DEFAULT_BATCH, generate_corpus
 from tollhouse.errors import TollhouseError
 
 app = typer.Typer(

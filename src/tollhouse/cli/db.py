@@ -6,7 +6,7 @@ import typer
 from sqlalchemy.engine import make_url
 
 from tollhouse import migrate
-from tollhouse.cli.common import console, open_engine, usage_url
+from tollhouse.cli.output import console, open_engine, usage_url
 from tollhouse.db import is_database_of
 
 app = typer.Typer(help="Database schema.", no_args_is_help=True)

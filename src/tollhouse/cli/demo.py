@@ -12,8 +12,7 @@ from sqlalchemy.engine import make_url
 
 from tollhouse import migrate
 from tollhouse.access.service import AccessService, onboard
-from tollhouse.cli.access_common import say
-from tollhouse.cli.common import console, fail
+from tollhouse.cli.output import console, fail, say
 from tollhouse.db import create_engine, usage_database_url
 
 DEMO_ORG = "Demo Analytics Ltd"
@@ -33,7 +32,7 @@ def _fresh(path: Path) -> None:
 
 def _fill_corpus(engine: sa.Engine, posts: int, users: int) -> None:
     try:
-        from tollhouse.corpus.generator import generate_corpus
+        from tollhouse.corpus.synthetic.generator import generate_corpus
     except ImportError:  # the generator is not installed in this tree yet
         console.print("[yellow]corpus generator missing: the demo starts with no posts[/yellow]")
         return

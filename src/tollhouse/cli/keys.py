@@ -7,7 +7,8 @@ from datetime import timedelta
 import typer
 
 from tollhouse.access.service import KeyCreated
-from tollhouse.cli.access_common import JSON_OPTION, actor, emit, run, say, service, table
+from tollhouse.cli.access_service import JSON_OPTION, actor, run, service
+from tollhouse.cli.output import emit, say, table
 
 app = typer.Typer(help="App keys (bearer tokens).", no_args_is_help=True)
 

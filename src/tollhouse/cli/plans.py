@@ -9,7 +9,8 @@ import typer
 from tollhouse.access.agreements import default_agreement, load_agreement
 from tollhouse.access.plans import Plan, default_plans, load_plan_book
 from tollhouse.access.service import AgreementView
-from tollhouse.cli.access_common import JSON_OPTION, actor, emit, run, say, service, table
+from tollhouse.cli.access_service import JSON_OPTION, actor, run, service
+from tollhouse.cli.output import emit, say, table
 
 app = typer.Typer(help="Plans (tiers) from the price book.", no_args_is_help=True)
 agreements = typer.Typer(help="The developer agreement.", no_args_is_help=True)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import typer
 from sqlalchemy.engine import Engine
 
-from tollhouse.cli.common import console, fail, open_engine, open_usage_engine, print_json, settings
+from tollhouse.cli.output import console, fail, open_engine, open_usage_engine, print_json, settings
 from tollhouse.errors import TollhouseError
 
 app = typer.Typer(help="Usage receipts: signed checkpoints of each organisation's usage log.")
@@ -26,7 +24,7 @@ def checkpoint(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Close the days that are due and sign every log with new leaves, now."""
-    from tollhouse.cli.access_common import actor
+    from tollhouse.cli.access_service import actor
     from tollhouse.receipts.service import run_round
 
     engine = open_engine()
@@ -53,21 +51,11 @@ def checkpoint(
 
 
 def _audit(engine: Engine, who: str, org: str | None, heads: list[dict[str, object]]) -> None:
-    from tollhouse.access.models import admin_audit
+    from tollhouse.access.changes import audit
 
     after = [{k: h[k] for k in ("origin", "size", "root")} for h in heads]
     with engine.begin() as conn:
-        conn.execute(
-            admin_audit.insert().values(
-                at=datetime.now(UTC),
-                actor=who,
-                action="receipts.checkpoint",
-                target_type="usage_log",
-                target=org or "*",
-                before=None,
-                after=after,
-            )
-        )
+        audit(conn, who, "receipts.checkpoint", "usage_log", org or "*", None, after)
 
 
 @app.command()

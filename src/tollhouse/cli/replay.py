@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import typer
 
-from tollhouse.cli.common import console, fail, open_engine, settings
+from tollhouse.cli.output import console, fail, open_engine, settings
 from tollhouse.streams.bus import bus_from_url
 from tollhouse.streams.replay import ReplayResult, replay
 

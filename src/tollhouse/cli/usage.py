@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from tollhouse.cli.common import (
+from tollhouse.cli.output import (
     console,
     fail,
     open_engine,

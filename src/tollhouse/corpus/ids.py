@@ -40,3 +40,24 @@ def lowest_id_at_ms(epoch_ms: int) -> int:
 def highest_id_before(moment: datetime) -> int:
     """The largest id a post created strictly before `moment` can have."""
     return min(lowest_id_at(moment) - 1, _MAX_ID)
+
+
+def id_bounds(
+    start: datetime | None,
+    end: datetime | None,
+    since_id: int | None = None,
+    until_id: int | None = None,
+) -> tuple[int, int]:
+    """Half-open id bounds [lowest, highest) of the posts created in [start, end) with ids
+    above `since_id` and below `until_id` (each bound optional): time bounds are id bounds."""
+    lowest = 0
+    highest = _MAX_ID
+    if start is not None:
+        lowest = max(lowest, lowest_id_at(start))
+    if end is not None:
+        highest = min(highest, highest_id_before(end) + 1)
+    if since_id is not None:
+        lowest = max(lowest, since_id + 1)
+    if until_id is not None:
+        highest = min(highest, until_id)
+    return lowest, highest

@@ -15,8 +15,8 @@ from starlette.types import Message, Scope
 from tollhouse.api import problems
 from tollhouse.api.scope import DELIVERED_KEY, NEW_POSTS_KEY, RESPONSE_HEADERS_KEY
 from tollhouse.limits.backend import LimitsUnavailable
+from tollhouse.limits.decisions import Decision
 from tollhouse.limits.headers import limit_headers
-from tollhouse.limits.models import Decision
 from tollhouse.limits.service import Caller, LimitsService
 
 # Where admit_step leaves its Decision for count_step.

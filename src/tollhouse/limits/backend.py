@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Protocol
 
 from tollhouse.errors import TollhouseError
+from tollhouse.limits.decisions import Admission, Decision, Delivery, DeliveryCount, UsageSnapshot
 from tollhouse.limits.dedupe import DedupeShape
-from tollhouse.limits.models import Admission, Decision, Delivery, DeliveryCount, UsageSnapshot
 
 
 class LimitsUnavailable(TollhouseError):

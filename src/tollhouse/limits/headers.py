@@ -13,7 +13,7 @@ IETF draft-ietf-httpapi-ratelimit-headers (-09 and later) syntax, one item per w
 
 from __future__ import annotations
 
-from tollhouse.limits.models import Decision, WindowState
+from tollhouse.limits.decisions import Decision, WindowState
 
 
 def policy_name(window_seconds: int) -> str:

@@ -15,8 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from tollhouse.limits.dedupe import DedupeShape
-from tollhouse.limits.models import (
+from tollhouse.limits.decisions import (
     Admission,
     CapState,
     Decision,
@@ -28,6 +27,7 @@ from tollhouse.limits.models import (
     WindowRule,
     WindowState,
 )
+from tollhouse.limits.dedupe import DedupeShape
 from tollhouse.limits.periods import day_date, period_candidates, utc_day
 
 # Daily per-app counts are kept as long as `GET /2/usage/tweets?days=` can ask for (90 days).

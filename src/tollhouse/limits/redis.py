@@ -24,8 +24,7 @@ from redis.exceptions import RedisError
 
 from tollhouse.limits import scripts
 from tollhouse.limits.backend import LimitsUnavailable
-from tollhouse.limits.dedupe import DedupeShape
-from tollhouse.limits.models import (
+from tollhouse.limits.decisions import (
     Admission,
     CapState,
     Decision,
@@ -36,6 +35,7 @@ from tollhouse.limits.models import (
     UsageSnapshot,
     WindowState,
 )
+from tollhouse.limits.dedupe import DedupeShape
 from tollhouse.limits.periods import Period, day_date, period_candidates
 from tollhouse.limits.pipe import RedisPipe
 

@@ -10,9 +10,7 @@ from decimal import Decimal
 from typing import Literal, Protocol
 
 from tollhouse.limits.backend import LimitsBackend, LimitsUnavailable, backend_from_url
-from tollhouse.limits.dedupe import DedupeShape
-from tollhouse.limits.memory import MemoryLimits
-from tollhouse.limits.models import (
+from tollhouse.limits.decisions import (
     Admission,
     Decision,
     Delivery,
@@ -21,6 +19,8 @@ from tollhouse.limits.models import (
     UsageSnapshot,
     WindowRule,
 )
+from tollhouse.limits.dedupe import DedupeShape
+from tollhouse.limits.memory import MemoryLimits
 from tollhouse.settings import Settings
 
 log = logging.getLogger("tollhouse.limits")

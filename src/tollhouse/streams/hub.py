@@ -28,7 +28,7 @@ RuleLoader = Callable[[str], Awaitable[Sequence[tuple[StreamRule, CompiledRule]]
 
 
 @dataclass(frozen=True, slots=True)
-class Delivery:
+class StreamDelivery:
     """One post for one connection, with the rules of that connection's app it matched."""
 
     event: PostPublished
@@ -42,13 +42,13 @@ class StreamConnection:
         self.app_id = app_id
         self.kind = kind
         self.limit = limit
-        self._buffer: deque[Delivery] = deque()
+        self._buffer: deque[StreamDelivery] = deque()
         self._wakeup = asyncio.Event()
         self._ended = asyncio.Event()
         # Why the hub ended this connection ("slow" when its buffer overflowed), or None.
         self.ended: str | None = None
 
-    def offer(self, delivery: Delivery) -> None:
+    def offer(self, delivery: StreamDelivery) -> None:
         """Buffer `delivery`, or end the connection if its buffer is full (a slow reader)."""
         if self.ended is not None:
             return
@@ -69,7 +69,7 @@ class StreamConnection:
         """Return once the connection has ended."""
         await self._ended.wait()
 
-    async def next_batch(self, timeout: float) -> list[Delivery] | None:
+    async def next_batch(self, timeout: float) -> list[StreamDelivery] | None:
         """Everything buffered, waiting up to `timeout` s for something; None if nothing came
         (time for a keep-alive) or the connection ended (check `ended`)."""
         if not self._buffer and self.ended is None:
@@ -187,11 +187,11 @@ class StreamHub:
                 rule = self._rules[rule_id]
                 by_app.setdefault(rule.app_id, []).append(rule)
             for app_id, rules in by_app.items():
-                delivery = Delivery(event, tuple(sorted(rules, key=lambda r: r.id)))
+                delivery = StreamDelivery(event, tuple(sorted(rules, key=lambda r: r.id)))
                 for conn in list(self._filters.get(app_id, ())):
                     conn.offer(delivery)
         if self._samples and in_sample(event.post.id):
-            delivery = Delivery(event)
+            delivery = StreamDelivery(event)
             for conn in list(self._samples):
                 conn.offer(delivery)
 

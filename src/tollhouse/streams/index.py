@@ -200,7 +200,7 @@ def compile_rule(node: Node, cost: KeyCost = guessed_cost) -> CompiledRule:
     return CompiledRule(compile_matcher(node), found[0], _is_exact(node))
 
 
-def post_keys(post: MatchablePost) -> Iterator[str]:
+def anchor_keys(post: MatchablePost) -> Iterator[str]:
     """Every anchor key `post` carries (the counterpart of `_anchor`)."""
     yield from post.tokens
     if post.author_username is not None:
@@ -299,7 +299,7 @@ class RuleIndex:
     def observe(self, post: MatchablePost) -> None:
         """Count the keys of `post` towards the key frequencies."""
         seen = self._seen
-        for key in post_keys(post):
+        for key in anchor_keys(post):
             seen[key] = seen.get(key, 0) + 1
         self._observed += 1
         if len(seen) > self._max_tracked:
@@ -322,7 +322,7 @@ class RuleIndex:
             self.observe(post)
         out = [rule_id for rule_id, matcher in self._always.items() if matcher(post)]
         get = self._by_key.get
-        for key in post_keys(post):
+        for key in anchor_keys(post):
             bucket = get(key)
             if bucket is not None:
                 for rule_id, matcher in bucket.items():

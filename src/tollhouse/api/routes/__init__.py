@@ -8,9 +8,10 @@ from starlette.routing import BaseRoute
 
 def x_api_routes() -> list[BaseRoute]:
     """The routes of the X API endpoints (what api/dispatch.py dispatches to)."""
-    from tollhouse.api.routes import streams, tweets, usage, users
+    from tollhouse.api.routes import stream_rules, streams, tweets, usage, users
 
-    return [r for router in (tweets, users, usage, streams) for r in router.router.routes]
+    routers = (tweets, users, usage, stream_rules, streams)
+    return [r for router in routers for r in router.router.routes]
 
 
 def register_routes(app: FastAPI) -> None:
@@ -19,10 +20,8 @@ def register_routes(app: FastAPI) -> None:
     # dispatch passes on: unknown paths (404), other methods (405), trailing slashes.
     from tollhouse.api.routes import (
         admin,
-        admin_metrics,
-        admin_posts,
-        admin_usage,
         health,
+        stream_rules,
         streams,
         tweets,
         usage,
@@ -34,12 +33,10 @@ def register_routes(app: FastAPI) -> None:
         tweets.router,
         users.router,
         usage.router,
+        stream_rules.router,
         streams.router,
         health.router,
-        admin.router,
-        admin_usage.router,
-        admin_metrics.router,
-        admin_posts.router,
+        *admin.routers,
         usage_log.router,
     ):
         app.include_router(router)

@@ -10,10 +10,9 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tollhouse.api import pagination
+from tollhouse.api import page_tokens, pagination, x_fields
 from tollhouse.api import params as p
-from tollhouse.api.count_pages import BUCKET_MS, buckets, count_page, epoch_ms
-from tollhouse.api.pages import (
+from tollhouse.api.corpus_work import (
     Work,
     deliver_posts,
     max_query_length,
@@ -23,17 +22,25 @@ from tollhouse.api.pages import (
     query_params,
     run_corpus,
 )
+from tollhouse.api.count_pages import BUCKET_MS, buckets, count_page, epoch_ms
 from tollhouse.api.problems import invalid_request
 from tollhouse.api.render import envelope, now_utc, post_includes, post_renderer
 from tollhouse.api.responses import JSONResponse
 from tollhouse.api.state import app_state
-from tollhouse.corpus import search
+from tollhouse.corpus import lookups, search
 from tollhouse.corpus.ids import created_at_of, lowest_id_at, lowest_id_at_ms
 from tollhouse.corpus.query import Node, QuerySyntaxError, parse
 from tollhouse.corpus.query.sql import compile_where
+from tollhouse.endpoints import Endpoint, endpoint
 
 router = APIRouter(tags=["posts"])
 
+TWEETS_LOOKUP = endpoint("GET", "/2/tweets")
+TWEET_BY_ID = endpoint("GET", "/2/tweets/:id")
+SEARCH_RECENT = endpoint("GET", "/2/tweets/search/recent")
+SEARCH_ALL = endpoint("GET", "/2/tweets/search/all")
+COUNTS_RECENT = endpoint("GET", "/2/tweets/counts/recent")
+COUNTS_ALL = endpoint("GET", "/2/tweets/counts/all")
 RECENT_DAYS = 7
 ARCHIVE_DEFAULT_DAYS = 30
 
@@ -42,11 +49,11 @@ ARCHIVE_DEFAULT_DAYS = 30
     "/2/tweets",
     summary="Look up posts by id",
     description="Up to 100 posts by id; ids that cannot be served come back in `errors`.",
-    openapi_extra=openapi(p.TWEETS_LOOKUP),
+    openapi_extra=openapi(TWEETS_LOOKUP.params),
 )
 async def tweets_lookup(request: Request) -> Response:
     args = query_params(request)
-    p.check_known(args, p.TWEETS_LOOKUP)
+    p.check_known(args, TWEETS_LOOKUP.params)
     ids = p.id_list(args)
     return await deliver_posts(request, lookup_work(args, ids, "ids", single=False), lookup=True)
 
@@ -54,23 +61,27 @@ async def tweets_lookup(request: Request) -> Response:
 @router.get(
     "/2/tweets/search/recent",
     summary="Search posts from the last 7 days",
-    openapi_extra=openapi(p.SEARCH),
+    openapi_extra=openapi(SEARCH_RECENT.params),
 )
 async def search_recent(request: Request) -> Response:
     now = now_utc()
     week_ago = now - timedelta(days=RECENT_DAYS)
-    return await _search(request, now, earliest=week_ago, default_start=week_ago, max_hi=100)
+    return await _search(
+        request, SEARCH_RECENT, now, earliest=week_ago, default_start=week_ago, max_hi=100
+    )
 
 
 @router.get(
     "/2/tweets/search/all",
     summary="Search the full archive of posts",
-    openapi_extra=openapi(p.SEARCH),
+    openapi_extra=openapi(SEARCH_ALL.params),
 )
 async def search_all(request: Request) -> Response:
     now = now_utc()
     default_start = now - timedelta(days=ARCHIVE_DEFAULT_DAYS)
-    return await _search(request, now, earliest=None, default_start=default_start, max_hi=500)
+    return await _search(
+        request, SEARCH_ALL, now, earliest=None, default_start=default_start, max_hi=500
+    )
 
 
 _COUNTS_TOKEN = (
@@ -84,12 +95,12 @@ _COUNTS_DOC = {"next_token": _COUNTS_TOKEN, "pagination_token": "The same as nex
     "/2/tweets/counts/recent",
     summary="Count posts matching a query over the last 7 days",
     description="All buckets of the 7 days come in one response (no next_token).",
-    openapi_extra=openapi(p.COUNTS, descriptions=_COUNTS_DOC),
+    openapi_extra=openapi(COUNTS_RECENT.params, descriptions=_COUNTS_DOC),
 )
 async def counts_recent(request: Request) -> Response:
     now = now_utc()
     week_ago = now - timedelta(days=RECENT_DAYS)
-    return await _counts(request, now, earliest=week_ago, default_start=week_ago)
+    return await _counts(request, COUNTS_RECENT, now, earliest=week_ago, default_start=week_ago)
 
 
 @router.get(
@@ -99,22 +110,22 @@ async def counts_recent(request: Request) -> Response:
         "At most 31 days of buckets per response (31 day, 744 hour or 44,640 minute buckets), "
         "the newest first; meta.next_token leads to the older rest."
     ),
-    openapi_extra=openapi(p.COUNTS, descriptions=_COUNTS_DOC),
+    openapi_extra=openapi(COUNTS_ALL.params, descriptions=_COUNTS_DOC),
 )
 async def counts_all(request: Request) -> Response:
     now = now_utc()
     default_start = now - timedelta(days=ARCHIVE_DEFAULT_DAYS)
-    return await _counts(request, now, earliest=None, default_start=default_start)
+    return await _counts(request, COUNTS_ALL, now, earliest=None, default_start=default_start)
 
 
 @router.get(
     "/2/tweets/{id}",
     summary="Look up one post by id",
-    openapi_extra=openapi(p.TWEET_BY_ID, path_params=1),
+    openapi_extra=openapi(TWEET_BY_ID.params, path_params=1),
 )
 async def tweet_by_id(request: Request) -> Response:
     args = query_params(request)
-    p.check_known(args, p.TWEET_BY_ID, path_params=1)
+    p.check_known(args, TWEET_BY_ID.params, path_params=1)
     post_id = p.parse_id(request.path_params["id"], "id")
     work = lookup_work(args, [post_id], "id", single=True)
     return await deliver_posts(request, work, lookup=True)
@@ -122,10 +133,10 @@ async def tweet_by_id(request: Request) -> Response:
 
 def lookup_work(args: dict[str, str], ids: list[int], parameter: str, *, single: bool) -> Work:
     """The corpus work of a post lookup: (envelope, delivered ids) from a connection."""
-    how = p.rendering(args, p.TWEET_EXPANSIONS)
+    how = p.rendering(args, x_fields.TWEET_EXPANSIONS)
 
     def work(conn: Connection) -> tuple[dict[str, Any], list[int]]:
-        found, missing = search.lookup_posts(conn, ids)
+        found, missing = lookups.lookup_posts(conn, ids)
         rows = [found[i] for i in ids if i in found]
         errors = missing_errors("tweet", parameter, missing)
         if not rows:
@@ -157,6 +168,7 @@ def parse_query(args: dict[str, str], limit: int) -> Node:
 
 async def _search(
     request: Request,
+    served: Endpoint,
     now: datetime,
     *,
     earliest: datetime | None,
@@ -164,7 +176,7 @@ async def _search(
     max_hi: int,
 ) -> Response:
     args = query_params(request)
-    p.check_known(args, p.SEARCH)
+    p.check_known(args, served.params)
     dialect = app_state(request).engine.dialect.name
     work = search_work(
         args,
@@ -192,9 +204,9 @@ def search_work(
     limit = p.max_results(args, 10, max_hi, default=10)
     # relevancy is accepted for compatibility; results are ordered by recency either way.
     p.one_of(args, "sort_order", ("recency", "relevancy"), "recency")
-    how = p.rendering(args, p.TWEET_EXPANSIONS)
+    how = p.rendering(args, x_fields.TWEET_EXPANSIONS)
     bounds = p.id_window(args, earliest=earliest, default_start=default_start, now=now)
-    token = p.page_token(args, "next_token", "pagination_token")
+    token = page_tokens.page_token(args, "next_token", "pagination_token")
     node = parse_query(args, max_length)
     window = search.Window(
         lowest=bounds.lowest,
@@ -212,14 +224,19 @@ def search_work(
 
 
 async def _counts(
-    request: Request, now: datetime, *, earliest: datetime | None, default_start: datetime
+    request: Request,
+    served: Endpoint,
+    now: datetime,
+    *,
+    earliest: datetime | None,
+    default_start: datetime,
 ) -> Response:
     args = query_params(request)
-    p.check_known(args, p.COUNTS)
+    p.check_known(args, served.params)
     granularity = p.one_of(args, "granularity", p.GRANULARITIES, "hour")
     p.field_list(args, "search_count.fields")
     bounds = p.id_window(args, earliest=earliest, default_start=default_start, now=now)
-    token = p.counts_token(args, "next_token", "pagination_token")
+    token = page_tokens.counts_token(args, "next_token", "pagination_token")
     dialect = app_state(request).engine.dialect.name
     where = compile_where(parse_query(args, max_query_length(request)), dialect)
     bucket_ms = BUCKET_MS[granularity]
@@ -231,7 +248,7 @@ async def _counts(
         page = count_page(epoch_ms(start), epoch_ms(end), bucket_ms, token[2] if token else None)
     except ValueError:
         assert token is not None
-        raise p.invalid_token(token[0], token[1]) from None
+        raise page_tokens.invalid_token(token[0], token[1]) from None
     lowest = max(bounds.lowest, lowest_id_at_ms(page.start_ms))
     highest = min(bounds.highest, lowest_id_at_ms(page.end_ms))
 

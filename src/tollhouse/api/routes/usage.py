@@ -19,8 +19,9 @@ from tollhouse.api import problems
 from tollhouse.api.responses import JSONResponse
 from tollhouse.api.scope import CONTEXT_KEY
 from tollhouse.api.state import app_state
+from tollhouse.endpoints import endpoint
 from tollhouse.limits.backend import LimitsUnavailable
-from tollhouse.limits.models import UsageSnapshot
+from tollhouse.limits.decisions import UsageSnapshot
 from tollhouse.limits.service import Caller
 
 router = APIRouter(tags=["usage"])
@@ -37,15 +38,16 @@ USAGE_FIELDS = frozenset(
 )
 DEFAULT_FIELDS = ("cap_reset_day", "project_cap", "project_id", "project_usage")
 DEFAULT_DAYS = 7
+USAGE = endpoint("GET", "/2/usage/tweets")
 MAX_DAYS = 90
 
 
 def _parse(request: Request) -> tuple[int, frozenset[str]]:
     args = request.query_params
-    unknown = sorted(set(args) - {"days", "usage.fields"})
+    unknown = sorted(set(args) - set(USAGE.params))
     if unknown:
         raise problems.invalid_request(
-            f"The query parameter [{unknown[0]}] is not one of [days,usage.fields]",
+            f"The query parameter [{unknown[0]}] is not one of [{','.join(USAGE.params)}]",
             {name: args.getlist(name) for name in unknown},
         )
     days = DEFAULT_DAYS

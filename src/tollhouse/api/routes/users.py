@@ -9,8 +9,9 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tollhouse.api import page_tokens, x_fields
 from tollhouse.api import params as p
-from tollhouse.api.pages import (
+from tollhouse.api.corpus_work import (
     Depth,
     Work,
     deliver_posts,
@@ -22,7 +23,8 @@ from tollhouse.api.pages import (
 )
 from tollhouse.api.render import U_ID, U_PROTECTED, U_USERNAME, envelope, now_utc, user_renderer
 from tollhouse.api.responses import JSONResponse
-from tollhouse.corpus import search
+from tollhouse.corpus import lookups, search
+from tollhouse.endpoints import endpoint
 
 router = APIRouter(tags=["users"])
 
@@ -31,6 +33,14 @@ TIMELINE_DEPTH = 3200
 SHALLOW_TIMELINE_DEPTH = 800
 _NEWEST = (1 << 63) - 1  # the open upper id bound of a timeline without until_id/end_time
 _TIMELINE_TOKEN = "Opaque token from meta.next_token or meta.previous_token."
+
+
+USERS_BY = endpoint("GET", "/2/users/by")
+USER_BY_USERNAME = endpoint("GET", "/2/users/by/username/:username")
+USERS_LOOKUP = endpoint("GET", "/2/users")
+USER_BY_ID = endpoint("GET", "/2/users/:id")
+USER_TWEETS = endpoint("GET", "/2/users/:id/tweets")
+USER_MENTIONS = endpoint("GET", "/2/users/:id/mentions")
 
 
 async def _users(
@@ -42,10 +52,10 @@ async def _users(
     parameter: str,
     single: bool,
 ) -> Response:
-    how = p.rendering(args, p.USER_EXPANSIONS)
+    how = p.rendering(args, x_fields.USER_EXPANSIONS)
 
     def work(conn: Connection) -> dict[str, Any]:
-        rows, missing = search.lookup_users(conn, ids or (), usernames or ())
+        rows, missing = lookups.lookup_users(conn, ids or (), usernames or ())
         errors = missing_errors("user", parameter, missing)
         if not rows:
             return envelope(None, errors=errors)
@@ -61,11 +71,11 @@ async def _users(
 @router.get(
     "/2/users/by",
     summary="Look up users by username",
-    openapi_extra=openapi(p.USERS_BY),
+    openapi_extra=openapi(USERS_BY.params),
 )
 async def users_by_usernames(request: Request) -> Response:
     args = query_params(request)
-    p.check_known(args, p.USERS_BY)
+    p.check_known(args, USERS_BY.params)
     names = p.username_list(args)
     return await _users(request, args, usernames=names, parameter="usernames", single=False)
 
@@ -73,11 +83,11 @@ async def users_by_usernames(request: Request) -> Response:
 @router.get(
     "/2/users/by/username/{username}",
     summary="Look up one user by username",
-    openapi_extra=openapi(p.USER_BY_USERNAME, path_params=1),
+    openapi_extra=openapi(USER_BY_USERNAME.params, path_params=1),
 )
 async def user_by_username(request: Request) -> Response:
     args = query_params(request)
-    p.check_known(args, p.USER_BY_USERNAME, path_params=1)
+    p.check_known(args, USER_BY_USERNAME.params, path_params=1)
     name = p.parse_username(request.path_params["username"], "username")
     return await _users(request, args, usernames=[name], parameter="username", single=True)
 
@@ -85,11 +95,11 @@ async def user_by_username(request: Request) -> Response:
 @router.get(
     "/2/users",
     summary="Look up users by id",
-    openapi_extra=openapi(p.USERS_LOOKUP),
+    openapi_extra=openapi(USERS_LOOKUP.params),
 )
 async def users_lookup(request: Request) -> Response:
     args = query_params(request)
-    p.check_known(args, p.USERS_LOOKUP)
+    p.check_known(args, USERS_LOOKUP.params)
     ids = p.id_list(args)
     return await _users(request, args, ids=ids, parameter="ids", single=False)
 
@@ -97,11 +107,11 @@ async def users_lookup(request: Request) -> Response:
 @router.get(
     "/2/users/{id}",
     summary="Look up one user by id",
-    openapi_extra=openapi(p.USER_BY_ID, path_params=1),
+    openapi_extra=openapi(USER_BY_ID.params, path_params=1),
 )
 async def user_by_id(request: Request) -> Response:
     args = query_params(request)
-    p.check_known(args, p.USER_BY_ID, path_params=1)
+    p.check_known(args, USER_BY_ID.params, path_params=1)
     user_id = p.parse_id(request.path_params["id"], "id")
     return await _users(request, args, ids=[user_id], parameter="id", single=True)
 
@@ -114,7 +124,7 @@ async def user_by_id(request: Request) -> Response:
         "the page that reaches that depth has no next_token."
     ),
     openapi_extra=openapi(
-        p.USER_TWEETS,
+        USER_TWEETS.params,
         path_params=1,
         descriptions={
             "pagination_token": _TIMELINE_TOKEN
@@ -134,7 +144,7 @@ async def user_tweets(request: Request) -> Response:
         "reaches that depth has no next_token."
     ),
     openapi_extra=openapi(
-        p.USER_MENTIONS,
+        USER_MENTIONS.params,
         path_params=1,
         descriptions={"pagination_token": _TIMELINE_TOKEN + " Ends after 800 posts."},
     ),
@@ -145,7 +155,7 @@ async def user_mentions(request: Request) -> Response:
 
 async def _timeline(request: Request, *, mentions: bool) -> Response:
     args = query_params(request)
-    allowed = p.USER_MENTIONS if mentions else p.USER_TWEETS
+    allowed = USER_MENTIONS.params if mentions else USER_TWEETS.params
     p.check_known(args, allowed, path_params=1)
     user_id = p.parse_id(request.path_params["id"], "id")
     return await deliver_posts(request, timeline_work(args, user_id, mentions=mentions))
@@ -163,17 +173,19 @@ def timeline_work(args: dict[str, str], user_id: int, *, mentions: bool) -> Work
     """The corpus work of a posts or mentions timeline (parameters checked here)."""
     limit = p.max_results(args, 5, 100, default=10)
     exclude = frozenset() if mentions else p.exclude_list(args)
-    how = p.rendering(args, p.TWEET_EXPANSIONS)
+    how = p.rendering(args, x_fields.TWEET_EXPANSIONS)
     bounds = p.id_window(args, earliest=None, default_start=None, now=now_utc())
-    token = p.page_token(args, "pagination_token")
+    token = page_tokens.page_token(args, "pagination_token")
     deepest = depth_limit(mentions=mentions, exclude=exclude)
     if token is not None and token.depth is not None and token.depth >= deepest:
-        raise p.invalid_token("pagination_token", args["pagination_token"])  # never issued
+        raise page_tokens.invalid_token(
+            "pagination_token", args["pagination_token"]
+        )  # never issued
     towards_newer = token is not None and token.direction == "previous"
     after_id = token.id if token else None
 
     def work(conn: Connection) -> tuple[dict[str, Any], list[int]]:
-        found, missing = search.lookup_users(conn, ids=[user_id])
+        found, missing = lookups.lookup_users(conn, ids=[user_id])
         if missing:
             return envelope(None, errors=missing_errors("user", "id", missing)), []
         user = found[0]

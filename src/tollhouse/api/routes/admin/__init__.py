@@ -1,5 +1,14 @@
-"""The operator's admin API under /admin/v1/ (operator token only; licensee keys never pass)."""
+"""The operator's admin API under /admin/v1/ (operator token only; licensee keys never pass).
 
-from tollhouse.api.routes.admin.routes import router
+One module a resource: `access` (plans, agreements, orgs, apps, keys, end users, audit),
+`usage`, `metrics`, `posts`; `schemas` holds the request bodies, `auth` the operator check.
+"""
 
-__all__ = ["router"]
+from fastapi import APIRouter
+
+from tollhouse.api.routes.admin import access, metrics, posts, usage
+
+# In the order they are registered (and listed in OpenAPI).
+routers: tuple[APIRouter, ...] = (access.router, usage.router, metrics.router, posts.router)
+
+__all__ = ["routers"]

@@ -1,0 +1,1 @@
+"""Tests of tollhouse.api.routes.admin."""

@@ -1,0 +1,1 @@
+"""Tests of tollhouse.cli: the commands as an operator runs them."""
