@@ -105,3 +105,7 @@ def test_receipts_cli(engine: Engine, tollhouse_cli) -> None:  # type: ignore[no
     assert tollhouse_cli("receipts", "key")["origin"] == "tollhouse.localhost/usage-roots"
     assert len(tollhouse_cli("receipts", "key", "--new")["receipts_signing_key"]) == 44
     assert tollhouse_cli("receipts", "checkpoint") == []
+    from tollhouse.access.audit_trail import AuditTrail
+
+    [entry] = [e for e in AuditTrail(engine).audit_trail() if e.action == "receipts.checkpoint"]
+    assert entry.target == "*" and entry.after == []

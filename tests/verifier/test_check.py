@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import httpx
+
 from tests.verifier.fake_log import (
     DAY_MS,
     ORG,
@@ -205,3 +207,24 @@ def test_an_entry_for_a_request_that_got_no_response_is_unanswered_not_unknown(
     # One failed request accounts for one entry only.
     twice = FakeLog(entries([*leaves, lost, usage(51, [77], at_ms=lost.time_ms + 1)]))
     assert run(twice, [*own, failure], tmp_path).kinds() == {"unknown"}
+
+
+def test_full_bundles_are_fetched_once_with_a_state_directory(tmp_path: Path) -> None:
+    leaves = [usage(i, [9000 + i]) for i in range(600)]
+    own = [own_record(leaf, [9000 + i]) for i, leaf in enumerate(leaves)]
+    log = FakeLog(entries(leaves))
+    fetched: list[str] = []
+    handler = log.handler
+
+    def counting(request: httpx.Request) -> httpx.Response:
+        fetched.append(request.url.path)
+        return handler(request)
+
+    log.handler = counting  # type: ignore[method-assign]
+    state = tmp_path / "state"
+    assert run(log, own, tmp_path, state=state).ok
+    first = list(fetched)
+    fetched.clear()
+    assert run(log, own, tmp_path, state=state).ok
+    assert len([p for p in first if "entries" in p]) == 3
+    assert [p for p in fetched if "entries" in p] == ["/usage-log/v1/tile/entries/002.p/88"]

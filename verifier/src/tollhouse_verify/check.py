@@ -30,7 +30,7 @@ from tollhouse_verify.errors import FormatError, NoteError, ProofError, VerifyEr
 from tollhouse_verify.hook import read_own
 from tollhouse_verify.leaf import AdjustLeaf, CloseLeaf, UsageLeaf, ids_digest
 from tollhouse_verify.note import Verifier
-from tollhouse_verify.tiles import decode_bundle, entries_path, tiles_for
+from tollhouse_verify.tiles import TILE_WIDTH, decode_bundle, entries_path, tiles_for
 from tollhouse_verify.tree import RootBuilder, leaf_hash, verify_consistency
 
 PREFIX = "/usage-log/v1/"
@@ -129,10 +129,19 @@ def _is_billable(status: int) -> bool:
 class LogSource:
     """Reads one log over HTTP with the licensee's bearer key."""
 
-    def __init__(self, base: str, token: str, client: httpx.Client | None = None) -> None:
+    def __init__(
+        self,
+        base: str,
+        token: str,
+        client: httpx.Client | None = None,
+        cache: Path | None = None,
+    ) -> None:
         self.base = base.rstrip("/") + PREFIX
         self.client = client or httpx.Client(timeout=60)
         self.headers = {"Authorization": f"Bearer {token}"}
+        # Full entry bundles never change (tlog-tiles): kept here, fetched once. Whatever is
+        # read from the cache is checked like the rest, by the root it must rebuild.
+        self.cache = cache
 
     def get(self, path: str, **params: Any) -> bytes:
         response = self.client.get(self.base + path, headers=self.headers, params=params or None)
@@ -140,9 +149,20 @@ class LogSource:
             raise VerifyError(f"GET {path}: HTTP {response.status_code} {response.text[:200]}")
         return response.content
 
+    def bundle(self, n: int, width: int) -> bytes:
+        path = entries_path(n, width)
+        cached = self.cache / path if self.cache is not None and width == TILE_WIDTH else None
+        if cached is not None and cached.is_file():
+            return cached.read_bytes()
+        data = self.get(path)
+        if cached is not None:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            cached.write_bytes(data)
+        return data
+
     def entries(self, size: int) -> Iterable[bytes]:
         for n, width in tiles_for(size):
-            yield from decode_bundle(self.get(entries_path(n, width)), width)
+            yield from decode_bundle(self.bundle(n, width), width)
 
 
 def _load_state(state: Path | None, verifier: Verifier, origin: str) -> SignedCheckpoint | None:
@@ -177,7 +197,7 @@ def check(
     origin = verifier.name
     report.origin = origin
     state_dir = Path(state) if state is not None else None
-    source = LogSource(base, token, client)
+    source = LogSource(base, token, client, state_dir / "tiles" if state_dir else None)
     # 1. the checkpoint
     try:
         signed = open_checkpoint(source.get("checkpoint"), [verifier], origin)
