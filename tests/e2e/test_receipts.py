@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -124,6 +125,9 @@ def test_tweepy_traffic_through_a_crash_verifies_and_a_changed_leaf_is_named(
         changed = leaf.replace(f"\nposts {posts}\n".encode(), f"\nposts {posts + 1}\n".encode())
         assert changed != leaf
         conn.execute(usage_log.update().where(row).values(leaf=changed))
+    # Entry bundles the verifier kept are its own copy, which the changed database cannot touch;
+    # a fresh download (as an auditor's) meets the change.
+    shutil.rmtree(state / "tiles")
     out = tmp_path / "report.json"
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
