@@ -18,12 +18,13 @@ demo: $(STAMP)
 	$(BIN)/tollhouse demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q --cov=tollhouse --cov-report=term $(PYTEST_ARGS)
 
 check: $(STAMP)
 	$(BIN)/ruff format --check src tests bench verifier/src
 	$(BIN)/ruff check src tests bench verifier/src
-	$(BIN)/mypy src verifier/src
+	$(BIN)/mypy src tests verifier/src
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests bench verifier/src

@@ -39,7 +39,7 @@ from tollhouse.api.edge import EdgeMiddleware
 from tollhouse.corpus.records import PostRecord, UserRecord
 from tollhouse.corpus.store import insert_posts, insert_users
 from tollhouse.db import create_engine
-from tollhouse.migrate import upgrade
+from tollhouse.migrations.runner import upgrade
 from tollhouse.settings import load_settings
 
 POST_ID = 1850000000000000000
@@ -140,7 +140,7 @@ async def run(quick: bool) -> None:
         async with contextlib.AsyncExitStack() as stack:
             for app in peers.values():
                 await stack.enter_async_context(app.router.lifespan_context(app))
-            # Without a limits service the edge's limits steps (task E) skip themselves; it is
+            # Without a limits service the edge's limits steps skip themselves; it is
             # put back before the lifespan closes it.
             state = access_only.state.tollhouse
             stack.callback(setattr, state, "limits", state.limits)

@@ -73,7 +73,7 @@ from tollhouse.corpus import lookups
 from tollhouse.corpus.synthetic.generator import generate_corpus
 from tollhouse.db import create_engine, usage_database_url
 from tollhouse.endpoints import TEMPLATES
-from tollhouse.migrate import upgrade
+from tollhouse.migrations.runner import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

@@ -40,7 +40,7 @@ from tollhouse.corpus.synthetic.generator import (
     iter_batches,
 )
 from tollhouse.db import create_engine
-from tollhouse.migrate import upgrade
+from tollhouse.migrations.runner import upgrade
 
 END = datetime(2026, 11, 1, tzinfo=UTC)
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -37,7 +37,7 @@ from limits import RateLimitItemPerDay, RateLimitItemPerMinute  # noqa: E402
 from tollhouse.access.plans import RateLimit  # noqa: E402
 from tollhouse.limits.decisions import Admission  # noqa: E402
 from tollhouse.limits.memory import MemoryLimits  # noqa: E402
-from tollhouse.limits.redis import RedisLimits  # noqa: E402
+from tollhouse.limits.redis.backend import RedisLimits  # noqa: E402
 
 ENDPOINT = "/2/tweets/search/recent"
 WINDOWS = (RateLimit(10**9, 900), RateLimit(10**9, 86_400))
@@ -131,7 +131,9 @@ async def bench_redis(url: str, n: int) -> None:
     ours = RedisLimits(url, prefix=prefix, connection_class=CountingConnection)
     asks = admissions()
     await ours.admit(asks[0])  # loads the script once
-    assert ours.pipe is not None  # the hot path's pipelined connection (limits/pipe.py)
+    assert (
+        ours.pipe is not None
+    )  # the hot path's pipelined connection (limits/redis/resp_client.py)
     CountingConnection.sent = ours.pipe.sent = 0
     for i in range(200):
         await ours.admit(asks[i % APPS])

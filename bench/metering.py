@@ -5,7 +5,7 @@
 1. ingest   usage events/s from one process into SQLite and PostgreSQL:
             * store: `record_events` batches (staging + idempotent insert + rollups + sketches,
               one transaction each; executemany on SQLite, COPY on PostgreSQL);
-            * writer: the whole path, `UsageWriter.record` → fsynced spool → store, until drained;
+            * writer: the whole path, `UsageRecorder.record` → fsynced spool → store, until drained;
             * peer:  plain per-row INSERT of the same rows into the same table, one transaction
               per event (what a request handler writing its own row would do);
             ratio = store ÷ peer.
@@ -44,7 +44,6 @@ from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 import sqlalchemy as sa
@@ -52,18 +51,19 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.api.sample_corpus import build
+from tests.backends import migrated_database
 from tests.metering.licensees import make_licensees
 
+from tollhouse.access.licensee_names import LicenseeNames
 from tollhouse.api.app import create_app
 from tollhouse.db import create_engine
 from tollhouse.metering import sketches
 from tollhouse.metering.event import UsageEvent
 from tollhouse.metering.ids import uuid7
 from tollhouse.metering.models import usage_events, usage_rollups, usage_sketches
+from tollhouse.metering.recorder import UsageRecorder
 from tollhouse.metering.service import usage_report
-from tollhouse.metering.store import record_events
-from tollhouse.metering.writer import UsageWriter
-from tollhouse.migrate import upgrade
+from tollhouse.metering.sql_store import record_events
 from tollhouse.settings import load_settings
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -86,29 +86,9 @@ ENDPOINTS = (
 @contextmanager
 def database(backend: str, tmp: Path) -> Iterator[str]:
     """A migrated, empty database URL for `backend`, removed afterwards."""
-    if backend == "sqlite":
-        path = tmp / f"bench-{uuid.uuid4().hex[:6]}.db"
-        url = f"sqlite:///{path}"
-        engine = create_engine(url)
-        upgrade(engine)
-        engine.dispose()
+    name = f"bench-{uuid.uuid4().hex[:6]}.db"
+    with migrated_database(backend, tmp, PG_URL, name=name, schema_prefix="bench_metering_") as url:
         yield url
-        return
-    schema = f"bench_metering_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in PG_URL else "?"
-    url = f"{PG_URL}{sep}options={quote(f'-csearch_path={schema}')}"
-    engine = create_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    try:
-        yield url
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
 
 
 def events(n: int, posts_per_event: int, rng: random.Random) -> list[UsageEvent]:
@@ -153,7 +133,7 @@ def bench_ingest(url: str, n: int, n_peer: int, posts: int, tmp: Path) -> dict[s
     store_rate = n / (time.perf_counter() - t)
 
     spool = tmp / f"spool-{uuid.uuid4().hex[:6]}"
-    writer = UsageWriter(engine, spool, mode="fast")
+    writer = UsageRecorder(engine, spool, mode="fast")
     writer.start()
     batch = events(n, posts, rng)
     t = time.perf_counter()
@@ -313,7 +293,7 @@ def bench_ack(
     p50/p99 ms and the GIL probe's lateness p50/p99 ms under it; CPU µs per event of this
     process and of the store process (until the writer is stopped and everything stored)."""
     engine = create_engine(url)
-    writer = UsageWriter(
+    writer = UsageRecorder(
         engine,
         tmp / f"spool-ack-{uuid.uuid4().hex[:6]}",
         mode="strict",
@@ -537,7 +517,7 @@ def bench_query(url: str, days: int, raw_fraction: int, sketch_posts: int) -> di
     end = start + timedelta(days=days)
     engine = create_engine(url)
     t = time.perf_counter()
-    report = usage_report(engine, org, start, end, by="app")
+    report = usage_report(engine, org, start, end, by="app", licensees=LicenseeNames())
     in_process = time.perf_counter() - t
     engine.dispose()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOLLHOUSE_")}

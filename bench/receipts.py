@@ -37,7 +37,7 @@ from tollhouse.db import create_engine
 from tollhouse.metering import usage_log
 from tollhouse.metering.event import UsageEvent
 from tollhouse.metering.ids import uuid7
-from tollhouse.metering.store import record_events
+from tollhouse.metering.sql_store import record_events
 from tollhouse.receipts.checkpoints import checkpoint_round
 from tollhouse.receipts.signing import LogSigner
 from tollhouse_verify.check import check

@@ -49,7 +49,7 @@ from tollhouse.corpus.ids import lowest_id_at
 from tollhouse.corpus.models import post_facets, posts, users
 from tollhouse.corpus.statements import STATEMENTS
 from tollhouse.db import create_engine
-from tollhouse.migrate import upgrade
+from tollhouse.migrations.runner import upgrade
 from tollhouse.settings import load_settings
 
 RESULTS = Path(__file__).with_name("RESULTS.md")

@@ -175,7 +175,7 @@ async def bench_latency(n_streams: int, n_posts: int, rate: float) -> None:
     from tests.streams.support import ADMIN, licensee, post_json, user_json
 
     from tollhouse.db import create_engine
-    from tollhouse.migrate import upgrade
+    from tollhouse.migrations.runner import upgrade
 
     tmp = tempfile.mkdtemp()
     engine = create_engine(f"sqlite:///{tmp}/tollhouse.db")

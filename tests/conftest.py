@@ -17,15 +17,15 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from tests.backends import SQL_BACKENDS, migrated_database
+from tests.processes import clean_env
 from tollhouse.db import create_engine, engine_beside, usage_database_url
-from tollhouse.migrate import upgrade
+from tollhouse.migrations.runner import upgrade
 
 PG_URL = os.environ.get("TOLLHOUSE_TEST_DATABASE_URL", "")
 REDIS_URL = os.environ.get("TOLLHOUSE_TEST_REDIS_URL", "")
@@ -51,36 +51,19 @@ def _require(url: str, name: str) -> None:
     pytest.skip(f"{name} not set")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+def scratch_database(backend: str, directory: Path) -> Iterator[str]:
+    """A migrated, empty database URL of `backend` (skipped, or failed in CI, when PostgreSQL
+    is not configured)."""
+    if backend == "postgresql":
+        _require(PG_URL, "TOLLHOUSE_TEST_DATABASE_URL")
+    with migrated_database(backend, directory, PG_URL) as url:
+        yield url
+
+
+@pytest.fixture(params=SQL_BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A migrated, empty database URL: SQLite in a temp dir, or a fresh PostgreSQL schema."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'tollhouse.db'}"
-        engine = create_engine(url)
-        upgrade(engine)
-        engine.dispose()
-        yield url
-        return
-    _require(PG_URL, "TOLLHOUSE_TEST_DATABASE_URL")
-    yield from _postgres_schema_url()
-
-
-def _postgres_schema_url() -> Iterator[str]:
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in PG_URL else "?"
-    url = f"{PG_URL}{sep}options={quote(f'-csearch_path={schema}')}"
-    engine = create_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    try:
-        yield url
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    yield from scratch_database(request.param, tmp_path)
 
 
 @pytest.fixture
@@ -177,9 +160,7 @@ def live_server() -> Iterator[Callable[..., LiveServer]]:
     servers: list[LiveServer] = []
 
     def start(workers: int = 1, **settings: Any) -> LiveServer:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TOLLHOUSE_")}
-        env.update({f"TOLLHOUSE_{k.upper()}": str(v) for k, v in settings.items()})
-        server = LiveServer(env, workers).start()
+        server = LiveServer(clean_env(**settings), workers).start()
         servers.append(server)
         return server
 

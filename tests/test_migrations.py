@@ -16,9 +16,9 @@ from tollhouse.db import (
     is_database_of,
     usage_database_url,
 )
-from tollhouse.metering.store import record_events
-from tollhouse.migrate import downgrade, move_usage, upgrade
-from tollhouse.models_registry import all_metadata
+from tollhouse.metering.sql_store import record_events
+from tollhouse.migrations.metadata import all_metadata
+from tollhouse.migrations.runner import downgrade, move_usage, upgrade
 
 
 def test_migrations_create_every_declared_table(engine: Engine) -> None:
@@ -129,7 +129,7 @@ def test_usage_recorded_before_the_split_moves_to_the_usage_file_once(tmp_path: 
             assert all(not rows for rows in _usage_rows(main).values())
             upgrade(main)
             assert _usage_rows(usage) == before
-            # Rows the move cannot place (the usage file is no longer empty) stay where they are.
+            # Rows the move cannot place (the usage file is not empty now) stay where they are.
             record_events(main, [make_event(rng, org_id=1, app_id=2)])
             assert move_usage(main, usage) == 0
             assert len(_usage_rows(main)["usage_events"]) == 1

@@ -55,13 +55,13 @@ class Settings(BaseSettings):
     stream_keepalive_seconds: float = 20.0
     stream_buffer_posts: int = 1000
     stream_usage_interval_seconds: float = 10.0
-    # Metering (task F): `strict` answers only after the usage event is fsynced to the spool,
+    # Metering: `strict` answers only after the usage event is fsynced to the spool,
     # `fast` risks at most the last 100 ms of events on a crash, `off` records nothing.
     metering_mode: Literal["strict", "fast", "off"] = "strict"
     # Local durable spool (one segment file per server process); shared by processes on a host.
     spool_dir: Path = Path("./spool")
     raw_event_retention_days: int = 400
-    # Limits (task E): what to do when the limits backend (Redis) cannot be asked, how long to
+    # Limits: what to do when the limits backend (Redis) cannot be asked, how long to
     # wait for it, the key prefix (tests and tenants sharing a Redis), the daily dedupe Bloom
     # filter's size per organisation per UTC day (2**23 bits = 1 MiB; see limits/dedupe.py), and
     # the posts reserved against a hard cap per in-flight request (bounds cap overshoot).

@@ -7,7 +7,6 @@ import dataclasses
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,10 +14,10 @@ from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tests.api.sample_corpus import SampleCorpus, build
-from tests.conftest import PG_URL, _postgres_schema_url, _require
+from tests.backends import SQL_BACKENDS
+from tests.conftest import scratch_database
 from tollhouse.api.app import create_app
 from tollhouse.db import create_engine
-from tollhouse.migrate import upgrade
 from tollhouse.settings import load_settings
 
 
@@ -75,21 +74,12 @@ class Api:
         return ids
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=SQL_BACKENDS)
 def corpus_database(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """A migrated database URL (SQLite or a private PostgreSQL schema), one per module."""
-    if request.param == "sqlite":
-        path: Path = tmp_path_factory.mktemp("api") / "tollhouse.db"
-        url = f"sqlite:///{path}"
-        engine = create_engine(url)
-        upgrade(engine)
-        engine.dispose()
-        yield url
-        return
-    _require(PG_URL, "TOLLHOUSE_TEST_DATABASE_URL")
-    yield from _postgres_schema_url()
+    yield from scratch_database(request.param, tmp_path_factory.mktemp("api"))
 
 
 @contextmanager

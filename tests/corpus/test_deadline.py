@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from tollhouse.corpus.deadline import QueryTimedOut, run_bounded
+from tollhouse.corpus.deadline import run_bounded
+from tollhouse.corpus.errors import QueryTimedOut
 
 
 def endless(engine: Engine) -> str:

@@ -116,7 +116,11 @@ def test_from_record_normalises_once() -> None:
     assert post.in_reply_to_username == "bob"
     assert post.tokens == {"the", "quick", "brown", "fox", "hello", "world", "café"}
     assert post.search_text == " the quick brown fox hello world café "
-    assert (post.mentions, post.hashtags, post.cashtags) == ({"alice"}, {"python"}, {"aapl"})
+    assert (post.mentions, post.hashtags, post.cashtags) == (
+        frozenset({"alice"}),
+        frozenset({"python"}),
+        frozenset({"aapl"}),
+    )
     assert post.urls == ("https://example.com/path?q=1",)
     assert post.lang == "pt-br"
     # The replied-to username only counts when the post is a reply.

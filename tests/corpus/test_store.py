@@ -286,7 +286,9 @@ def test_bulk_writes_checkpoint_in_64_mb_steps_and_restore_the_setting(
     assert set(seen) == {((64 << 20) // 16_384, 16_384)}
     raw = sqlite_engine.raw_connection()
     try:
-        assert raw.driver_connection.execute("PRAGMA wal_autocheckpoint").fetchone() == (1000,)
+        driver = raw.driver_connection
+        assert driver is not None
+        assert driver.execute("PRAGMA wal_autocheckpoint").fetchone() == (1000,)
     finally:
         raw.close()
 
@@ -297,7 +299,7 @@ def test_staged_batches_full_or_short_write_what_write_batch_writes(tmp_path: An
     from tollhouse.corpus.synthetic.bulk_rows import STAGED_POST_COLUMNS, RowEncoding
     from tollhouse.corpus.synthetic.bulk_staged import stage_batch, write_staged
     from tollhouse.db import create_engine
-    from tollhouse.migrate import upgrade
+    from tollhouse.migrations.runner import upgrade
 
     encoding = RowEncoding(postgres=False)
     rows = [post_values(p, encoding) for p in sample_posts()]

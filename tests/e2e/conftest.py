@@ -4,11 +4,9 @@ the one change real clients get: a requests transport adapter that sends their
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,9 +16,10 @@ from sqlalchemy.engine import Engine
 
 from tests.api.conftest import issue_token
 from tests.api.sample_corpus import SampleCorpus, build
-from tests.conftest import PG_URL, LiveServer, _postgres_schema_url, _require
+from tests.backends import SQL_BACKENDS
+from tests.conftest import LiveServer, scratch_database
+from tests.processes import clean_env
 from tollhouse.db import create_engine
-from tollhouse.migrate import upgrade
 
 X_API = "https://api.twitter.com"
 
@@ -59,24 +58,15 @@ def serving(
 ) -> Iterator[Served]:
     """A live server over a 3000-post sample corpus (plus what `extend` adds), on SQLite or
     PostgreSQL."""
-    if backend == "sqlite":
-        path: Path = tmp_path_factory.mktemp("e2e") / "tollhouse.db"
-        urls: Iterator[str] = iter([f"sqlite:///{path}"])
-    else:
-        _require(PG_URL, "TOLLHOUSE_TEST_DATABASE_URL")
-        urls = _postgres_schema_url()
+    urls = scratch_database(backend, tmp_path_factory.mktemp("e2e"))
     url = next(urls)
     engine = create_engine(url)
-    if backend == "sqlite":
-        upgrade(engine)
     corpus = build(engine, n_posts=3000)
     if extend is not None:
         extend(engine, corpus)
     token = issue_token(engine)
     engine.dispose()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TOLLHOUSE_")}
-    env["TOLLHOUSE_DATABASE_URL"] = url
-    server = LiveServer(env).start()
+    server = LiveServer(clean_env(database_url=url)).start()
     try:
         yield Served(server.base_url, token, corpus, backend)
     finally:
@@ -85,7 +75,7 @@ def serving(
             pass
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=SQL_BACKENDS)
 def served(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Served]:

@@ -18,11 +18,12 @@ import tweepy
 from twarc.client2 import Twarc2
 
 from tests.api.sample_corpus import add_depth
+from tests.backends import SQL_BACKENDS
 from tests.e2e.conftest import Served, point_at, serving
 from tollhouse.corpus.records import UserRecord
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=SQL_BACKENDS)
 def deep(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Served, UserRecord, UserRecord]]:

@@ -28,19 +28,19 @@ from tests.api.conftest import issue_token
 from tests.api.sample_corpus import build
 from tests.conftest import LiveServer
 from tollhouse.db import create_engine, usage_database_url
+from tollhouse.metering.recorder import UsageRecorder, replay_spool
 from tollhouse.metering.spool import read_segment, spool_dir_for
-from tollhouse.metering.writer import UsageWriter, replay_spool
 
 _CHILD = r"""
 import asyncio, sys, time
 from tollhouse.db import create_engine, usage_database_url
 from tollhouse.metering.event import UsageEvent
 from tollhouse.metering.ids import uuid7
-from tollhouse.metering.writer import UsageWriter
+from tollhouse.metering.recorder import UsageRecorder
 
 url, spool_dir, mode = sys.argv[1:4]
 # As the app opens them: usage tables in a file of their own beside a SQLite database.
-writer = UsageWriter(create_engine(usage_database_url(url)), spool_dir, mode=mode,
+writer = UsageRecorder(create_engine(usage_database_url(url)), spool_dir, mode=mode,
                      store_interval_s=0.05, directory=create_engine(url))
 writer.start()
 out = sys.stdout
@@ -105,7 +105,7 @@ def _store_process(spool_dir: Path, server_pid: int, not_pid: int | None = None)
                 cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
             except OSError:
                 continue
-            if b"tollhouse.metering.store_process" in cmdline and _store_lock_held(spool_dir):
+            if b"tollhouse.metering.spool_drainer" in cmdline and _store_lock_held(spool_dir):
                 return pid
         time.sleep(0.01)
     raise AssertionError("the server has no store process")
@@ -172,7 +172,7 @@ def test_strict_writer_killed_loses_and_duplicates_nothing(
     acked = _run_and_kill(database_url, spool_dir, "strict", 3000, store)
     # Restart: a new writer replays the dead one's spool before recording (after waiting for
     # a store process still draining it).
-    writer = UsageWriter(usage_engine, spool_dir, mode="strict", directory=engine)
+    writer = UsageRecorder(usage_engine, spool_dir, mode="strict", directory=engine)
     report = writer.start()
     writer.stop()
     counts = _event_counts(usage_engine)
@@ -208,11 +208,7 @@ def test_fast_writer_killed_loses_only_the_unflushed_tail(
 def test_server_killed_under_load_keeps_every_answered_request(
     database_url: str, live_server: Callable[..., LiveServer], tmp_path: Path
 ) -> None:
-    engine = create_engine(database_url)
-    usage = create_engine(usage_database_url(database_url))  # where the app stores usage
-    corpus = build(engine, n_posts=60, n_users=6)
-    token = issue_token(engine)
-    post_ids = sorted(corpus.posts)[:20]
+    engine, usage, token, post_ids = _licensed_corpus(database_url, posts=20)
     spool_dir = tmp_path / "spool"
     settings = {
         "database_url": database_url,
@@ -268,6 +264,15 @@ def test_server_killed_under_load_keeps_every_answered_request(
     usage.dispose()
 
 
+def _licensed_corpus(database_url: str, posts: int) -> tuple[Engine, Engine, str, list[int]]:
+    """A small corpus and a licensee's token on `database_url`: its engine, the engine of the
+    usage tables the app stores into, the token, and the ids of the first `posts` posts."""
+    engine = create_engine(database_url)
+    usage = create_engine(usage_database_url(database_url))
+    corpus = build(engine, n_posts=60, n_users=6)
+    return engine, usage, issue_token(engine), sorted(corpus.posts)[:posts]
+
+
 def _descendants(pid: int) -> list[int]:
     found = []
     for child in _children(pid):
@@ -279,11 +284,7 @@ def _descendants(pid: int) -> list[int]:
 def test_workers_each_have_a_store_process_and_drain_on_stop(
     database_url: str, live_server: Callable[..., LiveServer], tmp_path: Path
 ) -> None:
-    engine = create_engine(database_url)
-    usage = create_engine(usage_database_url(database_url))  # where the app stores usage
-    corpus = build(engine, n_posts=60, n_users=6)
-    token = issue_token(engine)
-    post_ids = sorted(corpus.posts)[:10]
+    engine, usage, token, post_ids = _licensed_corpus(database_url, posts=10)
     spool_dir = tmp_path / "spool"
     server = live_server(
         workers=2, database_url=database_url, spool_dir=spool_dir, metering_mode="strict"
@@ -306,7 +307,7 @@ def test_workers_each_have_a_store_process_and_drain_on_stop(
     stores = [
         pid
         for pid in _descendants(server.proc.pid)
-        if b"tollhouse.metering.store_process" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        if b"tollhouse.metering.spool_drainer" in Path(f"/proc/{pid}/cmdline").read_bytes()
     ]
     assert len(stores) == 2  # one per serving process, each with its own spool
     server.stop()  # SIGTERM: each worker drains its spool through its store process

@@ -31,7 +31,7 @@ from tollhouse.access.agreements import default_agreement
 from tollhouse.access.plans import RateLimit, default_plans
 from tollhouse.access.service import AccessService
 from tollhouse.db import create_engine
-from tollhouse.migrate import upgrade
+from tollhouse.migrations.runner import upgrade
 
 pytestmark = pytest.mark.slow
 

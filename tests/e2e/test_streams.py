@@ -39,7 +39,7 @@ from tollhouse.access.service import AccessService
 from tollhouse.corpus.models import posts
 from tollhouse.db import create_engine, usage_database_url
 from tollhouse.metering.models import usage_events
-from tollhouse.migrate import upgrade
+from tollhouse.migrations.runner import upgrade
 from tollhouse.streams.sample import in_sample
 
 FAST = {"stream_keepalive_seconds": "0.3", "metering_mode": "off"}
@@ -88,7 +88,7 @@ def org() -> str:
 ALICE, BOB = user_json(101, "alice"), user_json(102, "bob")
 
 
-class Collector(tweepy.StreamingClient):
+class Collector(tweepy.StreamingClient):  # type: ignore[misc]  # tweepy ships no types
     """A StreamingClient that queues what it receives."""
 
     def __init__(self, token: str, base_url: str) -> None:
@@ -509,6 +509,7 @@ def test_rules_requests_answer_like_x(server: LiveServer, org_engine: Engine) ->
     assert deleted["meta"]["summary"] == {"deleted": 2, "not_deleted": 1}
     assert deleted["errors"][0]["value"] == "1"
     assert [r["value"] for r in httpx.get(url, headers=auth).json()["data"]] == ["bird"]
+    bad: object
     for bad in ({}, {"add": []}, {"add": [{"tag": "no value"}]}, {"delete": {}}, {"nope": 1}):
         refused = httpx.post(url, json=bad, headers=auth)
         assert refused.status_code == 400, bad

@@ -8,11 +8,12 @@ from decimal import Decimal
 
 import pytest
 
+from tests.backends import KEY_VALUE_BACKENDS
 from tollhouse.access.plans import Plan, RateLimit
 from tollhouse.limits.backend import LimitsBackend
 from tollhouse.limits.dedupe import DedupeShape
 from tollhouse.limits.memory import MemoryLimits
-from tollhouse.limits.redis import RedisLimits
+from tollhouse.limits.redis.backend import RedisLimits
 
 ENDPOINT = "/2/tweets/search/recent"
 SMALL_FILTER = DedupeShape(bits=1 << 16)
@@ -53,7 +54,7 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=KEY_VALUE_BACKENDS)
 async def backend(
     request: pytest.FixtureRequest, redis_prefix: str, anyio_backend: str
 ) -> AsyncIterator[LimitsBackend]:

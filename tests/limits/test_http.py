@@ -15,9 +15,10 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tests.limits.conftest import ENDPOINT, Caller
-from tollhouse.limits.asgi import RESPONSE_HEADERS_KEY, admit_step, count_step
+from tollhouse.api.middleware.limits import admit_step, count_step
+from tollhouse.api.scope import RESPONSE_HEADERS_KEY
 from tollhouse.limits.backend import LimitsBackend
-from tollhouse.limits.redis import RedisLimits
+from tollhouse.limits.redis.backend import RedisLimits
 from tollhouse.limits.service import LimitsService
 
 pytestmark = pytest.mark.anyio

@@ -4,6 +4,7 @@ refused requests, end users matched against declared ones."""
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -131,15 +132,15 @@ def test_an_accepted_stream_connection_is_recorded_without_the_bytes_its_interva
     sqlite_engine: Engine, tmp_path: Path
 ) -> None:
     # Streams record one event per usage interval with that interval's posts and bytes
-    # (streams.metering); the connection's own event must not count those bytes again.
+    # (api/stream_meter.py); the connection's own event must not count those bytes again.
     from starlette.applications import Starlette
     from starlette.responses import StreamingResponse
     from starlette.routing import Route
 
-    from tollhouse.metering.asgi import MeteringMiddleware
-    from tollhouse.metering.writer import UsageWriter
+    from tollhouse.api.middleware.metering import MeteringMiddleware
+    from tollhouse.metering.recorder import UsageRecorder
 
-    async def lines():  # type: ignore[no-untyped-def]
+    async def lines() -> AsyncIterator[bytes]:
         for i in range(3):
             yield b'{"data":{"id":"%d"}}\r\n' % i
 
@@ -155,7 +156,7 @@ def test_an_accepted_stream_connection_is_recorded_without_the_bytes_its_interva
             Route("/2/tweets/search/stream", refused),
         ]
     )
-    writer = UsageWriter(sqlite_engine, tmp_path / "spool", mode="fast")
+    writer = UsageRecorder(sqlite_engine, tmp_path / "spool", mode="fast")
     writer.start()
     with TestClient(MeteringMiddleware(inner, writer)) as client:
         ok = client.get("/2/tweets/sample/stream")

@@ -17,13 +17,14 @@ from typer.testing import CliRunner
 from tests.api.sample_corpus import build
 from tests.metering.factories import DAY0, make_event
 from tests.metering.licensees import Licensee, make_licensees
+from tollhouse.access.licensee_names import LicenseeNames
 from tollhouse.api.app import create_app
 from tollhouse.cli.main import app as cli
 from tollhouse.errors import NotFound
 from tollhouse.metering.event import UsageEvent
 from tollhouse.metering.queries import UsageReport
 from tollhouse.metering.service import prune_raw_events, usage_report
-from tollhouse.metering.store import record_events
+from tollhouse.metering.sql_store import record_events
 from tollhouse.settings import get_settings, load_settings
 
 D1, D3 = DAY0.date(), DAY0.date() + timedelta(days=2)
@@ -66,7 +67,9 @@ class UsageDb(NamedTuple):
     events: list[UsageEvent]
 
     def report(self, org: str, start: date, end: date, **kw: Any) -> UsageReport:
-        return usage_report(self.engine, org, start, end, usage_engine=self.usage, **kw)
+        return usage_report(
+            self.engine, org, start, end, usage_engine=self.usage, licensees=LicenseeNames(), **kw
+        )
 
 
 @pytest.fixture

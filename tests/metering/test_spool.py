@@ -13,15 +13,16 @@ from sqlalchemy.engine import Engine
 
 from tests.metering.factories import traffic
 from tollhouse.metering import spool as spool_module
+from tollhouse.metering.event import UsageEvent
+from tollhouse.metering.recorder import replay_spool
 from tollhouse.metering.spool import Spool, encode, orphans, read_segment
-from tollhouse.metering.writer import replay_spool
 
 
-def _dead_spool(directory: Path, batches: list[list[object]]) -> Path:
+def _dead_spool(directory: Path, batches: list[list[UsageEvent]]) -> Path:
     """Segments as a killed process leaves them: written, lock file present but unlocked."""
     spool = Spool(directory)
     for batch in batches:
-        spool.append(batch)  # type: ignore[arg-type]
+        spool.append(batch)
     segment = directory / f"{spool.owner}-00000001.seg"
     os.close(spool._fd)
     os.close(spool._lock_fd)  # the kernel drops a dead process's flock just like this

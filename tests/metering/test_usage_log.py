@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 
 from tests.metering.factories import make_event, traffic
 from tollhouse.metering.models import usage_log
-from tollhouse.metering.store import record_events
+from tollhouse.metering.sql_store import record_events
 from tollhouse.metering.usage_log import append_leaf, log_size
 from tollhouse_verify import leaf as leaves
 from tollhouse_verify.leaf import UsageLeaf, ids_digest

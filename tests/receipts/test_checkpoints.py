@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from tests.metering.factories import DAY0, make_event
 from tollhouse.metering.models import usage_log
-from tollhouse.metering.store import record_events
+from tollhouse.metering.sql_store import record_events
 from tollhouse.receipts import serving
 from tollhouse.receipts.checkpoints import checkpoint_round
 from tollhouse.receipts.day_close import PriceBook, close_round

@@ -41,7 +41,9 @@ class LocalX(HTTPAdapter):
         super().__init__()
         self.base_url = base_url
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    def send(  # type: ignore[override]  # forwards requests' keyword arguments unchanged
+        self, request: requests.PreparedRequest, **kwargs: Any
+    ) -> requests.Response:
         assert request.url is not None
         request.url = self.base_url + request.url[len(X_API) :]
         return super().send(request, **kwargs)

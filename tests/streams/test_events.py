@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from tollhouse.corpus.records import PostRecord, UserRecord
 from tollhouse.streams.events import PostDeleted, PostPublished, RulesChanged, decode, encode
 
-words = st.text(st.characters(blacklist_categories=("Cs",)), max_size=20)
+words = st.text(st.characters(exclude_categories=["Cs"]), max_size=20)
 
 
 @given(

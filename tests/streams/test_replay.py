@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
 
+from tests.processes import clean_env, run_tollhouse
 from tollhouse.corpus.ids import snowflake
 from tollhouse.corpus.records import PostRecord, UserRecord
 from tollhouse.corpus.store import insert_posts, insert_users
@@ -81,24 +80,17 @@ async def test_replay_command_publishes_on_the_redis_bus(
         seen.append(event)
 
     await bus.start(collect)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TOLLHOUSE_")}
-    env["TOLLHOUSE_BUS_URL"] = url
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tollhouse.cli.main",
+    replay = await run_tollhouse(
         "corpus",
         "replay",
         "--rate",
         "500",
         "--database-url",
         str(sqlite_engine.url),
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
+        env=clean_env(bus_url=url),
     )
-    out, _ = await proc.communicate()
-    assert proc.returncode == 0
-    assert b"published 12 posts" in out
+    assert replay.returncode == 0, replay.stderr
+    assert b"published 12 posts" in replay.stdout
     for _ in range(200):
         if len(seen) >= 12:
             break
@@ -108,20 +100,14 @@ async def test_replay_command_publishes_on_the_redis_bus(
 
 
 async def test_replay_command_refuses_a_memory_bus(sqlite_engine: Engine) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TOLLHOUSE_")}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tollhouse.cli.main",
+    replay = await run_tollhouse(
         "corpus",
         "replay",
         "--rate",
         "10",
         "--database-url",
         str(sqlite_engine.url),
-        env=env,
-        stderr=asyncio.subprocess.PIPE,
+        env=clean_env(),
     )
-    _, err = await proc.communicate()
-    assert proc.returncode == 1
-    assert b"memory://" in err
+    assert replay.returncode == 1
+    assert b"memory://" in replay.stderr

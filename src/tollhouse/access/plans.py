@@ -1,7 +1,12 @@
-"""Plans (tiers) and the price book they come from (`plans.toml`).
+"""Plans (tiers) and the plan book they come from (`plans.toml`).
 
-A plan says what an organisation may call and how much: monthly fee, monthly post cap, overage
-price, endpoints included, rate limits per endpoint template, max apps/stream rules/query length.
+Who owns what: access owns what a plan *allows* — endpoints included, rate limits per endpoint
+template, the monthly post cap and whether it is hard, max apps/stream rules/query length.
+Billing owns what a plan *costs* (fees, tiers, overage prices, credits). The shipped book stays
+one file with one table per plan; each domain reads only its part of it. The price keys
+(`PRICE_KEYS`) are carried here only to list plans (admin API, `tollhouse plans`) and to
+validate the file; no access or limits decision reads a price, except that a plan with an
+`overage_per_1k` has a soft cap (limits' `PlanLimits`). Billing reads the price keys itself.
 The shipped defaults (`plans.toml` next to this module) are shaped like X's 2025 tiers.
 """
 
@@ -17,6 +22,9 @@ from typing import Any
 
 from tollhouse.access.errors import InvalidPlanBook
 from tollhouse.endpoints import TEMPLATES
+
+# The book's keys that belong to billing (what a plan costs); access only lists and checks them.
+PRICE_KEYS = frozenset({"monthly_fee", "overage_per_1k"})
 
 
 @dataclass(frozen=True, slots=True)

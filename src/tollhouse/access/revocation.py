@@ -85,7 +85,7 @@ def redis_notifier(redis_url: str, database_url: str) -> ChangeNotifier:
     return notify
 
 
-def notifier_for(settings: Settings) -> ChangeNotifier | None:
+def notifier_from_settings(settings: Settings) -> ChangeNotifier | None:
     url = redis_url_of(settings)
     return None if url is None else redis_notifier(url, settings.database_url)
 

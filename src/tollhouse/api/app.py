@@ -28,12 +28,12 @@ from tollhouse.api.dispatch import (
     unexpected_error_response,
 )
 from tollhouse.api.edge import AdminGuard, EdgeMiddleware, close_directory
+from tollhouse.api.middleware.metering import MeteringMiddleware
 from tollhouse.api.responses import JSONResponse
 from tollhouse.api.state import AppState
 from tollhouse.db import create_engine, engine_beside
 from tollhouse.limits.service import limits_from_settings
-from tollhouse.metering.asgi import MeteringMiddleware
-from tollhouse.metering.writer import writer_for
+from tollhouse.metering.recorder import recorder_from_settings
 from tollhouse.receipts.service import RoundThread
 from tollhouse.settings import Settings, get_settings
 from tollhouse.streams.runtime import close_runtime
@@ -82,7 +82,7 @@ def create_app(settings: Settings | None = None) -> TollhouseApp:
     # admin usage reports; the store process opens its own.
     usage_engine = engine_beside(engine, settings.usage_url)
     state = AppState(settings=settings, engine=engine, usage_engine=usage_engine)
-    state.usage_writer = writer_for(settings, usage_engine, engine)
+    state.usage_writer = recorder_from_settings(settings, usage_engine, engine)
     state.limits = limits_from_settings(settings)
 
     @asynccontextmanager
@@ -94,7 +94,7 @@ def create_app(settings: Settings | None = None) -> TollhouseApp:
         receipts.start()
         yield
         await anyio.to_thread.run_sync(receipts.stop)
-        await close_runtime(_app)  # streams (task G): end connections, release the bus
+        await close_runtime(_app)  # streams: end connections, release the bus
         close_directory(_app)
         if state.usage_writer is not None:
             await anyio.to_thread.run_sync(state.usage_writer.stop)  # drains the buffer

@@ -20,6 +20,7 @@ from tollhouse.api.render import P_ID, Rendering, envelope, post_includes, post_
 from tollhouse.api.scope import CONTEXT_KEY, DELIVERED_KEY
 from tollhouse.api.state import app_state
 from tollhouse.corpus import deadline, lookups, search
+from tollhouse.corpus.errors import QueryTimedOut
 from tollhouse.corpus.projections import Record
 
 T = TypeVar("T")
@@ -56,11 +57,8 @@ async def run_corpus(
             state.settings.query_timeout_ms,
             work,
         )
-    except deadline.QueryTimedOut:
-        raise problems.service_unavailable(
-            "The query took too long and was cancelled; narrow it (fewer OR terms, a shorter "
-            "time range) and retry."
-        ) from None
+    except QueryTimedOut:
+        raise problems.query_timed_out() from None
 
 
 def max_query_length(request: Request) -> int:

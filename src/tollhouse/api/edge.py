@@ -3,10 +3,14 @@
     1. authenticate          bearer token → key (format + checksum first, then the cache)
     2. org and app active    } decided when the key entry was loaded; the entry carries
     3. agreement accepted    } the refusal, so these are one attribute read
-    4. endpoint in plan      precompiled `match_endpoint`, then a frozenset lookup
-    5. limits admit          (task E: rate windows and monthly cap, before the handler)
+    4. endpoint in plan      `match_endpoint` (matched once, by MeteringMiddleware), then a
+                             frozenset lookup
+    5. limits admit          rate windows and monthly cap, before the handler
     6. handler
-    7. after the handler     (task F/E: count `scope["tollhouse.delivered"]`, meter the request)
+    7. after the handler     count `scope["tollhouse.delivered"]` against the cap
+
+Metering is not a step here: MeteringMiddleware, outside this pipeline, records every `/2/`
+request, refused ones included.
 
 It is pure ASGI: per request there is a header scan, a dict lookup, one SHA-256 and a
 constant-time compare; no ORM, no database (misses load once, off the event loop), no logging on
@@ -28,9 +32,9 @@ from tollhouse.access.directory import MISSING, KeyDirectory, KeyEntry, Refusal
 from tollhouse.access.keys import TOKEN_LENGTH, parse_token
 from tollhouse.access.revocation import redis_url_of
 from tollhouse.api import problems
+from tollhouse.api.middleware.limits import admit_step, count_step
 from tollhouse.api.scope import CONTEXT_KEY, ENDPOINT_KEY, RESPONSE_HEADERS_KEY
 from tollhouse.endpoints import Endpoint, match_endpoint
-from tollhouse.limits.asgi import admit_step, count_step
 
 ADMIN_PREFIX = "/admin/"
 _BEARER = b"bearer "
@@ -143,7 +147,7 @@ class EdgeMiddleware:
         scope[CONTEXT_KEY] = context
         scope[ENDPOINT_KEY] = endpoint
 
-        # 5. limits admit (task E): decide here, before the handler; on refusal reply and return.
+        # 5. limits admit: decide here, before the handler; on refusal reply and return.
         #    Headers for the response go in scope[RESPONSE_HEADERS_KEY].
         limits = scope["app"].state.tollhouse.limits if endpoint is not None else None
         if limits is not None and endpoint is not None:
@@ -164,9 +168,9 @@ class EdgeMiddleware:
         try:
             await self.app(scope, receive, send if not extra else _with_headers(send, extra))
         finally:
-            # 7. after the handler (tasks E/F): scope.get(DELIVERED_KEY) holds the delivered post
-            #    ids; count them against the monthly cap and meter the request here. Limits counts
-            #    even if the handler raised, to give back the request's cap reservation.
+            # 7. after the handler: scope.get(DELIVERED_KEY) holds the delivered post ids; count
+            #    them against the monthly cap (MeteringMiddleware, outside, records the request).
+            #    Limits counts even if the handler raised, to give back the cap reservation.
             if limits is not None:
                 await count_step(limits, context, scope)
 

@@ -1,17 +1,21 @@
 """X API v2 error bodies (RFC 7807 `Problem` objects with X's `type` URIs).
 
-Domain code raises `TollhouseError`s; this module is the one place that turns them into an HTTP
-status and a body. Nothing here includes tokens, hashes or stack traces.
+Domain code raises `TollhouseError`s (the tree is drawn in tollhouse.errors); this module is the
+one place that turns them into an HTTP status and a body: `problem_for` maps an error by its
+class, and the constructors below build every body a route or middleware sends. Nothing here
+includes tokens, hashes or stack traces.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import orjson
 
-from tollhouse.errors import TollhouseError
+from tollhouse.errors import Conflict, InvalidInput, NotFound, TollhouseError
+
+T = TypeVar("T")
 
 PROBLEMS = "https://api.twitter.com/2/problems/"
 
@@ -26,6 +30,55 @@ class ApiProblem(TollhouseError):
         self.status = status
         self.body = body
         self.headers = dict(headers or {})
+
+
+def about_blank(status: int, title: str, detail: str) -> ApiProblem:
+    """A plain HTTP problem (`type` about:blank), as X sends for errors of HTTP itself."""
+    return ApiProblem(
+        status, {"title": title, "type": "about:blank", "status": status, "detail": detail}
+    )
+
+
+def not_found(detail: str) -> ApiProblem:
+    """404 `resource-not-found`: a named thing (organisation, app, plan…) does not exist."""
+    return ApiProblem(
+        404,
+        {
+            "title": "Not Found Error",
+            "type": PROBLEMS + "resource-not-found",
+            "status": 404,
+            "detail": detail,
+        },
+    )
+
+
+def conflict(detail: str) -> ApiProblem:
+    """409 `conflict`: the change would break a uniqueness or consistency rule."""
+    return ApiProblem(
+        409, {"title": "Conflict", "type": PROBLEMS + "conflict", "status": 409, "detail": detail}
+    )
+
+
+def problem_for(exc: TollhouseError) -> ApiProblem:
+    """The Problem for a domain refusal: 404 for unknown names, 409 for conflicts, 400 for
+    invalid input (and for any other refusal)."""
+    if isinstance(exc, ApiProblem):
+        return exc
+    if isinstance(exc, NotFound):
+        return not_found(str(exc))
+    if isinstance(exc, Conflict):
+        return conflict(str(exc))
+    if isinstance(exc, InvalidInput):
+        return invalid_request(str(exc))
+    return about_blank(400, "Bad Request", str(exc))
+
+
+def answer(operation: Callable[[], T]) -> T:
+    """Run a service operation, turning domain refusals into their Problem (`problem_for`)."""
+    try:
+        return operation()
+    except TollhouseError as exc:
+        raise problem_for(exc) from None
 
 
 def invalid_request(
@@ -46,46 +99,40 @@ def invalid_request(
 
 
 def unauthorized() -> ApiProblem:
-    return ApiProblem(
-        401,
-        {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"},
-    )
+    return about_blank(401, "Unauthorized", "Unauthorized")
 
 
 def not_found_route() -> ApiProblem:
-    return ApiProblem(
-        404, {"title": "Not Found", "type": "about:blank", "status": 404, "detail": "Not Found"}
-    )
+    return about_blank(404, "Not Found", "Not Found")
 
 
 def method_not_allowed() -> ApiProblem:
-    return ApiProblem(
-        405,
-        {
-            "title": "Method Not Allowed",
-            "type": "about:blank",
-            "status": 405,
-            "detail": "Method Not Allowed",
-        },
-    )
+    return about_blank(405, "Method Not Allowed", "Method Not Allowed")
 
 
 def service_unavailable(detail: str) -> ApiProblem:
-    return ApiProblem(
-        503,
-        {"title": "Service Unavailable", "type": "about:blank", "status": 503, "detail": detail},
+    """503 for a `ServiceUnavailable`: `detail` says which service and what to do."""
+    return about_blank(503, "Service Unavailable", detail)
+
+
+def metering_unavailable() -> ApiProblem:
+    """503 in strict mode when the usage event cannot be made durable."""
+    return service_unavailable("Usage metering is unavailable; retry shortly.")
+
+
+def query_timed_out() -> ApiProblem:
+    """503 when a corpus query ran past its deadline and was cancelled."""
+    return service_unavailable(
+        "The query took too long and was cancelled; narrow it (fewer OR terms, a shorter "
+        "time range) and retry."
     )
 
 
 def internal_error() -> ApiProblem:
-    return ApiProblem(
+    return about_blank(
         500,
-        {
-            "title": "Internal Server Error",
-            "type": "about:blank",
-            "status": 500,
-            "detail": "Something went wrong on our side; the request id identifies it.",
-        },
+        "Internal Server Error",
+        "Something went wrong on our side; the request id identifies it.",
     )
 
 
@@ -170,6 +217,26 @@ def limits_unavailable() -> ApiProblem:
     return problem
 
 
+def too_many_connections() -> ApiProblem:
+    """429 `ConnectionException`: the app already holds its one connection to this stream."""
+    return ApiProblem(
+        429,
+        {
+            "title": "ConnectionException",
+            "detail": "This stream is currently at the maximum allowed connection limit.",
+            "connection_issue": "TooManyConnections",
+            "type": PROBLEMS + "streaming-connection",
+        },
+    )
+
+
+def rules_cap(detail: str) -> ApiProblem:
+    """400 `RulesCapExceeded`: adding the rules would pass the plan's stream-rule limit."""
+    return ApiProblem(
+        400, {"title": "RulesCapExceeded", "detail": detail, "type": PROBLEMS + "rule-cap"}
+    )
+
+
 def asgi_messages(problem: ApiProblem) -> tuple[dict[str, Any], dict[str, Any]]:
     """The two ASGI messages (start, body) answering with `problem` as problem+json.
 
@@ -185,17 +252,4 @@ def asgi_messages(problem: ApiProblem) -> tuple[dict[str, Any], dict[str, Any]]:
     return (
         {"type": "http.response.start", "status": problem.status, "headers": headers},
         {"type": "http.response.body", "body": body},
-    )
-
-
-def not_found(detail: str) -> ApiProblem:
-    """404 `resource-not-found`: the thing named in the path is not there (for this caller)."""
-    return ApiProblem(
-        404,
-        {
-            "title": "Not Found Error",
-            "type": PROBLEMS + "resource-not-found",
-            "status": 404,
-            "detail": detail,
-        },
     )

@@ -13,7 +13,7 @@ from tollhouse.limits.service import LimitsService, memory_limits
 from tollhouse.settings import Settings
 
 if TYPE_CHECKING:
-    from tollhouse.metering.writer import UsageWriter
+    from tollhouse.metering.recorder import UsageRecorder
 
 
 @dataclass
@@ -22,8 +22,8 @@ class AppState:
     engine: Engine
     # Metering's usage tables (db.usage_database_url); `engine` itself when they share it.
     usage_engine: Engine
-    usage_writer: UsageWriter | None = None
-    # Rate windows and monthly caps (task E); `limits.metrics` counts backend failures.
+    usage_writer: UsageRecorder | None = None
+    # Rate windows and monthly caps; `limits.metrics` counts backend failures.
     limits: LimitsService = field(default_factory=memory_limits)
     # Where corpus queries run, off the event loop (api/corpus_work.py run_corpus): lookups by id on
     # their own threads, everything else (searches, timelines, counts) on the others. Sized by

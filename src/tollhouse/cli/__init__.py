@@ -1,4 +1,5 @@
-"""The `tollhouse` command: serve, demo, db, corpus, orgs/apps/keys, usage, invoice, audit.
+"""The `tollhouse` command: db, corpus, serve, orgs, apps, keys, endusers, plans, agreements,
+usage, demo.
 
 Owns argument parsing and output (rich tables or `--json`); does not own business rules.
 """

@@ -9,7 +9,7 @@ from typing import TypeVar
 
 import typer
 
-from tollhouse.access.revocation import notifier_for
+from tollhouse.access.revocation import notifier_from_settings
 from tollhouse.access.service import AccessService
 from tollhouse.cli.output import fail, open_engine, print_json, settings
 from tollhouse.errors import TollhouseError
@@ -22,7 +22,7 @@ JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON.")
 def service() -> AccessService:
     """The access service on the configured database, notifying servers of each change."""
     svc = AccessService(open_engine())
-    notifier = notifier_for(settings())
+    notifier = notifier_from_settings(settings())
     if notifier is not None:
         svc.on_change.append(notifier)
     return svc

@@ -49,9 +49,9 @@ def generate(
     def upgrade() -> None:
         # Imported here: Alembic takes ≈ 70 ms to import, which generate_corpus overlaps
         # with the start of generation on a new database.
-        from tollhouse import migrate
+        from tollhouse.migrations import runner
 
-        migrate.upgrade(engine, usage_url=usage_url(engine))
+        runner.upgrade(engine, usage_url=usage_url(engine))
 
     try:
         stats = generate_corpus(
@@ -89,12 +89,12 @@ def import_(
     # Imported here, not with the group: `corpus generate` starts without them (≈ 20 ms).
     from rich.markup import escape
 
-    from tollhouse import migrate
     from tollhouse.corpus.importer import import_file
+    from tollhouse.migrations import runner
 
     engine = open_engine(database_url)
     try:
-        migrate.upgrade(engine, usage_url=usage_url(engine))
+        runner.upgrade(engine, usage_url=usage_url(engine))
         summary = import_file(engine, file)
     finally:
         engine.dispose()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import typer
 from sqlalchemy.engine import make_url
 
-from tollhouse import migrate
 from tollhouse.cli.output import console, open_engine, usage_url
 from tollhouse.db import is_database_of
+from tollhouse.migrations import runner
 
 app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
@@ -17,7 +17,7 @@ def upgrade(revision: str = typer.Argument("heads", help="Target revision.")) ->
     """Apply migrations up to REVISION (default: the newest)."""
     engine = open_engine()
     usage = usage_url(engine)
-    migrate.upgrade(engine, revision, usage_url=usage)
+    runner.upgrade(engine, revision, usage_url=usage)
     console.print(f"database at {revision}: {engine.url.render_as_string(hide_password=True)}")
     if not is_database_of(engine, usage):
         console.print(f"usage tables at {revision}: {make_url(usage).render_as_string()}")
@@ -27,5 +27,5 @@ def upgrade(revision: str = typer.Argument("heads", help="Target revision.")) ->
 def downgrade(revision: str = typer.Argument(..., help="Target revision, or 'base'.")) -> None:
     """Revert migrations down to REVISION."""
     engine = open_engine()
-    migrate.downgrade(engine, revision, usage_url=usage_url(engine))
+    runner.downgrade(engine, revision, usage_url=usage_url(engine))
     console.print(f"database at {revision}")

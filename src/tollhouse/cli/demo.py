@@ -10,10 +10,10 @@ import sqlalchemy as sa
 import typer
 from sqlalchemy.engine import make_url
 
-from tollhouse import migrate
 from tollhouse.access.service import AccessService, onboard
 from tollhouse.cli.output import console, fail, say
 from tollhouse.db import create_engine, usage_database_url
+from tollhouse.migrations import runner
 
 DEMO_ORG = "Demo Analytics Ltd"
 DEMO_APPS = ("demo-research", "demo-dashboard")
@@ -55,7 +55,7 @@ def demo(
     _fresh(path)
     _fresh(Path(str(make_url(usage_url).database)))
     engine = create_engine(url)
-    migrate.upgrade(engine, usage_url=usage_url)
+    runner.upgrade(engine, usage_url=usage_url)
     _fill_corpus(engine, posts, users)
     done = onboard(AccessService(engine), DEMO_ORG, "pro", DEMO_APPS, actor="demo")
     with engine.connect() as conn:

@@ -95,13 +95,10 @@ def main() -> None:
     """The `tollhouse` console script: `app`, with the cyclic garbage collector kept off
     objects that live until the process exits, for the batch groups.
 
-    Measured for `tollhouse corpus generate` (200 k posts, ≈ 4.4 s in all): importing the
-    group (SQLAlchemy, Alembic, …) creates ≈ 100 k long-lived objects, and the collections
-    that run during the import find nothing (≈ 50 ms of a 0.5 s start, on one core while the
-    other waits); at exit the interpreter's collections over everything left take ≈ 0.17 s
-    more. So the group is imported with the collector paused and what the import made is
-    frozen (moved out of every later collection), and on the way out everything is frozen:
-    the process is ending, its engine is disposed and its output written, and CPython does not
+    Importing a batch group creates many long-lived objects that collections during the import
+    and at exit only re-scan (figures: bench/RESULTS.md, "CLI start-up and exit"). So the group
+    is imported with the collector paused and what the import made is frozen, and on the way out
+    everything is frozen: the process is ending, its output written, and CPython does not
     promise to finalise objects still alive at exit. Other commands (a server) are unchanged.
     """
     batch = len(sys.argv) > 1 and sys.argv[1] in _BATCH_GROUPS

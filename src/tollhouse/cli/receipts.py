@@ -12,10 +12,10 @@ app = typer.Typer(help="Usage receipts: signed checkpoints of each organisation'
 
 
 def _org_id(engine: Engine, org: str) -> int:
-    from tollhouse.metering.service import resolve_org
+    from tollhouse.access.licensee_names import LicenseeNames
 
     with engine.connect() as conn:
-        return resolve_org(conn, org)[0]
+        return LicenseeNames().org(conn, org)[0]
 
 
 @app.command()

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from tollhouse.access.licensee_names import LicenseeNames
 from tollhouse.cli.output import (
     console,
     fail,
@@ -68,7 +69,16 @@ def usage(
     usage = open_usage_engine(engine)
     try:
         group = cast(GroupBy | None, by)
-        report = usage_report(engine, org, start, end, by=group, apps=apps, usage_engine=usage)
+        report = usage_report(
+            engine,
+            org,
+            start,
+            end,
+            by=group,
+            apps=apps,
+            usage_engine=usage,
+            licensees=LicenseeNames(),
+        )
     except TollhouseError as exc:
         fail(str(exc))
     finally:
@@ -140,14 +150,14 @@ def replay(
     """Store what dead server processes left in the spool (servers also do this at start)."""
     from pathlib import Path
 
+    from tollhouse.metering.recorder import replay_spool
     from tollhouse.metering.spool import spool_dir_for
-    from tollhouse.metering.writer import replay_spool
 
     engine = open_engine()
     usage = open_usage_engine(engine)
     try:
         base = Path(spool_dir) if spool_dir else settings().spool_dir
-        # The spool is named by the main database (writer.UsageWriter), stored into the usage one.
+        # The spool is named by the main database (writer.UsageRecorder), stored into the usage one.
         report = replay_spool(usage, spool_dir_for(base, engine), directory=engine)
     finally:
         engine.dispose()

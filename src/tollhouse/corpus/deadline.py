@@ -16,17 +16,13 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
-from tollhouse.errors import TollhouseError
+from tollhouse.corpus.errors import QueryTimedOut
 
 T = TypeVar("T")
 
 # SQLite virtual-machine steps between deadline checks: a Python call every step would cost more
 # than the query; at this spacing the checks are under 1 % and the deadline is met within ~1 ms.
 _PROGRESS_STEPS = 100_000
-
-
-class QueryTimedOut(TollhouseError):
-    """A statement ran past the deadline and was cancelled."""
 
 
 @contextmanager

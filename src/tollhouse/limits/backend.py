@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from tollhouse.errors import TollhouseError
 from tollhouse.limits.decisions import Admission, Decision, Delivery, DeliveryCount, UsageSnapshot
 from tollhouse.limits.dedupe import DedupeShape
-
-
-class LimitsUnavailable(TollhouseError):
-    """The backend could not be asked (Redis down or too slow); the failure policy decides."""
 
 
 class LimitsBackend(Protocol):
@@ -50,7 +45,7 @@ def backend_from_url(
 
         return MemoryLimits(dedupe=shape)
     if url.startswith(("redis://", "rediss://")):
-        from tollhouse.limits.redis import RedisLimits
+        from tollhouse.limits.redis.backend import RedisLimits
 
         return RedisLimits(url, dedupe=shape, timeout_seconds=timeout_seconds, prefix=key_prefix)
     raise ValueError(f"unknown limits backend URL {url!r}: use memory:// or redis://host:port/db")

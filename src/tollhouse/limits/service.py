@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal, Protocol
 
-from tollhouse.limits.backend import LimitsBackend, LimitsUnavailable, backend_from_url
+from tollhouse.limits.backend import LimitsBackend, backend_from_url
 from tollhouse.limits.decisions import (
     Admission,
     Decision,
@@ -20,6 +20,7 @@ from tollhouse.limits.decisions import (
     WindowRule,
 )
 from tollhouse.limits.dedupe import DedupeShape
+from tollhouse.limits.errors import LimitsUnavailable
 from tollhouse.limits.memory import MemoryLimits
 from tollhouse.settings import Settings
 
@@ -70,6 +71,19 @@ class LimitsMetrics:
     failed_open: int = 0  # requests admitted unchecked because of a failure
     failed_closed: int = 0  # requests refused (503) because of a failure
     uncounted_deliveries: int = 0  # deliveries whose posts could not be counted
+
+
+@dataclass(frozen=True, slots=True)
+class StreamedCount:
+    """What counting one stream batch did: posts new today, and the hard cap's verdict.
+
+    `refused`: the cap was used up before the batch (do not write it); `exhausted`: the cap is
+    used up now (end the stream after the batch). A plan with overage has no hard cap: both False.
+    """
+
+    new_posts: int
+    refused: bool
+    exhausted: bool
 
 
 class LimitsService:
@@ -142,6 +156,20 @@ class LimitsService:
             self.metrics.uncounted_deliveries += 1
             self._log_failure(f"{len(delivery.post_ids)} delivered posts not counted", exc)
             return None
+
+    async def count_streamed(self, caller: Caller, post_ids: Iterable[int]) -> StreamedCount | None:
+        """Count a stream's batch against the cap (None when it was not counted). A stream is
+        let through a hard cap by whole batches: the overshoot is at most the batch that
+        crossed it."""
+        counted = await self.count_delivered(caller, post_ids)
+        if counted is None:
+            return None
+        plan = caller.plan
+        cap = plan.monthly_post_cap
+        if cap is None or plan.overage_per_1k is not None:
+            return StreamedCount(counted.new_posts, refused=False, exhausted=False)
+        refused = counted.used - counted.new_posts >= cap
+        return StreamedCount(counted.new_posts, refused=refused, exhausted=counted.used >= cap)
 
     async def usage(self, caller: Caller, days: int) -> UsageSnapshot:
         """The organisation's usage; raises LimitsUnavailable (there is nothing to show)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import date
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -16,51 +17,32 @@ from tollhouse.metering.models import usage_events
 from tollhouse.metering.queries import GroupBy, UsageReport, usage
 
 
-def _access_tables() -> tuple[sa.Table, sa.Table] | None:
-    try:
-        from tollhouse.access.models import apps, organisations
-    except ImportError:  # the access domain is optional for metering's own tests
-        return None
-    return organisations, apps
+class Licensees(Protocol):
+    """The names a usage report reads from the licensees' directory (access implements it as
+    tollhouse.access.licensee_names.LicenseeNames); metering never imports access."""
+
+    def org(self, conn: Connection, org: str) -> tuple[int, str]:
+        """(id, name) of the organisation named `org` (or with numeric id `org`); NotFound if
+        there is none."""
+        ...
+
+    def app_names(self, conn: Connection, org_id: int) -> dict[int, str]:
+        """{app id: name} of the organisation's apps."""
+        ...
 
 
-def resolve_org(conn: Connection, org: str) -> tuple[int, str]:
-    """(id, name) of the organisation named `org` (or with numeric id `org`)."""
-    tables = _access_tables()
-    if tables is None:
-        if org.isdigit():
-            return int(org), org
-        raise NotFound(f"no organisation {org!r}")
-    organisations, _ = tables
-    o = organisations.c
-    row = conn.execute(sa.select(o.id, o.name).where(o.name == org)).first()
-    if row is None and org.isdigit():
-        row = conn.execute(sa.select(o.id, o.name).where(o.id == int(org))).first()
-    if row is None:
-        raise NotFound(f"no organisation {org!r}")
-    return int(row.id), str(row.name)
-
-
-def org_app_names(conn: Connection, org_id: int) -> dict[int, str]:
-    """{app id: name} of the organisation's apps."""
-    tables = _access_tables()
-    if tables is None:
-        return {}
-    _, apps = tables
-    rows = conn.execute(sa.select(apps.c.id, apps.c.name).where(apps.c.org_id == org_id))
-    return {int(r.id): str(r.name) for r in rows}
-
-
-def resolve_apps(conn: Connection, org_id: int, names: Sequence[str]) -> list[int]:
-    """Ids of the organisation's apps named `names`. An app of another organisation is
-    reported as not found, exactly like one that does not exist."""
-    own = org_app_names(conn, org_id)
+def resolve_apps(
+    licensees: Licensees, conn: Connection, org_id: int, names: Sequence[str]
+) -> list[int]:
+    """Ids of the organisation's apps named `names` (or with those numeric ids). An app of
+    another organisation is reported as not found, exactly like one that does not exist."""
+    own = licensees.app_names(conn, org_id)
     by_name = {name: app_id for app_id, name in own.items()}
     ids = []
     for name in names:
         if name in by_name:
             ids.append(by_name[name])
-        elif name.isdigit() and ((not own and _access_tables() is None) or int(name) in own):
+        elif name.isdigit() and int(name) in own:
             ids.append(int(name))
         else:
             raise NotFound(f"organisation has no app {name!r}")
@@ -75,15 +57,18 @@ def usage_report(
     by: GroupBy | None = None,
     apps: Sequence[str] = (),
     usage_engine: Engine | None = None,
+    *,
+    licensees: Licensees,
 ) -> UsageReport:
     """Usage of organisation `org` (a name) over the UTC days [start, end). `engine` holds the
-    licensees and the posts, `usage_engine` (default: the same) the usage tables."""
+    licensees and the posts, `usage_engine` (default: the same) the usage tables; `licensees`
+    turns the organisation's and its apps' names into ids and back."""
     if end <= start:
         raise InvalidInput("`to` must be after `from` (the period is [from, to))")
     with engine.connect() as conn:
-        org_id, _ = resolve_org(conn, org)
-        app_ids = resolve_apps(conn, org_id, apps) if apps else None
-        names = org_app_names(conn, org_id)
+        org_id, _ = licensees.org(conn, org)
+        app_ids = resolve_apps(licensees, conn, org_id, apps) if apps else None
+        names = licensees.app_names(conn, org_id)
         if usage_engine is None or usage_engine is engine:
             return usage(conn, org_id, start, end, by=by, app_ids=app_ids, app_names=names)
         with usage_engine.connect() as usage_conn:

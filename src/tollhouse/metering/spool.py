@@ -9,7 +9,7 @@ Several server processes may share one spool directory: each writes its own segm
 `<owner>.lock` for its lifetime. A process that can take another owner's lock knows that owner is
 dead (the kernel drops locks with the process, even on SIGKILL) and may replay its segments.
 
-The owner's store process (store_process.py) follows the segments with `SpoolTail` while the
+The owner's store process (spool_drainer.py) follows the segments with `SpoolTail` while the
 server appends, and holds a second lock, `<owner>.store.lock`. When the server is gone (its lock
 is free) the store process drains what is left and exits; a replayer that took the server's
 lock waits for the store lock, so that a restart or `tollhouse usage replay` comes back with

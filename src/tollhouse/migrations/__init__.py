@@ -1,7 +1,7 @@
-"""Alembic migrations of every domain (one history; `tollhouse.migrate` runs them).
+"""Alembic migrations of every domain (one history; `tollhouse.migrations.runner` runs them).
 
 A usage database of its own (`db.usage_database_url`) runs the same history with only the
-metering domain's operations: `migrate.upgrade` sets the `domains` attribute, and every
+metering domain's operations: `runner.upgrade` sets the `domains` attribute, and every
 revision of another domain starts with `if not applies("corpus"): return` (or its domain);
 metering's own revisions run everywhere.
 The main database runs everything, so its (then unused) usage tables keep the same schema on

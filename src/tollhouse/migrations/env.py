@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from alembic import context
 
-from tollhouse import models_registry
 from tollhouse.db import create_engine
+from tollhouse.migrations import metadata as models_metadata
 
 config = context.config
-target_metadata = models_registry.all_metadata()
+target_metadata = models_metadata.all_metadata()
 
 
 def run() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tollhouse.errors import Conflict, InvalidInput, TollhouseError
+from tollhouse.errors import Conflict, InvalidInput, ServiceUnavailable, TollhouseError
 
 
 class RulesCapExceeded(Conflict):
@@ -24,5 +24,5 @@ class StreamBusy(TollhouseError):
     """The app already has its one stream connection open."""
 
 
-class BusUnavailable(TollhouseError):
+class BusUnavailable(ServiceUnavailable):
     """The stream bus (Redis) cannot be reached; nothing was published or claimed."""

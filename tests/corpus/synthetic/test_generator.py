@@ -430,7 +430,7 @@ def test_staged_generation_writes_the_rows_a_plain_batch_write_writes(
     from tollhouse.corpus.synthetic import generator
     from tollhouse.corpus.synthetic.bulk import write_batch
     from tollhouse.db import create_engine
-    from tollhouse.migrate import upgrade
+    from tollhouse.migrations.runner import upgrade
 
     monkeypatch.setattr(generator, "_self_staged_share", lambda: self_staged)  # forked along
     engine = sqlite_engine
@@ -462,14 +462,15 @@ def test_upgrade_is_deferred_on_a_new_database_and_first_on_an_existing_one(
     another seed renames its users whose names the first one took."""
     from tollhouse.corpus.synthetic.users import build_population
     from tollhouse.db import create_engine
-    from tollhouse.migrate import upgrade
+    from tollhouse.migrations.runner import upgrade
 
     engine = create_engine(f"sqlite:///{tmp_path / 'new.db'}")
     calls: list[bool] = []
 
     def migrating() -> None:
         with engine.connect() as conn:  # whether the database had tables when called
-            calls.append(conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar() > 0)
+            tables = conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar_one()
+            calls.append(tables > 0)
         upgrade(engine)
 
     def generate(seed: int) -> tuple[int, int]:

@@ -16,7 +16,8 @@ from starlette.responses import Response
 
 from tollhouse.access.context import RequestContext
 from tollhouse.api import params as p
-from tollhouse.api.problems import PROBLEMS, ApiProblem, invalid_request
+from tollhouse.api import problems
+from tollhouse.api.problems import PROBLEMS, invalid_request
 from tollhouse.api.responses import JSONResponse
 from tollhouse.api.scope import request_context
 from tollhouse.api.state import app_state
@@ -34,13 +35,6 @@ POST_RULES = endpoint("POST", "/2/tweets/search/stream/rules")
 # Most rules one request may add or delete (X: 1000 per request).
 MAX_RULES_PER_REQUEST = 1000
 MAX_TAG_LENGTH = 256
-
-
-def rules_cap(exc: RulesCapExceeded) -> ApiProblem:
-    return ApiProblem(
-        400,
-        {"title": "RulesCapExceeded", "detail": str(exc), "type": PROBLEMS + "rule-cap"},
-    )
 
 
 def _sent() -> str:
@@ -192,7 +186,7 @@ async def _add(
     try:
         outcome = await asyncio.to_thread(work)
     except RulesCapExceeded as exc:
-        raise rules_cap(exc) from exc
+        raise problems.rules_cap(str(exc)) from exc
     if outcome.created and not dry_run:
         await _rules_changed(request, app_id)
     errors = [_add_error(e) for e in outcome.errors]

@@ -16,38 +16,25 @@ from starlette.responses import Response
 
 from tollhouse.access.context import RequestContext
 from tollhouse.api import params as p
-from tollhouse.api import x_fields
+from tollhouse.api import problems, x_fields
+from tollhouse.api.middleware.metering import MAX_END_USER, MAX_USER_AGENT
 from tollhouse.api.problems import (
-    PROBLEMS,
-    ApiProblem,
     invalid_request,
     service_unavailable,
 )
 from tollhouse.api.scope import request_context
 from tollhouse.api.state import app_state
+from tollhouse.api.stream_meter import MeteredStream
 from tollhouse.api.stream_response import StreamResponse
 from tollhouse.endpoints import endpoint
 from tollhouse.streams.errors import BusUnavailable
-from tollhouse.streams.metering import MeteredStream, StreamMeter
+from tollhouse.streams.metering import StreamMeter
 from tollhouse.streams.runtime import runtime_for
 
 router = APIRouter(tags=["streams"])
 
 FILTERED_STREAM = endpoint("GET", "/2/tweets/search/stream")
 SAMPLE_STREAM = endpoint("GET", "/2/tweets/sample/stream")
-
-
-def too_many_connections() -> ApiProblem:
-    """429 `ConnectionException`: the app already holds its one connection to this stream."""
-    return ApiProblem(
-        429,
-        {
-            "title": "ConnectionException",
-            "detail": "This stream is currently at the maximum allowed connection limit.",
-            "connection_issue": "TooManyConnections",
-            "type": PROBLEMS + "streaming-connection",
-        },
-    )
 
 
 # ---- streams ----------------------------------------------------------------------------------
@@ -87,7 +74,7 @@ async def _open_stream(request: Request, kind: str) -> Response:
     except BusUnavailable as exc:
         raise service_unavailable("Streams are unavailable right now; retry shortly.") from exc
     if not claimed:
-        raise too_many_connections()
+        raise problems.too_many_connections()
     try:
         if kind == "filter":
             conn = await runtime.hub.connect_filter(app_id)
@@ -101,7 +88,7 @@ async def _open_stream(request: Request, kind: str) -> Response:
 
 
 def stream_meter(request: Request, context: RequestContext, endpoint: str) -> StreamMeter:
-    """The meter for one stream connection (see tollhouse.streams.metering)."""
+    """The meter for one stream connection (see tollhouse.api.stream_meter)."""
     state = app_state(request)
     client = request.client
     return MeteredStream(
@@ -110,6 +97,6 @@ def stream_meter(request: Request, context: RequestContext, endpoint: str) -> St
         state.limits,
         state.usage_writer,
         client_ip=client.host if client else None,
-        user_agent=(request.headers.get("user-agent") or "")[:512] or None,
-        end_user=(request.headers.get("x-end-user") or "").strip()[:200] or None,
+        user_agent=(request.headers.get("user-agent") or "")[:MAX_USER_AGENT] or None,
+        end_user=(request.headers.get("x-end-user") or "").strip()[:MAX_END_USER] or None,
     )

@@ -20,8 +20,8 @@ from tollhouse.api.responses import JSONResponse
 from tollhouse.api.scope import CONTEXT_KEY
 from tollhouse.api.state import app_state
 from tollhouse.endpoints import endpoint
-from tollhouse.limits.backend import LimitsUnavailable
 from tollhouse.limits.decisions import UsageSnapshot
+from tollhouse.limits.errors import LimitsUnavailable
 from tollhouse.limits.service import Caller
 
 router = APIRouter(tags=["usage"])

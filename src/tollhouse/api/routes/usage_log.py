@@ -28,8 +28,8 @@ from tollhouse.access.keys import TOKEN_LENGTH
 from tollhouse.api import problems
 from tollhouse.api.edge import EdgeMiddleware, bearer_token, directory_for
 from tollhouse.api.state import app_state
+from tollhouse.errors import TollhouseError
 from tollhouse.receipts import serving
-from tollhouse.receipts.errors import BadProofRequest, NotCheckpointed
 from tollhouse.receipts.signing import LogSigner
 from tollhouse_verify.errors import FormatError
 from tollhouse_verify.tiles import parse_path
@@ -65,10 +65,8 @@ async def _read(request: Request, work: Callable[[Connection, LogSigner, int], T
 
     try:
         return await anyio.to_thread.run_sync(run)
-    except NotCheckpointed as exc:
-        raise problems.not_found(str(exc)) from None
-    except BadProofRequest as exc:
-        raise problems.invalid_request(str(exc)) from None
+    except TollhouseError as exc:  # NotCheckpointed → 404, BadProofRequest → 400
+        raise problems.problem_for(exc) from None
 
 
 @router.get("/checkpoint", summary="The latest signed checkpoint of your usage log")

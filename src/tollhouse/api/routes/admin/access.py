@@ -14,9 +14,9 @@ from fastapi import APIRouter, Depends, Query
 from tollhouse.access.agreements import AgreementDraft, AgreementTerms
 from tollhouse.access.plans import parse_plan_book
 from tollhouse.access.service import AccessService
+from tollhouse.api.problems import answer
 from tollhouse.api.routes.admin import schemas
 from tollhouse.api.routes.admin.auth import access_service, require_operator
-from tollhouse.api.routes.admin.errors import answer
 from tollhouse.errors import InvalidInput
 
 router = APIRouter(prefix="/admin/v1", tags=["admin"])

@@ -6,7 +6,7 @@ import hmac
 
 from fastapi import Request
 
-from tollhouse.access.revocation import notifier_for
+from tollhouse.access.revocation import notifier_from_settings
 from tollhouse.access.service import AccessService
 from tollhouse.api import problems
 from tollhouse.api.edge import bearer_token, directory_for
@@ -34,7 +34,7 @@ def access_service(request: Request) -> AccessService:
     state = app_state(request)
     service = AccessService(state.engine)
     service.on_change.append(directory_for(request.app).flush)
-    notifier = notifier_for(state.settings)
+    notifier = notifier_from_settings(state.settings)
     if notifier is not None:
         service.on_change.append(notifier)
     return service

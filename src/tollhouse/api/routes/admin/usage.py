@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tollhouse.access.licensee_names import LicenseeNames
 from tollhouse.api import problems
 from tollhouse.api.responses import JSONResponse
 from tollhouse.api.routes.admin.auth import require_operator
@@ -39,13 +40,17 @@ def admin_usage(
     try:
         state = app_state(request)
         report = usage_report(
-            state.engine, org, start, end, by=by, apps=app, usage_engine=state.usage_engine
+            state.engine,
+            org,
+            start,
+            end,
+            by=by,
+            apps=app,
+            usage_engine=state.usage_engine,
+            licensees=LicenseeNames(),
         )
     except NotFound as exc:
-        raise problems.ApiProblem(
-            404,
-            {"title": "Not Found", "type": "about:blank", "status": 404, "detail": str(exc)},
-        ) from exc
+        raise problems.about_blank(404, "Not Found", str(exc)) from exc
     except InvalidInput as exc:
         raise problems.invalid_request(str(exc), {"to": [str(end)]}) from exc
     if format == "csv":

@@ -17,10 +17,10 @@ from tests.metering.factories import traffic
 from tollhouse.db import create_engine
 from tollhouse.errors import ConfigurationError
 from tollhouse.metering.event import UsageEvent
+from tollhouse.metering.recorder import UsageRecorder, replay_spool
 from tollhouse.metering.spool import Spool, read_segment, spool_dir_for
-from tollhouse.metering.store_process import STORE_NICENESS
-from tollhouse.metering.writer import UsageWriter, replay_spool
-from tollhouse.migrate import upgrade
+from tollhouse.metering.spool_drainer import STORE_NICENESS
+from tollhouse.migrations.runner import upgrade
 
 
 def _stored_ids(engine: Engine) -> list[str]:
@@ -32,7 +32,7 @@ def test_strict_acknowledges_after_the_spool_and_drains_on_stop(
     tmp_path: Path, engine: Engine
 ) -> None:
     spool_dir = tmp_path / "spool"
-    writer = UsageWriter(engine, spool_dir, mode="strict", store_interval_s=60)
+    writer = UsageRecorder(engine, spool_dir, mode="strict", store_interval_s=60)
     writer.start()
     events = traffic(random.Random(1), 200)
 
@@ -50,7 +50,7 @@ def test_strict_acknowledges_after_the_spool_and_drains_on_stop(
 
 
 def test_fast_mode_drains_on_stop(tmp_path: Path, engine: Engine) -> None:
-    writer = UsageWriter(engine, tmp_path / "spool", mode="fast")
+    writer = UsageRecorder(engine, tmp_path / "spool", mode="fast")
     writer.start()
     events = traffic(random.Random(2), 500)
     for e in events:
@@ -65,7 +65,7 @@ def test_start_replays_what_a_dead_writer_left(tmp_path: Path, engine: Engine) -
     spool.append(events)
     spool._fd, spool._lock_fd = _close(spool._fd), _close(spool._lock_fd)  # "killed"
 
-    writer = UsageWriter(engine, tmp_path / "spool", mode="strict")
+    writer = UsageRecorder(engine, tmp_path / "spool", mode="strict")
     report = writer.start()
     writer.stop()
     assert (report.events_read, report.events_inserted) == (50, 50)
@@ -84,7 +84,7 @@ def test_shutdown_with_the_store_down_leaves_events_in_the_spool(
     broken = create_engine(f"sqlite:///{tmp_path / 'breaks' / 'usage.db'}")
     upgrade(broken)
     spool_dir = tmp_path / "spool"
-    writer = UsageWriter(broken, spool_dir, mode="fast")
+    writer = UsageRecorder(broken, spool_dir, mode="fast")
     writer.start()
     with broken.begin() as conn:  # the store goes down once the writer runs
         conn.exec_driver_sql("DROP TABLE usage_events")
@@ -108,7 +108,7 @@ def _store_processes() -> list[int]:
             cmdline = (stat.parent / "cmdline").read_bytes()
         except OSError:
             continue
-        if ppid == os.getpid() and b"tollhouse.metering.store_process" in cmdline:
+        if ppid == os.getpid() and b"tollhouse.metering.spool_drainer" in cmdline:
             found.append(int(stat.parent.name))
     return found
 
@@ -118,8 +118,8 @@ def _niceness(pid: int) -> int:
 
 
 def test_the_store_process_runs_below_its_server_priority(tmp_path: Path, engine: Engine) -> None:
-    """Its bursts of storing must not preempt the server on a shared core (store_process.py)."""
-    writer = UsageWriter(engine, tmp_path / "spool", mode="strict", store_interval_s=60)
+    """Its bursts of storing must not preempt the server on a shared core (spool_drainer.py)."""
+    writer = UsageRecorder(engine, tmp_path / "spool", mode="strict", store_interval_s=60)
     writer.start()
     try:
         [store] = _store_processes()
@@ -135,7 +135,7 @@ def test_the_store_process_runs_below_its_server_priority(tmp_path: Path, engine
 def test_a_store_process_killed_before_stop_is_replaced_and_nothing_is_lost(
     tmp_path: Path, engine: Engine
 ) -> None:
-    writer = UsageWriter(engine, tmp_path / "spool", mode="strict", store_interval_s=60)
+    writer = UsageRecorder(engine, tmp_path / "spool", mode="strict", store_interval_s=60)
     writer.start()
     events = traffic(random.Random(5), 100)
 
@@ -159,7 +159,7 @@ def test_a_usage_database_without_its_tables_stops_the_start_with_what_to_run(
     start-up, instead of every store attempt failing while the spool grows."""
     unmigrated = create_engine(f"sqlite:///{tmp_path / 'elsewhere-usage.db'}")
     try:
-        writer = UsageWriter(unmigrated, tmp_path / "spool", directory=sqlite_engine)
+        writer = UsageRecorder(unmigrated, tmp_path / "spool", directory=sqlite_engine)
         with pytest.raises(ConfigurationError, match="tollhouse db upgrade"):
             writer.start()
     finally:

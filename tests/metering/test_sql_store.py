@@ -15,16 +15,18 @@ from tollhouse.metering import sketches
 from tollhouse.metering.event import UsageEvent
 from tollhouse.metering.models import usage_events, usage_rollups, usage_rollups_daily
 from tollhouse.metering.queries import usage
-from tollhouse.metering.store import record_events
+from tollhouse.metering.sql_store import record_events
 
 _TOTALS = "SELECT COUNT(*), SUM(posts), SUM(new_posts), SUM(bytes) FROM usage_events"
 _ROLLUP_TOTALS = "SELECT SUM(requests), SUM(posts), SUM(new_posts), SUM(bytes) FROM usage_rollups"
 
 
-def _recount(engine: Engine) -> tuple[dict[tuple[object, ...], list[int]], ...]:
+def _recount(
+    engine: Engine,
+) -> tuple[dict[tuple[object, ...], list[int]], dict[tuple[object, ...], list[int]]]:
     """Rollups as stored, and as recomputed from raw events."""
     with engine.connect() as conn:
-        stored = {
+        stored: dict[tuple[object, ...], list[int]] = {
             (r.org_id, r.hour.replace(tzinfo=None), r.app_id, r.endpoint, r.status_class): [
                 r.requests,
                 r.posts,
@@ -50,10 +52,12 @@ def _recount(engine: Engine) -> tuple[dict[tuple[object, ...], list[int]], ...]:
     return stored, recount
 
 
-def _daily(engine: Engine) -> tuple[dict[tuple[object, ...], list[int]], ...]:
+def _daily(
+    engine: Engine,
+) -> tuple[dict[tuple[object, ...], list[int]], dict[tuple[object, ...], list[int]]]:
     """Daily rollups as stored, and the hourly ones as stored summed per day."""
     with engine.connect() as conn:
-        stored = {
+        stored: dict[tuple[object, ...], list[int]] = {
             (r.org_id, r.day, r.app_id, r.endpoint, r.status_class): [
                 r.requests,
                 r.posts,
@@ -155,7 +159,8 @@ def test_distinct_posts_estimate_is_within_its_stated_error(engine: Engine) -> N
     pool, so most posts are delivered many times."""
     rng = random.Random(2026)
     pool = 60_000
-    events, exact = [], set()
+    events: list[UsageEvent] = []
+    exact: set[int] = set()
     for i in range(3000):
         ids = tuple(int(pool * rng.random() ** 3) + 1 for _ in range(50))
         exact.update(ids)

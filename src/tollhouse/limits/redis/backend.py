@@ -22,8 +22,6 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
-from tollhouse.limits import scripts
-from tollhouse.limits.backend import LimitsUnavailable
 from tollhouse.limits.decisions import (
     Admission,
     CapState,
@@ -36,8 +34,10 @@ from tollhouse.limits.decisions import (
     WindowState,
 )
 from tollhouse.limits.dedupe import DedupeShape
+from tollhouse.limits.errors import LimitsUnavailable
 from tollhouse.limits.periods import Period, day_date, period_candidates
-from tollhouse.limits.pipe import RedisPipe
+from tollhouse.limits.redis import scripts
+from tollhouse.limits.redis.resp_client import RedisPipe
 
 # A reservation outlives its request only if the process died mid-request; then it frees itself.
 RESERVE_TTL = 120
@@ -83,7 +83,7 @@ class RedisLimits:
             **extra,
         )
         self.redis: aioredis.Redis = aioredis.Redis(connection_pool=pool)
-        # The two calls of every request go through one pipelined connection (limits/pipe.py).
+        # The two calls of every request go through one pipelined connection (resp_client.py).
         # A connection with a command unanswered past the whole call's bound is replaced.
         self.pipe = (
             RedisPipe(url, timeout_seconds, stale_after=timeout_seconds * 4)

@@ -1,8 +1,9 @@
-"""The store process: stores one server process's spooled usage events, outside its GIL.
+"""The spool drainer (the "store process"): stores one server process's spooled usage events in
+the SQL store (sql_store.py), outside the server's GIL.
 
 Storing a batch (`record_events`: rows, rollups, HLL sketches) is mostly Python work. Done by a
 thread of the serving process it held the GIL that the spool thread and the event loop need to
-hand a strict acknowledgement on, adding 0.3-2 ms to its p99 (bench/RESULTS.md). So the serving
+hand a strict acknowledgement on, adding to its p99 (bench/RESULTS.md, Metering). So the serving
 process only appends to its spool and fsyncs; this process, one per spool owner, follows the
 owner's segments (`SpoolTail`), stores what they hold every `store_interval_s`, and deletes a
 segment once everything in it is stored.
@@ -46,11 +47,11 @@ EXIT_STORE_DOWN = 3  # the store failed while draining: the events stay in the s
 # store_interval_s), and on a core it shares with its server a burst at equal priority delays
 # every request in flight by its length. Lower, the scheduler fits it into the server's idle
 # time; at nice 10 it still gets about a tenth of a busy core, several times what it needs
-# (≈ 30-40 µs per event), so it keeps up under sustained load.
+# (bench/RESULTS.md, Metering), so it keeps up under sustained load.
 STORE_NICENESS = 10
 
 
-class StoreProcess:
+class SpoolDrainer:
     """The serving side: starts the store process, restarts it if it dies, drains it on stop."""
 
     def __init__(
@@ -79,7 +80,7 @@ class StoreProcess:
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tollhouse.metering.store_process"],
+            [sys.executable, "-m", "tollhouse.metering.spool_drainer"],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,  # logs go to stderr, like the server's
         )
@@ -143,7 +144,7 @@ def _close_and_wait(proc: subprocess.Popen[bytes]) -> int:
 def _store(engine: Engine, directory: Engine, events: Sequence[UsageEvent], draining: bool) -> bool:
     """Store `events` in batches, retrying while the server lives; False if the store is down
     while draining (one attempt per batch then: a stopping server must not hang on it)."""
-    from tollhouse.metering.store import record_events
+    from tollhouse.metering.sql_store import record_events
 
     for i in range(0, len(events), STORE_BATCH_MAX):
         batch = events[i : i + STORE_BATCH_MAX]

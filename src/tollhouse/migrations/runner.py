@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from tollhouse.db import create_engine, is_database_of, usage_database_url
 
-log = logging.getLogger("tollhouse.migrate")
+log = logging.getLogger("tollhouse.migrations")
 
 METERING_DOMAINS = frozenset({"metering"})
 
@@ -95,8 +95,8 @@ def move_usage(main: Engine, usage: Engine) -> int:
     """Move usage rows from the main database into an empty usage database; the rows moved.
 
     Copied in one transaction on the usage side, then deleted in one on the main side: a crash
-    between leaves them in both, and the next upgrade, finding the usage database no longer
-    empty, leaves the main copy alone and says so rather than count anything twice."""
+    between leaves them in both, and the next upgrade, finding the usage database not empty,
+    leaves the main copy alone and says so rather than count anything twice."""
     tables = _usage_tables()
     with main.connect() as conn:
         waiting = {

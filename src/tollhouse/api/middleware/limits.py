@@ -4,8 +4,8 @@
 `Too Many Requests`, 429 `UsageCapExceeded`, or 503 when the backend is down and the policy is
 fail_closed) or leaves the limit headers for the response in the scope. `count_step` runs after
 the handler: it counts the posts the handler put in `scope["tollhouse.delivered"]` against the
-monthly cap and gives back the request's reservation. This is the only HTTP-aware part of the
-limits domain; the Problem bodies come from tollhouse.api.problems.
+monthly cap and gives back the request's reservation. The limits domain decides; this module
+turns its decisions into scope keys, headers and the Problem bodies of tollhouse.api.problems.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from starlette.types import Message, Scope
 
 from tollhouse.api import problems
 from tollhouse.api.scope import DELIVERED_KEY, NEW_POSTS_KEY, RESPONSE_HEADERS_KEY
-from tollhouse.limits.backend import LimitsUnavailable
 from tollhouse.limits.decisions import Decision
+from tollhouse.limits.errors import LimitsUnavailable
 from tollhouse.limits.headers import limit_headers
 from tollhouse.limits.service import Caller, LimitsService
 

@@ -23,18 +23,19 @@ from tollhouse.api.scope import (
     REQUEST_ID_KEY,
 )
 from tollhouse.endpoints import match_endpoint
+from tollhouse.metering.errors import MeteringUnavailable
 from tollhouse.metering.event import UsageEvent
 from tollhouse.metering.ids import uuid7
-from tollhouse.metering.writer import MeteringUnavailable, UsageWriter
+from tollhouse.metering.recorder import UsageRecorder
 
-_MAX_USER_AGENT = 512
-_MAX_END_USER = 200
+MAX_USER_AGENT = 512
+MAX_END_USER = 200
 
 
 class MeteringMiddleware:
     """Request ids for every `/2/` request; usage events for metered endpoints."""
 
-    def __init__(self, app: ASGIApp, writer: UsageWriter | None) -> None:
+    def __init__(self, app: ASGIApp, writer: UsageRecorder | None) -> None:
         self.app = app
         self.writer = writer
 
@@ -77,7 +78,7 @@ class _MeteredRequest:
 
     def __init__(
         self,
-        writer: UsageWriter,
+        writer: UsageRecorder,
         scope: Scope,
         send: Send,
         id_header: tuple[bytes, bytes],
@@ -148,9 +149,9 @@ class _MeteredRequest:
         user_agent = end_user = None
         for name, value in scope["headers"]:
             if name == b"user-agent":
-                user_agent = value[:_MAX_USER_AGENT].decode("latin-1")
+                user_agent = value[:MAX_USER_AGENT].decode("latin-1")
             elif name == b"x-end-user":
-                end_user = value.decode("utf-8", "replace").strip()[:_MAX_END_USER] or None
+                end_user = value.decode("utf-8", "replace").strip()[:MAX_END_USER] or None
         client = scope.get("client")
         return UsageEvent(
             request_id=self.request_id,
@@ -173,7 +174,7 @@ class _MeteredRequest:
 
     def _bytes_to_record(self) -> int:
         # An accepted stream meters itself: one event per usage interval with the posts and bytes
-        # of that interval (streams.metering). This event stands for the connection only, so its
+        # of that interval (api/stream_meter.py). This event stands for the connection only, so its
         # bytes would be counted twice.
         if self.status == 200 and self.endpoint.endswith("/stream"):
             return 0
@@ -201,9 +202,7 @@ class _MeteredRequest:
             await self.send(message)
 
     async def _send_unavailable(self) -> None:
-        start, body = problems.asgi_messages(
-            problems.service_unavailable("Usage metering is unavailable; retry shortly.")
-        )
+        start, body = problems.asgi_messages(problems.metering_unavailable())
         await self.send({**start, "headers": [*start["headers"], self.id_header]})
         await self.send(body)
 

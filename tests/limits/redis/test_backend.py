@@ -12,8 +12,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from tests.limits.conftest import ENDPOINT, SMALL_FILTER, Caller
-from tollhouse.limits.backend import LimitsUnavailable
-from tollhouse.limits.redis import RedisLimits
+from tollhouse.limits.errors import LimitsUnavailable
+from tollhouse.limits.redis.backend import RedisLimits
 from tollhouse.limits.service import LimitsService
 
 pytestmark = pytest.mark.anyio
@@ -48,7 +48,7 @@ async def test_all_decisions_of_a_request_take_one_round_trip(
     caller = caller_factory(windows=((450, 900), (10_000, 86_400)), cap=10_000)
     first = await service.admit(caller, ENDPOINT)  # loads the script (NOSCRIPT → LOAD) once
     await service.count_delivered(caller, range(100), first.reservation)
-    assert counted.pipe is not None  # the hot path's own pipelined connection (limits/pipe.py)
+    assert counted.pipe is not None  # the hot path's own pipelined connection (resp_client.py)
     CountingConnection.sent = counted.pipe.sent = 0
     decision = await service.admit(caller, ENDPOINT)
     assert decision.admitted and len(decision.windows) == 2 and decision.reservation is not None
@@ -74,6 +74,11 @@ async def test_every_key_expires(
     # The dedupe filter is a fixed-size bitmap, whatever was counted.
     (seen,) = [k for k in keys if b":seen:" in k]
     assert await counted.redis.strlen(seen) <= SMALL_FILTER.memory_bytes
+
+
+def _skewed(skew: float) -> Callable[[], float]:
+    """A host clock `skew` seconds off."""
+    return lambda: time.time() + skew
 
 
 @pytest.fixture
@@ -147,7 +152,7 @@ async def test_hosts_with_skewed_clocks_share_one_window_and_one_cap(
     and a host 20 days behind count into the same windows and the same cap as a correct one."""
     day = 86_400
     hosts = [
-        RedisLimits(redis_url, prefix=redis_prefix, host_clock=lambda s=skew: time.time() + s)
+        RedisLimits(redis_url, prefix=redis_prefix, host_clock=_skewed(skew))
         for skew in (0, 20 * day, -20 * day)
     ]
     services = [LimitsService(h, reserve=0) for h in hosts]

@@ -1,12 +1,13 @@
-"""The usage writer: hot path → in-memory buffer → group-committed spool → SQL store.
+"""The usage recorder: hot path → in-memory buffer → group-committed spool (spool.py) → spool
+drainer (spool_drainer.py) → SQL store (sql_store.py).
 
 A slow store never delays an acknowledgement: writing the spool (a group commit: one record,
 one fsync, for everything buffered) is separate from storing. Storing — spooled batches in
 larger transactions (`record_events`: idempotent, rollups and sketches in the same
 transaction), then deleting segments that are fully stored — is done by a store process of its
-own (store_process.py) by default, so that its Python work does not hold this process's GIL
+own (spool_drainer.py) by default, so that its Python work does not hold this process's GIL
 while an acknowledgement is handed on; `store="thread"` does it in a thread of this process
-(the former default; SQLite in memory cannot be shared with another process, so it uses that).
+(SQLite in memory cannot be shared with another process, so it uses that).
 
 Modes: in `strict` the edge awaits `record_durably`, resolved after the group commit that
 fsyncs its event, so a response leaves only once its event is on disk. `fast` only appends to a
@@ -32,12 +33,13 @@ from typing import Literal, cast
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from tollhouse.errors import ConfigurationError, TollhouseError
+from tollhouse.errors import ConfigurationError
+from tollhouse.metering.errors import MeteringUnavailable
 from tollhouse.metering.event import UsageEvent
 from tollhouse.metering.models import usage_events
 from tollhouse.metering.spool import Spool, orphans, read_segment, spool_dir_for
-from tollhouse.metering.store import record_events
-from tollhouse.metering.store_process import STORE_BATCH_MAX, STORE_RETRY_S, StoreProcess
+from tollhouse.metering.spool_drainer import STORE_BATCH_MAX, STORE_RETRY_S, SpoolDrainer
+from tollhouse.metering.sql_store import record_events
 from tollhouse.metering.timing import LatencyHistogram
 from tollhouse.settings import Settings
 
@@ -46,10 +48,6 @@ log = logging.getLogger("tollhouse.metering")
 FAST_FLUSH_INTERVAL_S = 0.05
 STRICT_SWITCH_INTERVAL_S = 0.0005
 _STOP = object()
-
-
-class MeteringUnavailable(TollhouseError):
-    """The spool cannot be written, so a strict-mode request cannot be answered."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +98,7 @@ def replay_spool(
 _Waiter = tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]
 
 
-class UsageWriter:
+class UsageRecorder:
     """Records usage events durably; one per server process."""
 
     def __init__(
@@ -142,12 +140,12 @@ class UsageWriter:
         self._spool_idle = True  # the spool thread is (about to be) waiting for work
         self._store_queue: queue.Queue[object] = queue.Queue()
         self._spool: Spool | None = None
-        self._store_process: StoreProcess | None = None
+        self._store_process: SpoolDrainer | None = None
         self._threads: list[threading.Thread] = []
         self._spool_error: BaseException | None = None
         self.stored_events = 0
         # For /admin/v1/metrics: every spool write (one record, one durable write, per group),
-        # and how long strict responses waited for theirs (metering/asgi.py observes that).
+        # and how long strict responses waited for theirs (the metering middleware observes it).
         self.group_commits = 0
         self.events_spooled = 0
         self.durable_writes = LatencyHistogram()
@@ -180,7 +178,7 @@ class UsageWriter:
                 threading.Thread(target=self._store_loop, name="usage-store", daemon=True)
             )
         else:
-            self._store_process = StoreProcess(
+            self._store_process = SpoolDrainer(
                 self.engine, self.directory, self._spool, self.store_interval_s
             )
             self._store_process.start()
@@ -391,9 +389,13 @@ def _resolver(
     return resolve
 
 
-def writer_for(settings: Settings, usage: Engine, directory: Engine) -> UsageWriter | None:
+def recorder_from_settings(
+    settings: Settings, usage: Engine, directory: Engine
+) -> UsageRecorder | None:
     """The writer `settings.metering_mode` asks for (None when metering is off), storing into
     `usage`; not started."""
     if settings.metering_mode == "off":
         return None
-    return UsageWriter(usage, settings.spool_dir, mode=settings.metering_mode, directory=directory)
+    return UsageRecorder(
+        usage, settings.spool_dir, mode=settings.metering_mode, directory=directory
+    )
