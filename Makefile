@@ -19,10 +19,12 @@ system-packages:
 		$(SUDO) apt-get install -y -q --no-install-recommends $(SYSTEM_PACKAGES); \
 	fi
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml verifier/pyproject.toml
 	$(MAKE) --no-print-directory system-packages
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	# The licensee's verifier first: the server depends on it (tollhouse-verify), from this tree.
+	$(BIN)/python -m pip install -q -e ./verifier
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
@@ -33,18 +35,18 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q --cov=tollhouse --cov-report=term $(PYTEST_ARGS)
 
 check: $(STAMP)
-	$(BIN)/ruff format --check src tests bench
-	$(BIN)/ruff check src tests bench
-	$(BIN)/mypy src tests
+	$(BIN)/ruff format --check src tests bench verifier/src
+	$(BIN)/ruff check src tests bench verifier/src
+	$(BIN)/mypy src tests verifier/src
 	$(BIN)/lint-imports
 
 format: $(STAMP)
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench verifier/src
+	$(BIN)/ruff check --fix src tests bench verifier/src
 
 # Every benchmark in its --quick mode; the full runs and their results: bench/RESULTS.md.
 bench: $(STAMP)
-	for b in generate search edge limits metering streams query_matcher billing; do \
+	for b in generate search edge limits metering streams query_matcher billing receipts; do \
 		$(BIN)/python bench/$$b.py --quick || exit 1; done
 
 bench-search: $(STAMP)

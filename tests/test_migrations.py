@@ -70,6 +70,14 @@ USAGE_TABLES = {
     "usage_rollups_daily",
     "usage_sketches",
     "delivery_ledger",
+    "usage_log",
+    "usage_log_heads",
+    # Receipts' tables live beside the usage log they are built from.
+    "receipt_tiles",
+    "receipt_checkpoints",
+    "receipt_heads",
+    "receipt_closes",
+    "receipt_roots",
 }
 
 

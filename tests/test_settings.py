@@ -65,7 +65,9 @@ def test_production_refuses_a_weak_admin_token_in_one_line(token: str, why: str)
 
 def test_production_accepts_own_secret() -> None:
     token = secrets.token_hex(16)
-    s = load_settings(environment="production", admin_token=token)
+    s = load_settings(
+        environment="production", admin_token=token, receipts_signing_key="A" * 43 + "="
+    )
     assert s.environment == "production" and len(token) == MIN_ADMIN_TOKEN_LENGTH
 
 
@@ -76,6 +78,11 @@ def test_a_bad_setting_is_reported_in_one_line() -> None:
     assert "\n" not in message and "errors.pydantic.dev" not in message
     assert "database_url: database_url must be sqlite" in message
     assert "limits_timeout_ms: Input should be greater than or equal to 10" in message
+
+
+def test_production_requires_a_receipts_signing_key() -> None:
+    with pytest.raises(ConfigurationError, match="RECEIPTS_SIGNING_KEY"):
+        load_settings(environment="production", admin_token="a-real-secret-" + "x" * 24)
 
 
 def test_usage_tables_default_beside_sqlite_and_in_postgresql() -> None:

@@ -111,6 +111,14 @@ class Settings(BaseSettings):
             "/compliance/upload/": 128 << 20,
         }
     )
+    # Receipts: the host in each usage log's origin (`<host>/usage/<org id>`), the Ed25519 seed
+    # that signs checkpoints (32 bytes, base64; development derives a fixed one, production
+    # must set it), the shortest time between two checkpoints of one log, and how long after
+    # midnight UTC a day is closed (late events still arriving fall into the next day's range).
+    receipts_host: str = Field(default="tollhouse.localhost", pattern=r"^[A-Za-z0-9.:-]+$")
+    receipts_signing_key: str = ""
+    receipts_checkpoint_seconds: float = Field(default=60.0, ge=1.0, le=86_400.0)
+    receipts_close_grace_seconds: int = Field(default=600, ge=0, le=86_400)
 
     @field_validator("database_url", "usage_database_url")
     @classmethod
@@ -140,6 +148,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"TOLLHOUSE_ADMIN_TOKEN {problem} outside development; make one with "
                 "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+        if self.environment != "development" and not self.receipts_signing_key:
+            raise ValueError(
+                "TOLLHOUSE_RECEIPTS_SIGNING_KEY must be set outside development"
+                " (`tollhouse receipts key --new` makes one)"
             )
         return self
 

@@ -36,6 +36,7 @@ from tollhouse.api.state import AppState
 from tollhouse.db import create_engine, engine_beside
 from tollhouse.limits.service import limits_from_settings
 from tollhouse.metering.recorder import recorder_from_settings
+from tollhouse.receipts.service import RoundThread
 from tollhouse.settings import Settings, get_settings
 from tollhouse.streams.runtime import close_runtime
 
@@ -91,7 +92,10 @@ def create_app(settings: Settings | None = None) -> TollhouseApp:
         if state.usage_writer is not None:
             # Replays what a crashed process left in the spool before serving.
             await anyio.to_thread.run_sync(state.usage_writer.start)
+        receipts = RoundThread(settings, engine, usage_engine)  # checkpoints, day closes
+        receipts.start()
         yield
+        await anyio.to_thread.run_sync(receipts.stop)
         await close_runtime(_app)  # streams: end connections, release the bus
         close_directory(_app)
         if state.usage_writer is not None:

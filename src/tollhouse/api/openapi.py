@@ -408,6 +408,24 @@ def _admin(operation_: Schema, path: str) -> None:
         responses[status] = {"description": description, "content": _problem_content()}
 
 
+def _usage_log(operation_: Schema) -> None:
+    # The licensee's own usage log (api/routes/usage_log.py): its own bearer key, Problem errors.
+    operation_["security"] = [{X_SECURITY: []}]
+    responses: Schema = operation_.setdefault("responses", {})
+    responses.pop("422", None)
+    for status, description in _USAGE_LOG_ERRORS.items():
+        responses[status] = {"description": description, "content": _problem_content()}
+
+
+_USAGE_LOG_ERRORS = {
+    "400": "A malformed tile path, request id or tree size.",
+    "401": "No key, or an unknown one.",
+    "403": "The key may not read this log.",
+    "404": "No such tile, entry, request id or checkpoint yet.",
+    "503": "The usage database is unavailable.",
+}
+
+
 def post_process(document: Schema) -> Schema:
     """Add the shared schemas and security schemes; describe the admin API's errors."""
     components = document.setdefault("components", {})
@@ -431,6 +449,8 @@ def post_process(document: Schema) -> Schema:
         for op in item.values():
             if path.startswith("/admin/"):
                 _admin(op, path)
+            if path.startswith("/usage-log/"):
+                _usage_log(op)
             if "requestBody" in op:
                 # api/middleware/body_limit.py refuses a body past the route's cap.
                 op["responses"]["413"] = {

@@ -40,6 +40,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "credits": ("billing", "credits"),
     "content": ("content", "app"),
     "holdings": ("compliance", "holdings"),
+    "receipts": ("receipts", "app"),
     "demo": ("demo", "demo"),
 }
 

@@ -97,3 +97,26 @@ delivery_ledger = sa.Table(
     sa.Column("chunk", sa.Integer, primary_key=True),
     sa.Column("ids", sa.LargeBinary, nullable=False),
 )
+
+# The usage log (metering/usage_log.py): every usage event of an organisation numbered 0, 1, 2, …
+# in the transaction that stores it, with its leaf (tollhouse_verify.leaf). `request_id` is
+# unique per organisation, so a replay never adds a second leaf. Kept forever: it is what the
+# organisation's receipts are proofs over.
+usage_log = sa.Table(
+    "usage_log",
+    metadata,
+    sa.Column("org_id", sa.BigInteger, primary_key=True),
+    sa.Column("idx", sa.BigInteger, primary_key=True),
+    sa.Column("request_id", sa.String(36), nullable=False),
+    sa.Column("leaf", sa.LargeBinary, nullable=False),
+    sa.UniqueConstraint("org_id", "request_id", name="uq_usage_log_org_id_request_id"),
+    sqlite_with_rowid=False,
+)
+
+# The number of leaves in each organisation's usage log (the next index).
+usage_log_heads = sa.Table(
+    "usage_log_heads",
+    metadata,
+    sa.Column("org_id", sa.BigInteger, primary_key=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+)

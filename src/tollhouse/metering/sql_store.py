@@ -20,7 +20,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from tollhouse.metering import ledger, sketches
+from tollhouse.metering import ledger, sketches, usage_log
 from tollhouse.metering.event import UsageEvent
 from tollhouse.metering.models import UNKNOWN_ID, usage_sketches
 from tollhouse.metering.network import client_network, pack_post_ids
@@ -204,6 +204,7 @@ def record_events_in(
             (e.post_ids or e.user_ids or e.refused_ids) and e.org_id is not None for e in inserted
         ):
             ledger.record(conn, inserted)
+        usage_log.append_events(cursor, conn.dialect.name, inserted)
         return len(inserted)
     finally:
         cursor.close()

@@ -14,6 +14,7 @@ def all_metadata() -> MetaData:
     import tollhouse.compliance.models
     import tollhouse.corpus.models
     import tollhouse.metering.models
+    import tollhouse.receipts.models
     import tollhouse.streams.models  # noqa: F401
     from tollhouse.db import metadata
 

@@ -72,12 +72,22 @@ def _usage_tables() -> list[sa.Table]:
     from tollhouse.metering.models import (
         delivery_ledger,
         usage_events,
+        usage_log,
+        usage_log_heads,
         usage_rollups,
         usage_rollups_daily,
         usage_sketches,
     )
 
-    return [usage_events, usage_rollups, usage_rollups_daily, usage_sketches, delivery_ledger]
+    return [
+        usage_events,
+        usage_rollups,
+        usage_rollups_daily,
+        usage_sketches,
+        delivery_ledger,
+        usage_log,
+        usage_log_heads,
+    ]
 
 
 MOVE_BATCH = 10_000

@@ -32,6 +32,7 @@ def _routers() -> tuple[APIRouter, ...]:
         streams,
         tweets,
         usage,
+        usage_log,
         users,
     )
 
@@ -46,6 +47,7 @@ def _routers() -> tuple[APIRouter, ...]:
         compliance_jobs.router,
         compliance_jobs.files,
         compliance_streams.router,
+        usage_log.router,
     )
 
 

@@ -1,7 +1,7 @@
 """holdings: the delivery ledger (usage database); content events, compliance jobs and notices
 
 Revision ID: 0008_holdings
-Revises: 0006_billing
+Revises: 0007_receipts
 Create Date: 2026-12-03
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from tollhouse.migrations import applies
 
 revision = "0008_holdings"
-down_revision = "0006_billing"
+down_revision = "0007_receipts"
 branch_labels = None
 depends_on = None
 
