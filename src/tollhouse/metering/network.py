@@ -29,11 +29,11 @@ def client_network(ip: str | None) -> str | None:
 
 
 def pack_post_ids(post_ids: tuple[int, ...]) -> bytes | None:
-    """The ids as little-endian signed 64-bit integers (None for none): how a raw usage event
+    """The ids as little-endian unsigned 64-bit integers (None for none): how a raw usage event
     keeps which posts it delivered, for rules that need the exact ids."""
     if not post_ids:
         return None
-    packed = array("q", post_ids)
+    packed = array("Q", post_ids)
     if sys.byteorder != "little":
         packed.byteswap()
     return packed.tobytes()
@@ -43,7 +43,7 @@ def unpack_post_ids(blob: bytes | None) -> list[int]:
     """The ids `pack_post_ids` packed."""
     if not blob:
         return []
-    packed = array("q")
+    packed = array("Q")
     packed.frombytes(bytes(blob))
     if sys.byteorder != "little":
         packed.byteswap()
