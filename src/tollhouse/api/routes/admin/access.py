@@ -18,6 +18,7 @@ from tollhouse.api.problems import answer
 from tollhouse.api.routes.admin import schemas
 from tollhouse.api.routes.admin.auth import access_service, require_operator
 from tollhouse.errors import InvalidInput
+from tollhouse.ids import Id64
 
 router = APIRouter(prefix="/admin/v1", tags=["admin"])
 
@@ -216,7 +217,7 @@ def list_end_users(
 
 @router.post("/endusers/{end_user_id}/approve")
 def approve_end_user(
-    end_user_id: int, actor: str = Actor, svc: AccessService = Service
+    end_user_id: Id64, actor: str = Actor, svc: AccessService = Service
 ) -> dict[str, Any]:
     return {"data": answer(lambda: svc.approve_end_user(end_user_id, actor)).to_dict()}
 

@@ -21,6 +21,7 @@ from tollhouse.api.routes.admin.auth import require_operator
 from tollhouse.api.state import app_state
 from tollhouse.corpus.importer import UnitRejected, parse_unit
 from tollhouse.corpus.records import PostRecord, UserRecord
+from tollhouse.ids import InvalidId, parse_id
 from tollhouse.streams.errors import BusUnavailable
 from tollhouse.streams.ingest import ingest
 from tollhouse.streams.runtime import runtime_for
@@ -50,10 +51,13 @@ def _batch(body: Any) -> tuple[list[PostRecord], list[UserRecord], list[int]]:
         raise invalid_request(f"Not valid X v2 JSON: {exc}") from exc
     deletions = []
     for value in raw_deletions:
-        text = str(value)
-        if not text.isascii() or not text.isdigit() or len(text) > 19:
-            raise invalid_request(f"`deletions` holds [{text}], which is not a post id.")
-        deletions.append(int(text))
+        try:
+            deletions.append(parse_id(value, "a post id"))
+        except InvalidId as exc:
+            raise invalid_request(
+                f"`deletions` holds [{value}], which is not a post id: {exc}",
+                {"deletions": [str(value)]},
+            ) from exc
     return list(unit.posts), list(unit.users), deletions
 
 
