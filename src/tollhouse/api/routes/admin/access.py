@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 
-from tollhouse.access.agreements import AgreementDraft, AgreementTerms
+from tollhouse.access.agreements import AgreementDraft, parse_terms
 from tollhouse.access.plans import parse_plan_book
 from tollhouse.access.service import AccessService
 from tollhouse.api.problems import answer
@@ -53,10 +53,7 @@ def publish_agreement(
     body: schemas.AgreementPublish, actor: str = Actor, svc: AccessService = Service
 ) -> dict[str, Any]:
     def run() -> Any:
-        try:
-            terms = AgreementTerms.model_validate(body.terms)
-        except ValueError as exc:
-            raise InvalidInput(f"agreement terms are invalid: {exc}") from exc
+        terms = parse_terms(body.terms)
         return svc.publish_agreement(AgreementDraft(body.version, body.text, terms), actor)
 
     return {"data": answer(run).to_dict()}
