@@ -28,7 +28,7 @@ MAX_ECHO = 128
 MAX_TEXT = 1000
 # How many values of one parameter are repeated.
 MAX_VALUES = 10
-_BRACKETED = re.compile(r"\[([^\[\]]{%d,})\]" % (MAX_ECHO + 1))
+_BRACKETED = re.compile(rf"\[([^\[\]]{{{MAX_ECHO + 1},}})\]")
 
 
 def echoed(value: str, limit: int = MAX_ECHO) -> str:
