@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     limits_url: str = "memory://"
     bus_url: str = "memory://"
     admin_token: str = DEFAULT_ADMIN_TOKEN
+    # The key that signs pagination tokens (for their endpoint and query); empty: derived from
+    # admin_token. Changing either makes tokens already handed out invalid (a 400).
+    page_token_key: str = ""
     # Longest search query / stream rule a plan may allow unless the plan says otherwise.
     max_query_length: int = 512
     # SQL statements issued for one API request are cut off after this many milliseconds so that

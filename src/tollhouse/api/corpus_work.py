@@ -92,6 +92,7 @@ def post_page(
     how: Rendering,
     *,
     previous_tokens: bool,
+    binding: pagination.Binding,
     depth: Depth | None = None,
 ) -> tuple[dict[str, Any], list[int]]:
     """The envelope for one page of post rows (limit + 1 rows fetched) and the delivered ids.
@@ -119,9 +120,9 @@ def post_page(
         if not going_back and oldest_depth + 1 >= depth.limit:
             more = False  # the next page would be deeper than X serves
     if more or going_back:
-        meta["next_token"] = pagination.encode("next", oldest, oldest_depth)
+        meta["next_token"] = pagination.encode(binding, "next", oldest, oldest_depth)
     if previous_tokens and (window.after_id is not None) and (not going_back or more):
-        meta["previous_token"] = pagination.encode("previous", newest, newest_depth)
+        meta["previous_token"] = pagination.encode(binding, "previous", newest, newest_depth)
     includes, errors, included_ids = post_includes(conn, page, how)
     delivered = [row[P_ID] for row in page] + included_ids
     return envelope(data, includes, errors, meta), delivered
