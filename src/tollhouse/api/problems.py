@@ -245,6 +245,14 @@ def client_forbidden(
     return ApiProblem(403, body)
 
 
+def end_user_refused(name: str, why: str) -> ApiProblem:
+    """403 `client-forbidden`: the request's `X-End-User` names an end user the agreement does
+    not let the organisation serve (access/government_use.py says which and why)."""
+    return client_forbidden(
+        "end-user-not-approved", f"This request may not be served for end user [{name}]: {why}."
+    )
+
+
 def too_many_requests(headers: Mapping[str, str]) -> ApiProblem:
     """429 `Too Many Requests` (a full rate window); headers carry x-rate-limit-*, Retry-After."""
     return ApiProblem(
