@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     # SQLite the work is CPU-bound in this process, so more threads only add GIL switching.
     corpus_threads: int = Field(default=16, ge=1, le=256)
     lookup_threads: int = Field(default=4, ge=1, le=256)
+    # How many of the corpus threads one organisation's requests may hold at once in a process;
+    # past it they are answered 429 (api/org_slots.py). 0: half of corpus_threads (at least 1).
+    corpus_concurrency_per_org: int = Field(default=0, ge=0, le=256)
     # Streams: seconds between keep-alive "\r\n"s, posts buffered per connection before a slow
     # reader is disconnected, and seconds between one stream's usage events.
     stream_keepalive_seconds: float = 20.0
@@ -82,6 +85,11 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://")):
             raise ValueError(f"{info.field_name} must be sqlite:///PATH or postgresql+psycopg://…")
         return value
+
+    @property
+    def corpus_slots_per_org(self) -> int:
+        """Corpus threads one organisation may hold at once (`corpus_concurrency_per_org`)."""
+        return self.corpus_concurrency_per_org or max(1, self.corpus_threads // 2)
 
     @property
     def usage_url(self) -> str:

@@ -267,6 +267,24 @@ def too_many_requests(headers: Mapping[str, str]) -> ApiProblem:
     )
 
 
+def too_much_at_once(limit: int) -> ApiProblem:
+    """429 `Too Many Requests` (X's body for it) when the organisation already has `limit`
+    searches, timelines or counts running in this server (api/org_slots.py)."""
+    return ApiProblem(
+        429,
+        {
+            "title": "Too Many Requests",
+            "detail": (
+                f"Too Many Requests: your organisation already has {limit} searches, timelines "
+                "or counts in progress; retry when one has finished."
+            ),
+            "type": "about:blank",
+            "status": 429,
+        },
+        {"retry-after": "1"},
+    )
+
+
 def usage_capped(headers: Mapping[str, str]) -> ApiProblem:
     """429 `UsageCapExceeded`: the organisation's monthly post cap is used up (reset in headers)."""
     return ApiProblem(
