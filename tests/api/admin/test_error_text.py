@@ -55,3 +55,13 @@ def test_bad_agreement_terms_name_the_field_without_pydantic_text(admin: Admin) 
     assert "`colour` is not a term" in message
     for internal in ("pydantic", "errors.pydantic.dev", "validation error", "input_value"):
         assert internal not in message, message
+
+
+def test_bad_json_to_the_ingest_route_says_so_too(admin: Admin) -> None:  # noqa: F811
+    refused = admin.client.post(
+        "/admin/v1/posts",
+        headers={**admin.headers, "Content-Type": "application/json"},
+        content=b'{"data": [',
+    )
+    assert refused.status_code == 400
+    assert refused.json()["errors"][0]["message"].startswith("The body is not valid JSON")

@@ -67,7 +67,7 @@ async def ingest_posts(request: Request) -> Response:
     try:
         body = orjson.loads(await request.body())
     except orjson.JSONDecodeError as exc:
-        raise invalid_request(f"The body is not JSON: {exc}") from exc
+        raise invalid_request(f"The body is not valid JSON: {exc}") from exc
     posts, users, deletions = _batch(body)
     new_ids = {int(p["id"]) for p in body.get("data", [])}
     runtime = await runtime_for(request.app)
