@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import secrets
+
 import pytest
 
 from tollhouse.errors import ConfigurationError
-from tollhouse.settings import DEFAULT_ADMIN_TOKEN, load_settings
+from tollhouse.settings import DEFAULT_ADMIN_TOKEN, MIN_ADMIN_TOKEN_LENGTH, load_settings
 
 
 def test_defaults_are_embedded_sqlite_and_memory() -> None:
@@ -41,9 +43,39 @@ def test_bad_settings_fail_loudly(overrides: dict[str, str]) -> None:
         load_settings(**overrides)
 
 
+@pytest.mark.parametrize(
+    ("token", "why"),
+    [
+        (DEFAULT_ADMIN_TOKEN, "is the development default"),
+        ("", "is blank"),
+        (" ", "is blank"),
+        ("a", "is shorter than 32 characters"),
+        ("x" * 31, "is shorter than 32 characters"),
+        (" " + "x" * 40, "contains whitespace"),
+        ("x" * 20 + " " + "x" * 20, "contains whitespace"),
+    ],
+)
+def test_production_refuses_a_weak_admin_token_in_one_line(token: str, why: str) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings(environment="production", admin_token=token)
+    message = str(raised.value)
+    assert "\n" not in message and "pydantic" not in message
+    assert message.startswith(f"TOLLHOUSE_ADMIN_TOKEN {why} outside development")
+
+
 def test_production_accepts_own_secret() -> None:
-    s = load_settings(environment="production", admin_token="a-real-secret-0123456789")
-    assert s.environment == "production"
+    token = secrets.token_hex(16)
+    s = load_settings(environment="production", admin_token=token)
+    assert s.environment == "production" and len(token) == MIN_ADMIN_TOKEN_LENGTH
+
+
+def test_a_bad_setting_is_reported_in_one_line() -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings(limits_timeout_ms=1, database_url="mysql://x")
+    message = str(raised.value)
+    assert "\n" not in message and "errors.pydantic.dev" not in message
+    assert "database_url: database_url must be sqlite" in message
+    assert "limits_timeout_ms: Input should be greater than or equal to 10" in message
 
 
 def test_usage_tables_default_beside_sqlite_and_in_postgresql() -> None:

@@ -6,6 +6,8 @@ the only thing that creates or changes them in a real database.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +78,35 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+# Database and spool files hold key hashes, usage and who read what: owner-only. SQLite gives
+# its -wal and -shm files the mode of the database file, so creating that one is enough.
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_DIR_MODE = 0o700
+
+
+def create_private_dir(directory: Path) -> None:
+    """`mkdir -p` whose every created level is owner-only (existing ones are left as they are)."""
+    missing = []
+    for level in (directory, *directory.parents):
+        if level.exists():
+            break
+        missing.append(level)
+    for level in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # another process made it first
+            level.mkdir(mode=PRIVATE_DIR_MODE)
+
+
+def create_private_file(path: Path) -> None:
+    """Create `path` empty and owner-only unless it exists (an empty file is a valid SQLite
+    database), with owner-only parent directories where they are created."""
+    create_private_dir(path.parent)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
 def create_engine(url: str, *, pool_size: int | None = None, **kwargs: Any) -> Engine:
     """An engine tuned for Tollhouse: WAL SQLite with foreign keys, or pooled PostgreSQL.
 
@@ -87,7 +118,7 @@ def create_engine(url: str, *, pool_size: int | None = None, **kwargs: Any) -> E
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            create_private_file(Path(parsed.database))
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
         if parsed.database in (None, "", ":memory:"):
             kwargs.setdefault("poolclass", NullPool)

@@ -2,7 +2,7 @@
 
 Sources, later ones winning: defaults, `tollhouse.toml` (or the file named by
 `TOLLHOUSE_CONFIG`), environment variables prefixed `TOLLHOUSE_`. Bad values fail loudly at
-start-up; default secrets are refused outside development.
+start-up, in one line; default and weak secrets are refused outside development.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -24,6 +24,24 @@ from tollhouse.db import usage_database_url
 from tollhouse.errors import ConfigurationError
 
 DEFAULT_ADMIN_TOKEN = "dev-admin-token"
+# 32 characters: what `secrets.token_hex(16)` gives (128 bits), the least a bearer token that
+# guards every operator change should carry; `secrets.token_urlsafe(32)` gives 43.
+MIN_ADMIN_TOKEN_LENGTH = 32
+
+
+def admin_token_weakness(token: str) -> str | None:
+    """Why `token` is too weak to guard the admin API (None when it is strong enough)."""
+    if token == DEFAULT_ADMIN_TOKEN:
+        return "is the development default"
+    if not token.strip():
+        return "is blank"
+    # An HTTP header value loses surrounding spaces and a bearer token ends at one, so a token
+    # with whitespace could never be presented: the admin API would be unusable.
+    if any(c.isspace() for c in token):
+        return "contains whitespace"
+    if len(token) < MIN_ADMIN_TOKEN_LENGTH:
+        return f"is shorter than {MIN_ADMIN_TOKEN_LENGTH} characters"
+    return None
 
 
 class Settings(BaseSettings):
@@ -76,6 +94,23 @@ class Settings(BaseSettings):
     limits_key_prefix: str = "tollhouse:limits:"
     limits_dedupe_bits: int = Field(default=1 << 23, ge=1 << 10, le=1 << 32)
     limits_cap_reservation: int = Field(default=100, ge=0, le=10_000)
+    # Compliance: a rules file (TOML) overriding the shipped rule parameters, government networks
+    # and names (compliance/findings/rules.toml), and an optional local ASN database (CSV of
+    # `cidr,asn,name` lines; never looked up over the network).
+    compliance_rules_file: Path | None = None
+    asn_database: Path | None = None
+    # Request bodies (api/middleware/body_limit.py): at most `max_body_bytes` on every route
+    # but those in `max_body_bytes_by_route` (path prefix → bytes, the longest prefix wins).
+    # 1 MiB holds any admin change; a full rules request (1000 rules of 1024 characters,
+    # JSON-escaped) takes up to about 2 MB, hence 4 MiB; an ingest batch (10 000 posts with
+    # their users) 64 MiB.
+    max_body_bytes: int = Field(default=1 << 20, ge=1024)
+    max_body_bytes_by_route: dict[str, int] = Field(
+        default_factory=lambda: {
+            "/2/tweets/search/stream/rules": 4 << 20,
+            "/admin/v1/posts": 64 << 20,
+        }
+    )
 
     @field_validator("database_url", "usage_database_url")
     @classmethod
@@ -104,10 +139,12 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _no_default_secrets_in_production(self) -> Settings:
-        if self.environment != "development" and self.admin_token in ("", DEFAULT_ADMIN_TOKEN):
+    def _no_weak_secrets_in_production(self) -> Settings:
+        problem = admin_token_weakness(self.admin_token)
+        if self.environment != "development" and problem:
             raise ValueError(
-                "TOLLHOUSE_ADMIN_TOKEN must be set to a secret of your own outside development"
+                f"TOLLHOUSE_ADMIN_TOKEN {problem} outside development; make one with "
+                "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
             )
         return self
 
@@ -131,8 +168,20 @@ def load_settings(**overrides: object) -> Settings:
     """Build settings from the environment and config file; raise ConfigurationError if bad."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigurationError(_one_line(exc)) from None
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from exc
+
+
+def _one_line(exc: ValidationError) -> str:
+    """pydantic's report in one line: each bad setting with its reason, without its links."""
+    parts = []
+    for error in exc.errors(include_url=False):
+        where = ".".join(str(x) for x in error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        parts.append(f"{where}: {message}" if where else message)
+    return "; ".join(parts)
 
 
 @lru_cache(maxsize=1)

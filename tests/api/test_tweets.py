@@ -266,6 +266,27 @@ def test_search_bad_input(api: Api) -> None:
     assert "Query is longer" in bad(api, path, query="a " * 5000)
 
 
+def test_queries_made_only_of_negations_or_conjunction_required_operators_are_refused(
+    api: Api,
+) -> None:
+    everything = (
+        "There were errors processing your request: "
+        "Rules must contain a non-negation term (at position 1), "
+        "Rules must contain at least one positive, non-stopword clause (at position 1)"
+    )
+    no_standalone = (
+        "There were errors processing your request: "
+        "Rules must contain at least one positive, non-stopword clause (at position 1)"
+    )
+    for path in ("/2/tweets/search/recent", "/2/tweets/search/all"):
+        assert bad(api, path, query="-is:retweet") == everything
+        assert bad(api, path, query="has:links OR is:retweet") == no_standalone
+    for path in ("/2/tweets/counts/recent", "/2/tweets/counts/all"):
+        assert bad(api, path, query="-a") == everything
+        assert bad(api, path, query="meadow OR -zzzz") == no_standalone
+    get(api, "/2/tweets/search/recent", query="meadow -zzzz -is:retweet")
+
+
 # ---- counts ----
 
 

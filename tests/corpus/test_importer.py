@@ -18,6 +18,8 @@ from typer.testing import CliRunner
 from tollhouse.cli.main import app
 from tollhouse.corpus.importer import UnitRejected, import_file, parse_unit
 from tollhouse.corpus.models import post_facets, posts, users
+from tollhouse.db import create_engine
+from tollhouse.migrations.runner import upgrade
 
 
 def user(uid: int, username: str, **extra: Any) -> dict[str, Any]:
@@ -264,8 +266,16 @@ def test_valid_tweets_round_trip(tid: int, author: int, body: str, lang: str | N
 # --- the command ---------------------------------------------------------------------------
 
 
+def migrated(url: str) -> str:
+    """`url` after `tollhouse db upgrade`: the corpus commands do not migrate by themselves."""
+    engine = create_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    return url
+
+
 def test_cli_import_summary_and_exit_codes(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    url = migrated(f"sqlite:///{tmp_path / 'cli.db'}")
     runner = CliRunner()
     good = write_lines(tmp_path / "good.jsonl", [twarc_page(), "nope"])
     result = runner.invoke(app, ["corpus", "import", str(good), "--database-url", url])

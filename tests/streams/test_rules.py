@@ -52,6 +52,31 @@ def test_invalid_rules_create_nothing_and_duplicates_are_skipped(engine: Engine)
     ]
 
 
+def test_a_rule_of_negations_alone_would_be_the_firehose_and_is_invalid(engine: Engine) -> None:
+    with engine.begin() as conn:
+        bad = add_rules(
+            conn,
+            "1",
+            [NewRule("-zzzz"), NewRule("lang:en"), NewRule("cat -zzzz")],
+            max_rules=10,
+            max_length=50,
+        )
+    assert bad.created == []
+    assert [(e.value, e.details) for e in bad.invalid] == [
+        (
+            "-zzzz",
+            (
+                "Rules must contain a non-negation term (at position 1)",
+                "Rules must contain at least one positive, non-stopword clause (at position 1)",
+            ),
+        ),
+        (
+            "lang:en",
+            ("Rules must contain at least one positive, non-stopword clause (at position 1)",),
+        ),
+    ]
+
+
 def test_rule_count_is_capped_and_dry_runs_change_nothing(engine: Engine) -> None:
     with engine.begin() as conn:
         dry = add_rules(

@@ -24,6 +24,9 @@ class AgreementTerms(BaseModel):
     redistribution_post_ids_per_30_days: int = Field(ge=0)
     deletion_deadline_hours: int = Field(ge=1)
     government_use: GovernmentUse = "declared_and_approved"
+    # The section of the text each compliance rule family (or rule id) enforces, e.g.
+    # {"surveillance": "2"}: findings cite it. A version without it cites compliance's defaults.
+    clauses: dict[str, str] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,6 @@ import hashlib
 import logging
 import os
 import threading
-import time
 import weakref
 from collections.abc import Callable
 from typing import Protocol
@@ -23,6 +22,7 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import Engine, make_url
 
 from tollhouse.access.models import access_version
+from tollhouse.backoff import Backoff
 from tollhouse.settings import Settings
 
 log = logging.getLogger("tollhouse.access")
@@ -158,9 +158,22 @@ def _poll(ref: weakref.ref[ChangeWatcher], stop: threading.Event) -> None:
         stop.wait(interval)
 
 
-def _listen(ref: weakref.ref[ChangeWatcher], stop: threading.Event) -> None:
+# While Redis is down the listener retries after 1, 2, 4 … s, at most 30 s apart; the version
+# row's poll (every 5 s with Redis) still carries every change meanwhile.
+LISTENER_BACKOFF = Backoff(initial=1.0, factor=2.0, cap=30.0)
+
+
+def _listen(
+    ref: weakref.ref[ChangeWatcher],
+    stop: threading.Event,
+    wait: Callable[[float], object] | None = None,
+) -> None:
+    """Subscribe and flush on every notice; reconnect with `LISTENER_BACKOFF` (waiting with
+    `wait`, by default `stop.wait`, so that stopping interrupts a wait)."""
     import redis
 
+    wait = wait or stop.wait
+    failures = 0
     while not stop.is_set():
         watcher = ref()
         if watcher is None or watcher._redis_url is None:
@@ -171,6 +184,7 @@ def _listen(ref: weakref.ref[ChangeWatcher], stop: threading.Event) -> None:
         try:
             pubsub = client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
             pubsub.subscribe(channel)
+            failures = 0
             # A notice may have been missed while (re)connecting: flush once on subscribe.
             on_change()
             while not stop.is_set() and ref() is not None:
@@ -179,7 +193,10 @@ def _listen(ref: weakref.ref[ChangeWatcher], stop: threading.Event) -> None:
                     on_change()
             pubsub.close()
         except redis.RedisError:
-            log.warning("Redis change listener disconnected; retrying in 1 s")
-            time.sleep(1.0)
+            failures += 1
+            delay = LISTENER_BACKOFF.delay(failures)
+            log.warning("Redis change listener disconnected; retrying in %g s", delay)
+            client.close()
+            wait(delay)
         finally:
             client.close()

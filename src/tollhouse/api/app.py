@@ -28,6 +28,7 @@ from tollhouse.api.dispatch import (
     unexpected_error_response,
 )
 from tollhouse.api.edge import AdminGuard, EdgeMiddleware, close_directory
+from tollhouse.api.middleware.body_limit import BodyLimit
 from tollhouse.api.middleware.metering import MeteringMiddleware
 from tollhouse.api.responses import JSONResponse
 from tollhouse.api.state import AppState
@@ -115,8 +116,18 @@ def create_app(settings: Settings | None = None) -> TollhouseApp:
     _include_routes(app)
     # Only the operator token opens /admin/, checked before any routing or body parsing.
     app.add_middleware(AdminGuard)
+    # Bodies are capped before anything reads them, for the admin API and the /2/ routes alike.
+    body_caps: dict[str, Any] = {
+        "default_bytes": settings.max_body_bytes,
+        "by_route": settings.max_body_bytes_by_route,
+    }
+    app.add_middleware(BodyLimit, **body_caps)
     # Metering outermost, so refused requests are metered and carry x-request-id too.
-    app.x_layers = [(MeteringMiddleware, {"writer": state.usage_writer}), (EdgeMiddleware, {})]
+    app.x_layers = [
+        (MeteringMiddleware, {"writer": state.usage_writer}),
+        (BodyLimit, body_caps),
+        (EdgeMiddleware, {}),
+    ]
     return app
 
 

@@ -343,3 +343,17 @@ def asgi_messages(problem: ApiProblem) -> tuple[dict[str, Any], dict[str, Any]]:
         {"type": "http.response.start", "status": problem.status, "headers": headers},
         {"type": "http.response.body", "body": body},
     )
+
+
+def payload_too_large(cap: int) -> ApiProblem:
+    """413 for a request body larger than its route accepts (`api.middleware.body_limit`)."""
+    return ApiProblem(
+        413,
+        {
+            "title": "Payload Too Large",
+            "type": "about:blank",
+            "status": 413,
+            "detail": f"The request body is larger than {cap} bytes, "
+            "the most this endpoint accepts.",
+        },
+    )

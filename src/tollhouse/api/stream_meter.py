@@ -9,7 +9,7 @@ included for the distinct-post sketches.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from tollhouse.access.context import RequestContext
 from tollhouse.limits.service import LimitsService
@@ -30,8 +30,11 @@ class MeteredStream:
         client_ip: str | None = None,
         user_agent: str | None = None,
         end_user: str | None = None,
+        rules: Callable[[], tuple[str, ...]] | None = None,
     ) -> None:
         self.context = context
+        # The rule values in force, read at each flush (rules change while a stream runs).
+        self.rules = rules
         self.endpoint = endpoint
         self.limits = limits
         self.writer = writer
@@ -82,6 +85,7 @@ class MeteredStream:
                 user_agent=self.user_agent,
                 end_user=self.end_user,
                 post_ids=tuple(self._post_ids),
+                stream_rules=self.rules() if self.rules is not None else (),
             )
         )
         self._start_ns = now_ns

@@ -1,4 +1,9 @@
-"""`tollhouse corpus generate|import`: fill the corpus."""
+"""`tollhouse corpus generate|import`: fill the corpus.
+
+Like every command but `tollhouse db upgrade`, they need a migrated database and do not migrate
+one themselves: `db upgrade` is the one way a database becomes usable (it also loads the shipped
+price book and agreement), and a mistyped `--database-url` must not quietly become a new one.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,8 @@ from pathlib import Path
 
 import typer
 
-from tollhouse.cli.output import console, err_console, fail, open_engine, usage_url
+from tollhouse.cli.output import console, err_console, fail, open_engine
+from tollhouse.cli.schema_state import require_migrated
 from tollhouse.corpus.synthetic.generator import DEFAULT_BATCH, generate_corpus
 from tollhouse.errors import TollhouseError
 
@@ -45,15 +51,8 @@ def generate(
 ) -> None:
     """Generate a deterministic synthetic corpus (default window: the last 30 days)."""
     engine = open_engine(database_url)
-
-    def upgrade() -> None:
-        # Imported here: Alembic takes ≈ 70 ms to import, which generate_corpus overlaps
-        # with the start of generation on a new database.
-        from tollhouse.migrations import runner
-
-        runner.upgrade(engine, usage_url=usage_url(engine))
-
     try:
+        require_migrated(engine)
         stats = generate_corpus(
             engine,
             posts=posts,
@@ -63,7 +62,6 @@ def generate(
             end=_moment(end, "--end"),
             progress=not quiet,
             batch_size=batch_size,
-            upgrade=upgrade,
         )
     except TollhouseError as exc:
         fail(str(exc))
@@ -90,11 +88,10 @@ def import_(
     from rich.markup import escape
 
     from tollhouse.corpus.importer import import_file
-    from tollhouse.migrations import runner
 
     engine = open_engine(database_url)
     try:
-        runner.upgrade(engine, usage_url=usage_url(engine))
+        require_migrated(engine)
         summary = import_file(engine, file)
     finally:
         engine.dispose()

@@ -12,9 +12,10 @@ import importlib
 import sys
 from collections.abc import Callable
 from functools import cache
+from typing import NoReturn
 
 import typer
-from typer._click import Command, Context  # typer vendors click; its commands are these
+from typer._click import ClickException, Command, Context  # typer vendors click
 from typer.core import TyperGroup
 from typer.main import get_command
 
@@ -31,6 +32,8 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "plans": ("plans", "app"),
     "agreements": ("plans", "agreements"),
     "usage": ("usage", "app"),
+    "compliance": ("compliance", "app"),
+    "findings": ("findings", "app"),
     "demo": ("demo", "demo"),
 }
 
@@ -61,7 +64,31 @@ def _load(name: str) -> Command:
 
 
 class _LazyGroup(TyperGroup):
-    """The top-level group: subcommands imported on first use."""
+    """The top-level group: subcommands imported on first use, and the one place where an error
+    that escapes a command becomes one line on stderr and exit status 1 (never a traceback)."""
+
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+        ctx.meta["tollhouse.json"] = "--json" in args
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: Context) -> object:
+        from tollhouse.errors import TollhouseError
+
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, ClickException):
+            raise  # an exit a command chose, already reported
+        except Exception as exc:
+            # Imported on the error path only: a command that succeeds never loads it.
+            from tollhouse.cli.schema_state import NOT_MIGRATED, is_missing_schema
+
+            if is_missing_schema(exc):
+                message, kind = NOT_MIGRATED, "NotMigrated"
+            elif isinstance(exc, TollhouseError):
+                message, kind = str(exc), type(exc).__name__
+            else:
+                raise
+            _fail_in_one_line(message, kind, as_json=bool(ctx.meta.get("tollhouse.json")))
 
     def list_commands(self, ctx: Context) -> list[str]:
         return [*self.commands, *(n for n in _COMMANDS if n not in self.commands)]
@@ -70,6 +97,16 @@ class _LazyGroup(TyperGroup):
         if cmd_name not in self.commands and cmd_name in _COMMANDS:
             self.commands[cmd_name] = _load(cmd_name)
         return self.commands.get(cmd_name)
+
+
+def _fail_in_one_line(message: str, kind: str, *, as_json: bool) -> NoReturn:
+    if as_json:
+        import json
+
+        error = {"error": {"type": kind, "message": message}}
+        sys.stdout.write(json.dumps(error, ensure_ascii=False) + "\n")
+    sys.stderr.write(f"error: {' '.join(message.split())}\n")
+    raise typer.Exit(1)
 
 
 app = typer.Typer(

@@ -46,7 +46,8 @@ def open_usage_engine(engine: Engine) -> Engine:
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    err_console.print(f"[red]error:[/red] {message}")
+    # One line however long (a terminal may wrap it; rich must not): scripts read it.
+    err_console.print(f"[red]error:[/red] {message}", soft_wrap=True)
     raise typer.Exit(code)
 
 

@@ -34,6 +34,7 @@ def serve(
     server: AsgiServer = typer.Option(AsgiServer.uvicorn, help="ASGI server."),
 ) -> None:
     """Serve the API (uvicorn with uvloop + httptools, or granian)."""
+    _check_before_serving()
     count = workers if workers > 0 else available_cores()
     if server is AsgiServer.granian:
         _granian(host, port, count)
@@ -52,6 +53,23 @@ def serve(
         # Open streams never finish on their own: give them 5 s to be told, then stop.
         timeout_graceful_shutdown=5,
     )
+
+
+def _check_before_serving() -> None:
+    """Refuse in one line what the workers would refuse with a traceback each: bad settings
+    (a weak admin token in production) and a database that has not been migrated."""
+    from tollhouse.cli.output import open_engine, open_usage_engine, settings
+    from tollhouse.cli.schema_state import require_migrated
+
+    settings()
+    engine = open_engine()
+    usage = open_usage_engine(engine)
+    try:
+        require_migrated(engine, usage)
+    finally:
+        if usage is not engine:
+            usage.dispose()
+        engine.dispose()
 
 
 def _granian(host: str, port: int, workers: int) -> None:

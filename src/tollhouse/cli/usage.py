@@ -150,12 +150,15 @@ def replay(
     """Store what dead server processes left in the spool (servers also do this at start)."""
     from pathlib import Path
 
+    from tollhouse.cli.schema_state import require_migrated
     from tollhouse.metering.recorder import replay_spool
     from tollhouse.metering.spool import spool_dir_for
 
     engine = open_engine()
     usage = open_usage_engine(engine)
     try:
+        # Refused even with an empty spool: what it would store has nowhere to go.
+        require_migrated(usage)
         base = Path(spool_dir) if spool_dir else settings().spool_dir
         # The spool is named by the main database (writer.UsageRecorder), stored into the usage one.
         report = replay_spool(usage, spool_dir_for(base, engine), directory=engine)

@@ -185,7 +185,10 @@ class XTweet(_Model):
 
 
 def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    try:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before the first representable UTC time
+        raise ValueError(f"created_at {moment.isoformat()} is out of range") from None
 
 
 def _user_created_at(user_id: int) -> datetime:

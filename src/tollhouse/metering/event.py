@@ -31,6 +31,12 @@ class UsageEvent:
     user_agent: str | None
     end_user: str | None
     post_ids: tuple[int, ...] = ()
+    # The raw query string of a search or counts request (query, start_time, end_time …): what
+    # compliance's rules read to see how a key searches. None elsewhere (a lookup's ids are in
+    # `post_ids` already).
+    query_string: str | None = None
+    # The filtered-stream rule values in force for a stream's usage interval.
+    stream_rules: tuple[str, ...] = ()
 
     @property
     def occurred_at(self) -> datetime:
@@ -55,13 +61,18 @@ class UsageEvent:
             self.user_agent,
             self.end_user,
             list(self.post_ids),
+            self.query_string,
+            list(self.stream_rules),
         ]
 
     @classmethod
     def from_wire(cls, row: list[Any]) -> UsageEvent:
-        if len(row) != 16:
-            raise ValueError(f"usage event has {len(row)} fields, expected 16")
-        fields = [*row[:15], tuple(row[15])]
+        # 16 fields: a record spooled before the query string and stream rules were recorded.
+        if len(row) not in (16, 18):
+            raise ValueError(f"usage event has {len(row)} fields, expected 16 or 18")
+        fields: list[Any] = [*row[:15], tuple(row[15])]
+        if len(row) == 18:
+            fields += [row[16], tuple(row[17])]
         return cls(*fields)
 
 

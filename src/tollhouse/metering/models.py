@@ -30,6 +30,12 @@ usage_events = sa.Table(
     sa.Column("user_agent", sa.String(512)),
     sa.Column("end_user", sa.String(200)),
     sa.Column("end_user_id", sa.BigInteger),
+    # What compliance's rules read (migration 0009): the client's /24 or /48, a search's query
+    # string, a stream interval's rules (JSON list) and the delivered post ids (network.py).
+    sa.Column("client_network", sa.String(64)),
+    sa.Column("query_string", sa.Text),
+    sa.Column("stream_rules", sa.JSON(none_as_null=True)),
+    sa.Column("post_ids", sa.LargeBinary),
     sa.Index("ix_usage_events_org_id_occurred_at", "org_id", "occurred_at"),
 )
 

@@ -35,6 +35,7 @@ from pathlib import Path
 import orjson
 from sqlalchemy.engine import Engine
 
+from tollhouse.db import PRIVATE_FILE_MODE, create_private_dir
 from tollhouse.metering.event import UsageEvent
 
 log = logging.getLogger("tollhouse.metering")
@@ -125,12 +126,12 @@ class Spool:
         self, directory: Path, max_segment_bytes: int = 16 << 20, max_segment_age_s: float = 30.0
     ) -> None:
         self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        create_private_dir(self.directory)
         self.owner = f"{os.getpid()}-{time.time_ns()}"
         self.max_segment_bytes = max_segment_bytes
         self.max_segment_age_s = max_segment_age_s
         self._lock_path = self.directory / f"{self.owner}.lock"
-        self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
         fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._segments_lock = threading.Lock()
         self._closed_segments: list[tuple[int, Path]] = []
@@ -148,7 +149,7 @@ class Spool:
     def _open_segment(self) -> None:
         self._seq += 1
         self._fd = os.open(
-            self._segment_path(self._seq), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644
+            self._segment_path(self._seq), os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE_MODE
         )
         self._size = 0
         self._opened_at = time.monotonic()
@@ -257,7 +258,7 @@ _DRAIN_POLL_S = 0.02
 
 def lock_store(directory: Path, owner: str, wait_s: float) -> int | None:
     """Open and lock `owner`'s store lock, waiting up to `wait_s`; its fd, or None."""
-    fd = os.open(store_lock_path(directory, owner), os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(store_lock_path(directory, owner), os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
     deadline = time.monotonic() + wait_s
     while True:
         try:
@@ -287,7 +288,7 @@ def orphans(directory: Path, exclude_owner: str | None = None) -> Iterator[Orpha
             continue
         lock_path = directory / f"{owner}.lock"
         try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
         except FileNotFoundError:
             continue
         try:

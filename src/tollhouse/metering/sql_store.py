@@ -16,12 +16,14 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from tollhouse.metering import sketches
 from tollhouse.metering.event import UsageEvent
 from tollhouse.metering.models import UNKNOWN_ID, usage_sketches
+from tollhouse.metering.network import client_network, pack_post_ids
 
 _EPOCH_NAIVE = datetime(1970, 1, 1)
 _SKETCH_SLICE = 1024  # post ids per uninterrupted C loop (~0.1-0.2 ms with the GIL held)
@@ -46,6 +48,10 @@ EVENT_COLUMNS = (
     "user_agent",
     "end_user",
     "end_user_id",
+    "client_network",
+    "query_string",
+    "stream_rules",
+    "post_ids",
 )
 _STAGING_COLUMNS = (*EVENT_COLUMNS, "hour")
 _COLS = ", ".join(EVENT_COLUMNS)
@@ -55,7 +61,9 @@ _PG_STAGING = """CREATE TEMP TABLE IF NOT EXISTS usage_staging (
  app_id bigint, key_id varchar(64), endpoint varchar(64) NOT NULL, method varchar(8) NOT NULL,
  status smallint NOT NULL, posts integer NOT NULL, new_posts integer NOT NULL,
  bytes bigint NOT NULL, duration_us bigint NOT NULL, client_ip varchar(64),
- user_agent varchar(512), end_user varchar(200), end_user_id bigint, hour timestamptz NOT NULL
+ user_agent varchar(512), end_user varchar(200), end_user_id bigint,
+ client_network varchar(64), query_string text, stream_rules json, post_ids bytea,
+ hour timestamptz NOT NULL
 ) ON COMMIT DELETE ROWS"""
 
 
@@ -138,10 +146,22 @@ def _rows(
             e.user_agent,
             e.end_user,
             end_user_ids.get((e.org_id, e.end_user)) if e.end_user else None,
+            *_compliance_fields(e),
             e.occurred_us - e.occurred_us % _HOUR_US,
         )
         for e in events
     ]
+
+
+def _compliance_fields(e: UsageEvent) -> tuple[Any, ...]:
+    """client_network, query_string, stream_rules, post_ids: what compliance's rules read.
+    Post ids are kept only for a known licensee (a refused request delivered nothing)."""
+    return (
+        client_network(e.client_ip),
+        e.query_string,
+        orjson.dumps(list(e.stream_rules)).decode() if e.stream_rules else None,
+        pack_post_ids(e.post_ids) if e.org_id is not None else None,
+    )
 
 
 def record_events(
@@ -228,6 +248,7 @@ def _insert_sqlite(
                 e.user_agent,
                 e.end_user,
                 end_user_ids.get((e.org_id, e.end_user)) if e.end_user else None,
+                *_compliance_fields(e),
             )
         )
         key = (e.org_id or 0, hour, e.app_id or 0, e.endpoint, e.status // 100)
@@ -281,7 +302,7 @@ def _stage_postgresql(cursor: Any, rows: list[tuple[Any, ...]]) -> None:
     with cursor.copy(f"COPY usage_staging ({', '.join(_STAGING_COLUMNS)}) FROM STDIN") as copy:
         write = copy.write_row
         for row in rows:
-            write((row[0], _pg_time(row[1]), *row[2:16], _pg_time(row[16])))
+            write((row[0], _pg_time(row[1]), *row[2:-1], _pg_time(row[-1])))
     # ON CONFLICT DO NOTHING decides, under concurrency too, which rows are new; only those stay
     # staged for the rollups.
     cursor.execute(

@@ -9,6 +9,7 @@ from sqlalchemy import MetaData
 def all_metadata() -> MetaData:
     """The shared metadata with every domain's tables registered."""
     import tollhouse.access.models
+    import tollhouse.compliance.findings.models
     import tollhouse.corpus.models
     import tollhouse.metering.models
     import tollhouse.streams.models  # noqa: F401

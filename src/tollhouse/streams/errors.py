@@ -20,6 +20,17 @@ class InvalidRuleRequest(InvalidInput):
     """The rules request is malformed (neither add nor delete, empty lists, bad ids)."""
 
 
+class IngestRejected(InvalidInput):
+    """Posts offered for live ingest that cannot be true: an impossible or inconsistent
+    `created_at`, or an author that is not a known user. Nothing of the request is stored."""
+
+    def __init__(self, problems: list[str]) -> None:
+        shown = "; ".join(problems[:5])
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        super().__init__(shown + more)
+        self.problems = problems
+
+
 class StreamBusy(TollhouseError):
     """The app already has its one stream connection open."""
 

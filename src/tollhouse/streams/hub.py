@@ -118,6 +118,11 @@ class StreamHub:
                 raise
         return conn
 
+    def rule_values(self, app_id: str) -> tuple[str, ...]:
+        """The values of the app's rules indexed here now (sorted)."""
+        ids = self._rule_ids_by_app.get(app_id, ())
+        return tuple(sorted(self._rules[i].value for i in ids if i in self._rules))
+
     def connect_sample(self, app_id: str) -> StreamConnection:
         conn = StreamConnection(app_id, "sample", self.buffer_limit)
         self._samples.add(conn)

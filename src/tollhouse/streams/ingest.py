@@ -3,6 +3,10 @@
 The database write happens first (in a worker thread) and the publish after it commits, so a
 client that is sent a post can always look it up. Re-sent posts (already stored) are not published
 again; `republish` is the replay path, which publishes stored posts as if they were new.
+
+Posts are checked before anything is stored (`implausible`, and every author must be a known
+user): a search's time bounds are bounds on the id, and a timeline needs its user, so a post that
+disagrees with its id or has no author would be served wrong for as long as it is stored.
 """
 
 from __future__ import annotations
@@ -11,16 +15,28 @@ import asyncio
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, select, update
 from sqlalchemy.engine import Engine
 
+from tollhouse.corpus.ids import created_at_of
 from tollhouse.corpus.models import ContentState, posts, users
 from tollhouse.corpus.records import PostRecord, UserRecord
 from tollhouse.corpus.store import insert_posts, insert_users
 from tollhouse.streams.bus import Bus
+from tollhouse.streams.errors import IngestRejected
 from tollhouse.streams.events import Event, PostDeleted, PostPublished
+
+# X opened in March 2006: no post is older.
+X_LAUNCH = datetime(2006, 3, 21, tzinfo=UTC)
+# Ids at least this large are snowflakes and encode their creation time to the millisecond.
+SNOWFLAKE_FLOOR = 10**15
+# How far `created_at` may be from the time its snowflake id encodes (and from the future).
+# X's own posts differ by under a second (created_at is given to the second); a minute allows for
+# the clock of whatever minted the id, while bounding how far a time-bounded search (whose bounds
+# are id bounds) can misplace a post to one minute.
+CREATED_AT_TOLERANCE = timedelta(seconds=60)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +44,42 @@ class IngestResult:
     published: int  # new posts stored and published
     already_stored: int  # posts that were present already (not published again)
     deleted: int  # posts newly marked deleted (and published as deletions)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def implausible(post: PostRecord, now: datetime) -> str | None:
+    """Why `post`'s creation time cannot be true (None when it can be)."""
+    created = post.created_at
+    if created < X_LAUNCH:
+        return f"post {post.id} has created_at {_iso(created)}, before X began ({_iso(X_LAUNCH)})"
+    if created > now + CREATED_AT_TOLERANCE:
+        return f"post {post.id} has created_at {_iso(created)}, in the future"
+    if post.id >= SNOWFLAKE_FLOOR:
+        encoded = created_at_of(post.id)
+        if abs(created - encoded) > CREATED_AT_TOLERANCE:
+            return (
+                f"post {post.id} has created_at {_iso(created)}, but its id encodes "
+                f"{_iso(encoded)} (more than {CREATED_AT_TOLERANCE.seconds} s apart)"
+            )
+    return None
+
+
+def _unknown_authors(
+    conn: Connection, batch: Sequence[PostRecord], authors: Sequence[UserRecord]
+) -> list[str]:
+    known = {u.id for u in authors}
+    wanted = {p.author_id for p in batch} - known
+    if wanted:
+        known |= set(conn.execute(select(users.c.id).where(users.c.id.in_(wanted))).scalars())
+    return [
+        f"post {p.id} has author_id {p.author_id}, which is not a known user "
+        "(include the user in `includes.users`)"
+        for p in batch
+        if p.author_id not in known
+    ]
 
 
 def _usernames(conn: Connection, user_ids: Iterable[int]) -> dict[int, UserRecord]:
@@ -87,6 +139,12 @@ def _store(
     also_store: Sequence[PostRecord],
 ) -> tuple[list[PostPublished], int]:
     with engine.begin() as conn:
+        now = datetime.now(UTC)
+        everything = [*batch, *also_store]
+        problems = [why for p in everything if (why := implausible(p, now)) is not None]
+        problems += _unknown_authors(conn, everything, authors)
+        if problems:
+            raise IngestRejected(problems)
         insert_posts(conn, also_store)
         ids = [p.id for p in batch]
         present = (
@@ -130,7 +188,10 @@ async def ingest(
     also_store: Sequence[PostRecord] = (),
 ) -> IngestResult:
     """Store `new_posts` (and `authors`, and `also_store`: referenced posts, stored but not
-    published), mark `deletions` deleted, then publish the new posts and the deletions."""
+    published), mark `deletions` deleted, then publish the new posts and the deletions.
+
+    Raises `IngestRejected` (storing nothing) if a post's `created_at` is implausible or its
+    author is neither in `authors` nor stored already."""
     events, already = await asyncio.to_thread(_store, engine, new_posts, authors, also_store)
     at = datetime.now(UTC)
     deleted = await asyncio.to_thread(_mark_deleted, engine, deletions, at)

@@ -11,17 +11,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
+from tollhouse.backoff import Backoff
 from tollhouse.streams.bus import EventHandler
 from tollhouse.streams.errors import BusUnavailable
 from tollhouse.streams.events import Event, decode, encode
 
 log = logging.getLogger("tollhouse.streams")
+# While Redis is down the reader resubscribes after 0.5, 1, 2 … s, at most 8 s apart: posts
+# published meanwhile are not delivered anyway, and a Redis that is back costs at most 8 s of
+# stream silence.
+RESUBSCRIBE_BACKOFF = Backoff(initial=0.5, factor=2.0, cap=8.0)
 
 # Compare-and-delete / compare-and-extend, so that a process never frees or extends a slot that
 # expired and was taken by another process.
@@ -37,11 +42,17 @@ _REFRESH = (
 class RedisBus:
     """Publishes to `{prefix}stream-events`; one reader task per process feeds the handler."""
 
-    def __init__(self, url: str, prefix: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        prefix: str,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self._url = url
         self.channel = f"{prefix}stream-events"
         self._client: aioredis.Redis = aioredis.Redis.from_url(url)
         self._reader: asyncio.Task[None] | None = None
+        self._sleep = sleep  # the reader's wait between resubscriptions (tests count them)
 
     async def start(self, handler: EventHandler) -> None:
         pubsub = self._client.pubsub(ignore_subscribe_messages=True)
@@ -54,13 +65,7 @@ class RedisBus:
             try:
                 message = await pubsub.get_message(timeout=1.0)
             except (RedisConnectionError, OSError) as exc:
-                log.warning("stream bus: lost Redis (%s); resubscribing", exc)
-                await asyncio.sleep(0.5)
-                try:
-                    await pubsub.reset()
-                    await pubsub.subscribe(self.channel)
-                except (RedisConnectionError, OSError):
-                    pass
+                await self._resubscribe(pubsub, exc)
                 continue
             if message is None or message.get("type") != "message":
                 continue
@@ -73,6 +78,23 @@ class RedisBus:
                 await handler(event)
             except Exception:  # one bad event must not stop delivery of the rest
                 log.exception("stream bus: handler failed")
+
+    async def _resubscribe(self, pubsub: aioredis.client.PubSub, lost: BaseException) -> None:
+        """Subscribe again, waiting by `RESUBSCRIBE_BACKOFF` before each attempt, until it
+        works: a pubsub whose subscribe failed is subscribed to nothing, and reading it would
+        wait forever without another error."""
+        failures = 0
+        while True:
+            failures += 1
+            delay = RESUBSCRIBE_BACKOFF.delay(failures)
+            log.warning("stream bus: lost Redis (%s); resubscribing in %g s", lost, delay)
+            await self._sleep(delay)
+            try:
+                await pubsub.aclose()  # type: ignore[no-untyped-call]  # drops the connection only
+                await pubsub.subscribe(self.channel)
+                return
+            except (RedisConnectionError, OSError) as exc:
+                lost = exc
 
     async def publish(self, events: Sequence[Event]) -> None:
         if not events:

@@ -72,15 +72,15 @@ def new_rule_id(now: datetime | None = None) -> int:
 
 def validate_rule(value: str, max_length: int) -> tuple[str, ...]:
     """The problems with `value` as a rule (empty when it is a valid query within the length)."""
-    from tollhouse.corpus.query import parse
+    from tollhouse.corpus.query import parse, require_standalone
     from tollhouse.corpus.query.errors import QuerySyntaxError
 
     if not value.strip():
         return ("Rules must contain a non-empty value.",)
     try:
-        parse(value, max_length=max_length)
+        require_standalone(parse(value, max_length=max_length))
     except QuerySyntaxError as exc:
-        return (str(exc),)
+        return exc.details
     return ()
 
 

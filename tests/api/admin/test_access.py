@@ -174,4 +174,5 @@ def test_production_refuses_the_default_admin_token() -> None:
     for token in ("", "dev-admin-token"):
         with pytest.raises(ConfigurationError, match="ADMIN_TOKEN"):
             load_settings(environment="production", admin_token=token)
-    assert load_settings(environment="production", admin_token="s3cret").admin_token == "s3cret"
+    strong = "s3cret-" + "x" * 25
+    assert load_settings(environment="production", admin_token=strong).admin_token == strong

@@ -28,7 +28,9 @@ from tollhouse.corpus.store import facet_rows, post_row
 from tollhouse.corpus.synthetic.bulk_rows import POST_COLUMNS, RowEncoding
 from tollhouse.corpus.synthetic.generator import CorpusSpec, generate_corpus, iter_batches
 from tollhouse.corpus.text import search_text, tokenize
+from tollhouse.db import create_engine
 from tollhouse.errors import InvalidInput
+from tollhouse.migrations.runner import upgrade
 
 END = datetime(2026, 11, 1, tzinfo=UTC)
 COL = {name: i for i, name in enumerate(POST_COLUMNS)}
@@ -362,8 +364,16 @@ def test_search_index_agrees_with_search_text_after_bulk_load(engine: Engine) ->
 # --- the command ---------------------------------------------------------------------------
 
 
+def migrated(url: str) -> str:
+    """`url` after `tollhouse db upgrade`: the corpus commands do not migrate by themselves."""
+    engine = create_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    return url
+
+
 def test_cli_generate(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    url = migrated(f"sqlite:///{tmp_path / 'cli.db'}")
     runner = CliRunner()
     args = ["corpus", "generate", "--posts", "500", "--users", "50", "--seed", "4"]
     window = ["--start", "2026-10-01T00:00:00", "--end", "2026-10-08T00:00:00+00:00"]
@@ -389,7 +399,7 @@ def test_console_script_generates_and_closes_the_database(tmp_path: Path) -> Non
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOLLHOUSE_")}
     window = ["--start", "2026-10-01T00:00:00", "--end", "2026-10-08T00:00:00+00:00"]
     sizes = ["--posts", "600", "--users", "60", "--seed", "4"]
-    where = ["--database-url", f"sqlite:///{path}", "-q"]
+    where = ["--database-url", migrated(f"sqlite:///{path}"), "-q"]
     done = subprocess.run(
         [sys.executable, "-m", "tollhouse.cli.main", "corpus", "generate", *sizes, *window, *where],
         env=env,

@@ -166,3 +166,25 @@ async def test_hosts_with_skewed_clocks_share_one_window_and_one_cap(
     assert refused.refusal == "cap" and refused.cap is not None and refused.cap.used == 6
     for host in hosts:
         await host.close()
+
+
+@pytest.mark.timeout(10)
+async def test_a_hung_redis_costs_one_call_its_timeout_and_then_backs_off(
+    silent_server: str, caller_factory: Callable[..., Caller], anyio_backend: str
+) -> None:
+    timeout = 0.3
+    backend = RedisLimits(silent_server, timeout_seconds=timeout)
+    caller = caller_factory(cap=10)
+    started = time.monotonic()
+    with pytest.raises(LimitsUnavailable, match="unavailable"):
+        await LimitsService(backend, failure_policy="fail_closed").admit(caller, ENDPOINT)
+    # The bound is the setting itself (the margin absorbs a loaded machine's scheduling, and is
+    # still half of what 4 x the timeout took).
+    assert time.monotonic() - started < 2 * timeout
+    assert backend.pipe is not None
+    sent = backend.pipe.sent
+    # The timeout counts as a failure: the next call does not wait on the hung server again.
+    with pytest.raises(LimitsUnavailable, match="not retrying yet"):
+        await LimitsService(backend, failure_policy="fail_closed").admit(caller, ENDPOINT)
+    assert backend.pipe.sent == sent
+    await backend.close()

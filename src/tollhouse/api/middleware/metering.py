@@ -30,6 +30,17 @@ from tollhouse.metering.recorder import UsageRecorder
 
 MAX_USER_AGENT = 512
 MAX_END_USER = 200
+_MAX_QUERY_STRING = 4096
+# Endpoints whose query string says how a licensee searches (compliance reads it); a lookup's
+# query string is its ids, which the event carries already.
+_SEARCHES = frozenset(
+    (
+        "/2/tweets/search/recent",
+        "/2/tweets/search/all",
+        "/2/tweets/counts/recent",
+        "/2/tweets/counts/all",
+    )
+)
 
 
 def end_user_name(value: bytes) -> str | None:
@@ -167,6 +178,10 @@ class _MeteredRequest:
             elif name == b"x-end-user":
                 end_user = end_user_name(value)
         client = scope.get("client")
+        query_string = None
+        if self.endpoint in _SEARCHES:
+            raw = scope.get("query_string", b"")
+            query_string = raw[:_MAX_QUERY_STRING].decode("latin-1") or None
         return UsageEvent(
             request_id=self.request_id,
             occurred_us=self.start_ns // 1000,
@@ -184,6 +199,7 @@ class _MeteredRequest:
             user_agent=user_agent,
             end_user=end_user,
             post_ids=tuple(delivered),
+            query_string=query_string,
         )
 
     def _bytes_to_record(self) -> int:

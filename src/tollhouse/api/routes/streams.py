@@ -84,6 +84,9 @@ async def _open_stream(request: Request, kind: str) -> Response:
         await runtime.slots.release(slot, token)
         raise
     meter = stream_meter(request, context, served.template)
+    if kind == "filter" and isinstance(meter, MeteredStream):
+        hub = runtime.hub
+        meter.rules = lambda: hub.rule_values(app_id)
     return StreamResponse(runtime, conn, slot, token, ttl, how, meter)
 
 

@@ -29,7 +29,7 @@ from tollhouse.api.responses import JSONResponse
 from tollhouse.api.state import app_state
 from tollhouse.corpus import lookups, search
 from tollhouse.corpus.ids import created_at_of, lowest_id_at, lowest_id_at_ms
-from tollhouse.corpus.query import Node, QuerySyntaxError, parse
+from tollhouse.corpus.query import Node, QuerySyntaxError, parse, require_standalone
 from tollhouse.corpus.query.sql import compile_where
 from tollhouse.endpoints import Endpoint, endpoint
 
@@ -158,6 +158,7 @@ def parse_query(args: dict[str, str], limit: int) -> Node:
     text = p.require_query(args)
     try:
         node = parse(text, max_length=limit)
+        require_standalone(node)
     except QuerySyntaxError as exc:
         raise invalid_request(
             f"There were errors processing your request: {exc.message}",

@@ -6,7 +6,7 @@ query on every post; a property test holds them to it.
 
 from __future__ import annotations
 
-from tollhouse.corpus.query.analysis import post_keys, terms_required
+from tollhouse.corpus.query.analysis import post_keys, require_standalone, terms_required
 from tollhouse.corpus.query.ast import (
     And,
     Field,
@@ -40,5 +40,6 @@ __all__ = [
     "parse",
     "post_keys",
     "render",
+    "require_standalone",
     "terms_required",
 ]

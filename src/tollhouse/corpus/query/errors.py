@@ -11,10 +11,12 @@ class QuerySyntaxError(InvalidInput):
     The message always names the position, so that it can be shown to a developer as it is.
     """
 
-    def __init__(self, message: str, position: int) -> None:
+    def __init__(self, message: str, position: int, details: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.message = message
         self.position = position
+        # X lists each problem of a stream rule separately; one message joins them for search.
+        self.details = details or (message,)
 
     def __str__(self) -> str:
         return self.message

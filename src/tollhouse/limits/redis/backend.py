@@ -4,8 +4,9 @@ One round trip per decision (scripts.ADMIT via EVALSHA), one per delivery count 
 Every key expires: windows at their reset, reservations `RESERVE_TTL` seconds after the last
 one, the dedupe filter an hour after its UTC day, the cap a day after its billing month, daily
 per-app counts after 90 days. Socket and connect timeouts are short and redis-py's retries are
-off, so an unreachable Redis costs a request at most a few `timeout_seconds` and, once it
-refused a connection, nothing for `BACKOFF_SECONDS`: requests fail fast into the failure policy.
+off, so an unreachable or hung Redis costs a call at most `timeout_seconds` and, once it refused
+a connection or let a call time out, nothing for `BACKOFF_SECONDS`: requests fail fast into the
+failure policy.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from tollhouse.limits.decisions import (
     Admission,
@@ -41,8 +43,8 @@ from tollhouse.limits.redis.resp_client import RedisPipe
 
 # A reservation outlives its request only if the process died mid-request; then it frees itself.
 RESERVE_TTL = 120
-# After Redis refused a connection, skip it this long so that a dead Redis costs requests nothing.
-# (Only for connection errors: a timeout under load must not refuse the next requests too.)
+# After Redis refused a connection or let a call time out, skip it this long so that a dead or
+# hung Redis costs requests nothing (a hung one would otherwise cost every request the timeout).
 BACKOFF_SECONDS = 0.5
 MAX_CONNECTIONS = 64
 _REFUSALS: tuple[Refusal | None, ...] = (None, "window", "cap", "cap_pending")
@@ -86,7 +88,7 @@ class RedisLimits:
         # The two calls of every request go through one pipelined connection (resp_client.py).
         # A connection with a command unanswered past the whole call's bound is replaced.
         self.pipe = (
-            RedisPipe(url, timeout_seconds, stale_after=timeout_seconds * 4)
+            RedisPipe(url, timeout_seconds, stale_after=timeout_seconds)
             if RedisPipe.supports(url)
             else None
         )
@@ -115,12 +117,12 @@ class RedisLimits:
             # nothing can hang a request (a scope, not wait_for: no task per call). A reply that
             # times out after Redis ran the script leaves the request counted though not served:
             # errors here only ever err towards the limit, never past it.
-            async with asyncio.timeout(self.timeout * 4):
+            async with asyncio.timeout(self.timeout):
                 if self.pipe is not None:
                     return await self.pipe.evalsha(script.sha, script.script, args)
                 return await script(keys=[], args=args)
         except (RedisError, OSError, TimeoutError) as exc:
-            if _could_not_connect(exc):
+            if _could_not_connect(exc) or isinstance(exc, TimeoutError | RedisTimeoutError):
                 self._down_until = time.monotonic() + BACKOFF_SECONDS
             raise LimitsUnavailable(f"Redis unavailable: {exc!r}") from exc
 

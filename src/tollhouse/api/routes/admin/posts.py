@@ -22,7 +22,7 @@ from tollhouse.api.state import app_state
 from tollhouse.corpus.importer import UnitRejected, parse_unit
 from tollhouse.corpus.records import PostRecord, UserRecord
 from tollhouse.ids import InvalidId, parse_id
-from tollhouse.streams.errors import BusUnavailable
+from tollhouse.streams.errors import BusUnavailable, IngestRejected
 from tollhouse.streams.ingest import ingest
 from tollhouse.streams.runtime import runtime_for
 
@@ -80,6 +80,8 @@ async def ingest_posts(request: Request) -> Response:
             deletions,
             also_store=[p for p in posts if p.id not in new_ids],
         )
+    except IngestRejected as exc:
+        raise invalid_request(f"Nothing was stored: {exc}") from None
     except BusUnavailable as exc:
         # The posts are stored (ingest is idempotent): the operator may simply send them again.
         raise service_unavailable(f"Posts stored but not published: {exc}") from exc
