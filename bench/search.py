@@ -42,6 +42,7 @@ from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import Engine
 
 from tollhouse.api.app import create_app
+from tollhouse.api.pagination import Binding
 from tollhouse.api.routes.tweets import lookup_work, search_work
 from tollhouse.api.routes.users import timeline_work
 from tollhouse.corpus.deadline import run_bounded
@@ -165,6 +166,7 @@ def cases(subjects: dict[str, Any], dialect: str) -> list[Case]:
                 earliest=week_ago,
                 default_start=datetime.now(UTC) - timedelta(days=7),
                 max_hi=100,
+                binding=Binding.of(b"bench", "/2/tweets/search/recent", params["query"]),
             )
 
         out.append(Case(f"search {q}", "/2/tweets/search/recent", params, build))
@@ -189,7 +191,12 @@ def cases(subjects: dict[str, Any], dialect: str) -> list[Case]:
             "timeline page (100)",
             f"/2/users/{author_id}/tweets",
             timeline,
-            lambda: timeline_work(timeline, author_id, mentions=False),
+            lambda: timeline_work(
+                timeline,
+                author_id,
+                mentions=False,
+                binding=Binding.of(b"bench", "/2/users/:id/tweets", str(author_id), ""),
+            ),
         )
     )
     return out

@@ -16,6 +16,7 @@ time per page (process_time), per tree. To get OLD/src: `git archive main src | 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import statistics
@@ -40,7 +41,14 @@ def child(url: str, author_id: int, mentioned_id: int, iterations: int) -> dict[
     engine = create_engine(url)
 
     def page(args: dict[str, str], user_id: int, mentions: bool) -> dict[str, Any]:
-        work = timeline_work(args, user_id, mentions=mentions)
+        # Versions that sign tokens for their timeline take the binding to sign them with.
+        extra: dict[str, Any] = {}
+        if "binding" in inspect.signature(timeline_work).parameters:
+            from tollhouse.api.pagination import Binding
+
+            template = "/2/users/:id/mentions" if mentions else "/2/users/:id/tweets"
+            extra["binding"] = Binding.of(b"bench", template, str(user_id), args.get("exclude", ""))
+        work = timeline_work(args, user_id, mentions=mentions, **extra)
         body, _ = run_bounded(engine, 10_000, work)
         return body
 

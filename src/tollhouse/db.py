@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import MetaData, event
+from sqlalchemy import BigInteger, Integer, MetaData, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.engine import create_engine as sa_create_engine
 from sqlalchemy.pool import NullPool
@@ -26,6 +26,10 @@ metadata = MetaData(
         "pk": "pk_%(table_name)s",
     }
 )
+
+# The type of every id column: 64-bit (BIGINT) on PostgreSQL; on SQLite INTEGER, which is already
+# 64-bit and is the only type that makes a primary key the rowid that autoincrement needs.
+ID = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def normalise_url(url: str) -> str:

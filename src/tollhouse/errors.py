@@ -14,6 +14,7 @@ live in its `errors.py`:
   | + NoAgreement - access
   | + RulesCapExceeded - streams
   + InvalidInput
+  | + InvalidId - ids: not a positive 64-bit id (admin routes, ingest, commands)
   | + InvalidPlanBook - access
   | + QuerySyntaxError - corpus.query
   | + InvalidRuleRequest - streams

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     # Scheme and host of compliance-job upload/download URLs (e.g. https://api.example.com);
     # empty: the host the job was created through.
     public_base_url: str = ""
+    # The key that signs pagination tokens (for their endpoint and query); empty: derived from
+    # admin_token. Changing either makes tokens already handed out invalid (a 400).
+    page_token_key: str = ""
     # Longest search query / stream rule a plan may allow unless the plan says otherwise.
     max_query_length: int = 512
     # SQL statements issued for one API request are cut off after this many milliseconds so that
@@ -71,6 +74,9 @@ class Settings(BaseSettings):
     # SQLite the work is CPU-bound in this process, so more threads only add GIL switching.
     corpus_threads: int = Field(default=16, ge=1, le=256)
     lookup_threads: int = Field(default=4, ge=1, le=256)
+    # How many of the corpus threads one organisation's requests may hold at once in a process;
+    # past it they are answered 429 (api/org_slots.py). 0: half of corpus_threads (at least 1).
+    corpus_concurrency_per_org: int = Field(default=0, ge=0, le=256)
     # Streams: seconds between keep-alive "\r\n"s, posts buffered per connection before a slow
     # reader is disconnected, and seconds between one stream's usage events.
     stream_keepalive_seconds: float = 20.0
@@ -128,6 +134,11 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://")):
             raise ValueError(f"{info.field_name} must be sqlite:///PATH or postgresql+psycopg://…")
         return value
+
+    @property
+    def corpus_slots_per_org(self) -> int:
+        """Corpus threads one organisation may hold at once (`corpus_concurrency_per_org`)."""
+        return self.corpus_concurrency_per_org or max(1, self.corpus_threads // 2)
 
     @property
     def usage_url(self) -> str:

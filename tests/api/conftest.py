@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from tests.api.sample_corpus import SampleCorpus, build
 from tests.backends import SQL_BACKENDS
 from tests.conftest import scratch_database
+from tollhouse.api import page_tokens, pagination
 from tollhouse.api.app import create_app
 from tollhouse.db import create_engine
 from tollhouse.settings import load_settings
@@ -67,6 +68,11 @@ class Api:
     backend: str
     database_url: str
     recorder: ScopeRecorder
+
+    def binding(self, template: str, *parts: str) -> pagination.Binding:
+        """The binding this app signs `template`'s tokens with, for those parameter values."""
+        key = page_tokens.signing_key(self.recorder.app.state.tollhouse.settings)  # type: ignore[attr-defined]
+        return pagination.Binding.of(key, template, *parts)
 
     def delivered(self) -> list[int] | None:
         assert self.recorder.last is not None

@@ -128,12 +128,16 @@ def test_tokens_without_depth_are_counted(deep: Deep) -> None:
     """A token without the depth (as search issues them) still stops at the limit."""
     expected = deep.timeline()
     path = f"/2/users/{deep.prolific.id}/tweets"
-    token = pagination.encode("next", expected[3179])
+    timeline = deep.api.binding("/2/users/:id/tweets", str(deep.prolific.id), "")
+    token = pagination.encode(timeline, "next", expected[3179])
     body = get(deep.api, path, max_results=100, pagination_token=token)
     assert [int(t["id"]) for t in body["data"]] == expected[3180:3200]
     assert "next_token" not in body["meta"]
     back = get(
-        deep.api, path, max_results=10, pagination_token=pagination.encode("previous", expected[50])
+        deep.api,
+        path,
+        max_results=10,
+        pagination_token=pagination.encode(timeline, "previous", expected[50]),
     )
     assert [int(t["id"]) for t in back["data"]] == expected[40:50]
     onwards = get(deep.api, path, max_results=100, pagination_token=back["meta"]["next_token"])
@@ -144,10 +148,12 @@ def test_bad_and_forged_tokens_are_400(deep: Deep) -> None:
     expected = deep.timeline()
     path = f"/2/users/{deep.prolific.id}/tweets"
     assert "is not a valid pagination token" in bad(deep.api, path, pagination_token="zzz")
-    too_deep = pagination.encode("next", expected[10], 3200)
+    timeline = deep.api.binding("/2/users/:id/tweets", str(deep.prolific.id), "")
+    too_deep = pagination.encode(timeline, "next", expected[10], 3200)
     assert "is not a valid pagination token" in bad(deep.api, path, pagination_token=too_deep)
     mentions = f"/2/users/{deep.famous.id}/mentions"
-    for token in (pagination.encode("next", 1, 800), pagination.encode_counts(86_400_000)):
+    bound = deep.api.binding("/2/users/:id/mentions", str(deep.famous.id), "")
+    for token in (pagination.encode(bound, "next", 1, 800), pagination.encode_counts(bound, 1)):
         assert "is not a valid pagination token" in bad(deep.api, mentions, pagination_token=token)
 
 
@@ -238,17 +244,25 @@ def test_bad_counts_tokens_are_400(deep: Deep) -> None:
     }
     first = get(deep.api, path, **params)
     token = first["meta"]["next_token"]
+    daily = deep.api.binding(path, "almanac", "day")
     message = "is not a valid pagination token"
     assert message in bad(deep.api, path, **params, next_token="junk")
-    assert message in bad(deep.api, path, **params, next_token=pagination.encode("next", 10**18))
+    assert message in bad(
+        deep.api, path, **params, next_token=pagination.encode(daily, "next", 10**18)
+    )
     # A token for another range: its page end lies outside this one.
     later = {**params, "start_time": iso(corpus.now - timedelta(days=30))}
     assert message in bad(deep.api, path, **later, next_token=token)
     # A page end on an hour that is not a day boundary.
     page_end = parse(first["data"][0]["start"]) - timedelta(hours=5)
-    odd = pagination.encode_counts(int(page_end.timestamp()) * 1000)
+    odd = pagination.encode_counts(daily, int(page_end.timestamp()) * 1000)
     assert message in bad(deep.api, path, **params, pagination_token=odd)
     hourly = {**params, "granularity": "hour"}
+    # A token is bound to its granularity: the daily one is refused by hourly counts.
+    assert message in bad(deep.api, path, **hourly, pagination_token=token)
+    odd = pagination.encode_counts(
+        deep.api.binding(path, "almanac", "hour"), int(page_end.timestamp()) * 1000
+    )
     assert get(deep.api, path, **hourly, pagination_token=odd)["data"][-1]["end"] == iso(
         page_end
     ).replace("Z", ".000Z")

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tollhouse.api import page_tokens, render, x_fields
+from tollhouse.api import page_tokens, pagination, render, x_fields
 from tollhouse.api import params as p
 from tollhouse.api.problems import ApiProblem
 from tollhouse.corpus.ids import highest_id_before, lowest_id_at
@@ -183,11 +183,14 @@ def test_recent_window_refuses_old_start_and_future_end() -> None:
         )
 
 
+BINDING = pagination.Binding.of(b"key", "/2/tweets/search/recent", "q")
+
+
 def test_bad_page_token() -> None:
     with pytest.raises(ApiProblem) as exc:
-        page_tokens.page_token({"next_token": "garbage"}, "next_token")
+        page_tokens.page_token(BINDING, {"next_token": "garbage"}, "next_token")
     assert "[garbage] is not a valid pagination token" in message(exc)
-    assert page_tokens.page_token({}, "next_token") is None
+    assert page_tokens.page_token(BINDING, {}, "next_token") is None
 
 
 def test_choices() -> None:

@@ -337,3 +337,33 @@ def test_openapi_documents_the_endpoints(api: Api) -> None:
         assert operation["parameters"]
     names = {p["name"] for p in doc["paths"]["/2/tweets/search/recent"]["get"]["parameters"]}
     assert {"query", "max_results", "next_token", "tweet.fields", "expansions"} <= names
+
+
+def test_a_page_token_is_refused_by_another_endpoint_query_or_timeline(api: Api) -> None:
+    """X answers a token from another endpoint or query with 400; so does Tollhouse."""
+    first = get(
+        api,
+        "/2/tweets/search/recent",
+        query="lantern",
+        max_results=10,
+        **{"tweet.fields": "author_id"},
+    )
+    token = first["meta"]["next_token"]
+    assert get(api, "/2/tweets/search/recent", query="lantern", next_token=token)["data"]
+    user_id = first["data"][0]["author_id"]
+    refusals = [
+        ("/2/tweets/search/all", {"query": "lantern", "next_token": token}),
+        ("/2/tweets/search/recent", {"query": "lanterns", "next_token": token}),
+        ("/2/tweets/search/recent", {"query": "lantern OR x", "pagination_token": token}),
+        ("/2/tweets/counts/recent", {"query": "lantern", "next_token": token}),
+        (f"/2/users/{user_id}/tweets", {"pagination_token": token}),
+        (f"/2/users/{user_id}/mentions", {"pagination_token": token}),
+    ]
+    for path, params in refusals:
+        message = bad(api, path, **params)
+        assert "is not a valid pagination token" in message, (path, params)
+    # One changed character anywhere is refused too (the tag covers the whole token).
+    for position in range(len(token)):
+        changed = "A" if token[position] != "A" else "B"
+        mangled = token[:position] + changed + token[position + 1 :]
+        bad(api, "/2/tweets/search/recent", query="lantern", next_token=mangled)

@@ -84,6 +84,9 @@ def test_refusals_exit_1_with_a_message(tollhouse: Any) -> None:
             "sector",
         ),
         (("endusers", "approve", "42"), "no end user"),
+        (("endusers", "approve", "99999999999999999999"), "at most 19 digits"),
+        (("endusers", "approve", "9223372036854775808"), "between 1 and"),
+        (("endusers", "approve", "2147483648"), "no end user"),
     ]
     for args, message in cases:
         out = tollhouse(*args, code=1)

@@ -30,7 +30,10 @@ def test_every_metered_request_is_recorded_with_its_request_id(
 ) -> None:
     corpus = build(engine, n_posts=80, n_users=10)
     lic = make_licensees(engine, {"acme": ["acme-app"]})["acme"]
-    AccessService(engine).add_end_user("acme", "City Council", "government", "GB", actor="t")
+    access = AccessService(engine)
+    # Approved: the agreement's government_use (declared_and_approved) refuses it otherwise.
+    council = access.add_end_user("acme", "City Council", "government", "GB", actor="t")
+    access.approve_end_user(council.id, actor="t")
     url = engine.url.render_as_string(hide_password=False)
     app = create_app(load_settings(database_url=url, spool_dir=tmp_path / "spool"))
     ids = sorted(corpus.posts)[:3]

@@ -36,6 +36,23 @@ class AgreementDraft:
     terms: AgreementTerms
 
 
+def parse_terms(data: Any) -> AgreementTerms:
+    """`data` as agreement terms; InvalidInput names each field that is wrong and why."""
+    try:
+        return AgreementTerms.model_validate(data)
+    except ValidationError as exc:
+        reasons = []
+        for err in exc.errors(include_url=False):
+            field = ".".join(str(p) for p in err["loc"]) or "terms"
+            if err["type"] == "missing":
+                reasons.append(f"`{field}` is required")
+            elif err["type"] == "extra_forbidden":
+                reasons.append(f"`{field}` is not a term")
+            else:
+                reasons.append(f"`{field}`: {err['msg'].removeprefix('Value error, ')}")
+        raise InvalidInput(f"agreement terms are invalid: {'; '.join(reasons)}") from None
+
+
 def parse_agreement(text: str) -> AgreementDraft:
     """Parse an agreement TOML (`version`, `text`, `[terms]`); InvalidInput names what is wrong."""
     try:
@@ -47,10 +64,7 @@ def parse_agreement(text: str) -> AgreementDraft:
         raise InvalidInput("agreement needs a `version` string of 1-40 characters")
     if not isinstance(body, str) or not body.strip():
         raise InvalidInput("agreement needs a non-empty `text`")
-    try:
-        terms = AgreementTerms.model_validate(data.get("terms", {}))
-    except ValidationError as exc:
-        raise InvalidInput(f"agreement terms are invalid: {exc}") from exc
+    terms = parse_terms(data.get("terms", {}))
     return AgreementDraft(version.strip(), body.strip(), terms)
 
 

@@ -10,21 +10,26 @@ from __future__ import annotations
 
 import enum
 import threading
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from tollhouse.access.agreements import AgreementTerms
 from tollhouse.access.context import RequestContext
+from tollhouse.access.government_use import refused_end_users
 from tollhouse.access.models import (
     AppStatus,
     OrgStatus,
+    Sector,
     agreement_acceptances,
     agreement_versions,
     api_keys,
     apps,
+    end_users,
     organisations,
     plans,
 )
@@ -47,6 +52,9 @@ class KeyEntry:
     not_after: float | None  # epoch seconds after which the key stops (rotation grace), or None
     refusal: Refusal | None
     context: RequestContext
+    # `X-End-User` names the organisation may not be served for, with why (government_use.py);
+    # empty for almost every organisation, so the edge reads the header only when it is not.
+    refused_end_users: Mapping[str, str] = field(default_factory=dict)
 
 
 class _Missing:
@@ -95,9 +103,12 @@ def load_entry(engine: Engine, key_id: str) -> KeyEntry | None:
         row = conn.execute(query).mappings().first()
         if row is None or row["revoked_at"] is not None:
             return None
-        current = conn.execute(
-            sa.select(agreement_versions.c.id).order_by(agreement_versions.c.id.desc()).limit(1)
-        ).scalar_one_or_none()
+        agreement = conn.execute(
+            sa.select(agreement_versions.c.id, agreement_versions.c.terms)
+            .order_by(agreement_versions.c.id.desc())
+            .limit(1)
+        ).first()
+        current = None if agreement is None else agreement.id
         accepted = current is not None and (
             conn.execute(
                 sa.select(agreement_acceptances.c.id)
@@ -107,6 +118,17 @@ def load_entry(engine: Engine, key_id: str) -> KeyEntry | None:
             ).first()
             is not None
         )
+        refused: Mapping[str, str] = {}
+        if agreement is not None:
+            # Any change to end users or the agreement flushes the directory, so this is
+            # read once per key and change, never per request.
+            policy = AgreementTerms.model_validate(agreement.terms).government_use
+            government = conn.execute(
+                sa.select(end_users.c.name, end_users.c.approved)
+                .where(end_users.c.org_id == row["org_id"])
+                .where(end_users.c.sector == Sector.GOVERNMENT.value)
+            ).all()
+            refused = refused_end_users(policy, ((r.name, bool(r.approved)) for r in government))
     refusal: Refusal | None = None
     if row["org_status"] == OrgStatus.TERMINATED:
         refusal = Refusal.ORG_TERMINATED
@@ -126,7 +148,7 @@ def load_entry(engine: Engine, key_id: str) -> KeyEntry | None:
         plan=plan,
         billing_day=row["billing_day"],
     )
-    return KeyEntry(row["token_hash"], _epoch(row["expires_at"]), refusal, context)
+    return KeyEntry(row["token_hash"], _epoch(row["expires_at"]), refusal, context, refused)
 
 
 class KeyDirectory:

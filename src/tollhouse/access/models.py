@@ -6,7 +6,7 @@ import enum
 
 import sqlalchemy as sa
 
-from tollhouse.db import metadata
+from tollhouse.db import ID, metadata
 
 
 class OrgStatus(enum.StrEnum):
@@ -50,7 +50,7 @@ plans = sa.Table(
 organisations = sa.Table(
     "organisations",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", ID, primary_key=True, autoincrement=True),
     sa.Column("name", sa.String(100), nullable=False, unique=True),
     sa.Column("plan_name", sa.String(40), sa.ForeignKey("plans.name"), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
@@ -71,8 +71,8 @@ use_cases = sa.Table(
 apps = sa.Table(
     "apps",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("org_id", sa.Integer, sa.ForeignKey("organisations.id"), nullable=False),
+    sa.Column("id", ID, primary_key=True, autoincrement=True),
+    sa.Column("org_id", ID, sa.ForeignKey("organisations.id"), nullable=False),
     sa.Column("name", sa.String(100), nullable=False, unique=True),
     sa.Column("use_cases", sa.JSON, nullable=False),
     sa.Column("use_case_text", sa.Text, nullable=False),
@@ -85,7 +85,7 @@ api_keys = sa.Table(
     "api_keys",
     metadata,
     sa.Column("id", sa.String(16), primary_key=True),  # the public key id inside the token
-    sa.Column("app_id", sa.Integer, sa.ForeignKey("apps.id"), nullable=False),
+    sa.Column("app_id", ID, sa.ForeignKey("apps.id"), nullable=False),
     sa.Column("token_hash", sa.String(64), nullable=False),
     sa.Column("created_at", TS, nullable=False),
     sa.Column("expires_at", TS),  # set when rotated: the end of the grace period
@@ -97,8 +97,8 @@ api_keys = sa.Table(
 end_users = sa.Table(
     "end_users",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("org_id", sa.Integer, sa.ForeignKey("organisations.id"), nullable=False),
+    sa.Column("id", ID, primary_key=True, autoincrement=True),
+    sa.Column("org_id", ID, sa.ForeignKey("organisations.id"), nullable=False),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("sector", sa.String(16), nullable=False),
     sa.Column("country", sa.String(2), nullable=False),
@@ -112,7 +112,7 @@ end_users = sa.Table(
 agreement_versions = sa.Table(
     "agreement_versions",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", ID, primary_key=True, autoincrement=True),
     sa.Column("version", sa.String(40), nullable=False, unique=True),
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("terms", sa.JSON, nullable=False),
@@ -122,9 +122,9 @@ agreement_versions = sa.Table(
 agreement_acceptances = sa.Table(
     "agreement_acceptances",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("org_id", sa.Integer, sa.ForeignKey("organisations.id"), nullable=False),
-    sa.Column("agreement_id", sa.Integer, sa.ForeignKey("agreement_versions.id"), nullable=False),
+    sa.Column("id", ID, primary_key=True, autoincrement=True),
+    sa.Column("org_id", ID, sa.ForeignKey("organisations.id"), nullable=False),
+    sa.Column("agreement_id", ID, sa.ForeignKey("agreement_versions.id"), nullable=False),
     sa.Column("accepted_by", sa.String(200), nullable=False),
     sa.Column("accepted_at", TS, nullable=False),
     sa.Index("ix_agreement_acceptances_org_id", "org_id"),
@@ -133,7 +133,7 @@ agreement_acceptances = sa.Table(
 admin_audit = sa.Table(
     "admin_audit",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", ID, primary_key=True, autoincrement=True),
     sa.Column("at", TS, nullable=False),
     sa.Column("actor", sa.String(200), nullable=False),
     sa.Column("action", sa.String(60), nullable=False),
@@ -147,6 +147,6 @@ admin_audit = sa.Table(
 access_version = sa.Table(
     "access_version",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("id", ID, primary_key=True, autoincrement=False),
     sa.Column("version", sa.BigInteger, nullable=False),
 )

@@ -159,14 +159,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     async def on_validation(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        params: dict[str, list[str]] = {}
-        messages = []
-        for err in exc.errors():
-            loc = [str(p) for p in err.get("loc", ()) if p not in ("query", "path", "body")]
-            name = ".".join(loc) or "request"
-            params.setdefault(name, []).append(str(err.get("input", "")))
-            messages.append(f"The `{name}` parameter is invalid: {err.get('msg', 'invalid')}")
-        return problem_response(problems.invalid_request("; ".join(messages), params))
+        return problem_response(problems.invalid_fields(exc.errors()))
 
     async def on_unexpected(_request: Request, exc: Exception) -> Response:
         return unexpected_error_response(exc)

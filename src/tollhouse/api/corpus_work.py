@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
@@ -16,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tollhouse.api import pagination, problems
+from tollhouse.api.org_slots import SlotsFull
 from tollhouse.api.render import P_ID, Rendering, envelope, post_includes, post_renderer
 from tollhouse.api.scope import CONTEXT_KEY, DELIVERED_KEY, DELIVERED_USERS_KEY, REFUSED_KEY
 from tollhouse.api.state import app_state
@@ -43,20 +45,36 @@ async def run_corpus(
     """Run `work` on the corpus threads on a connection bounded by settings.query_timeout_ms.
 
     `lookup`: work of a known small size (a lookup by id: at most 100 index probes) runs on the
-    lookup threads, which no search can occupy. A statement cut off at the deadline becomes a
-    503 Problem. The threads are plain executors: anyio's `to_thread` (Starlette's threadpool)
-    costs twice as much event-loop time per hop (≈ 35 vs 15 µs, 64 concurrent callers on one
-    core), and a lookup makes one hop per request.
+    lookup threads, which no search can occupy. Other work holds one of the organisation's
+    corpus slots, and is a 429 when it has none left. A statement cut off at the deadline
+    becomes a 503 Problem. The threads are plain executors: anyio's `to_thread` (Starlette's
+    threadpool) costs twice as much event-loop time per hop (≈ 35 vs 15 µs, 64 concurrent
+    callers on one core), and a lookup makes one hop per request.
     """
     state = app_state(request)
+    run = asyncio.get_running_loop().run_in_executor
     try:
-        return await asyncio.get_running_loop().run_in_executor(
-            state.lookup_executor if lookup else state.corpus_executor,
-            deadline.run_bounded,
-            state.engine,
-            state.settings.query_timeout_ms,
-            work,
-        )
+        if lookup:
+            return await run(
+                state.lookup_executor,
+                deadline.run_bounded,
+                state.engine,
+                state.settings.query_timeout_ms,
+                work,
+            )
+        # Other work holds one of the organisation's corpus slots while it runs (org_slots.py).
+        context = request.scope.get(CONTEXT_KEY)
+        org_id = getattr(context, "org_id", None)
+        with state.org_slots.held(org_id) if org_id is not None else nullcontext():
+            return await run(
+                state.corpus_executor,
+                deadline.run_bounded,
+                state.engine,
+                state.settings.query_timeout_ms,
+                work,
+            )
+    except SlotsFull:
+        raise problems.too_much_at_once(state.org_slots.limit) from None
     except QueryTimedOut:
         raise problems.query_timed_out() from None
 
@@ -92,6 +110,7 @@ def post_page(
     how: Rendering,
     *,
     previous_tokens: bool,
+    binding: pagination.Binding,
     depth: Depth | None = None,
 ) -> tuple[dict[str, Any], list[int]]:
     """The envelope for one page of post rows (limit + 1 rows fetched) and the delivered ids.
@@ -119,9 +138,9 @@ def post_page(
         if not going_back and oldest_depth + 1 >= depth.limit:
             more = False  # the next page would be deeper than X serves
     if more or going_back:
-        meta["next_token"] = pagination.encode("next", oldest, oldest_depth)
+        meta["next_token"] = pagination.encode(binding, "next", oldest, oldest_depth)
     if previous_tokens and (window.after_id is not None) and (not going_back or more):
-        meta["previous_token"] = pagination.encode("previous", newest, newest_depth)
+        meta["previous_token"] = pagination.encode(binding, "previous", newest, newest_depth)
     includes, errors, included_ids = post_includes(conn, page, how)
     delivered = [row[P_ID] for row in page] + included_ids
     return envelope(data, includes, errors, meta), delivered

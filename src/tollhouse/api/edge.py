@@ -2,7 +2,8 @@
 
     1. authenticate          bearer token → key (format + checksum first, then the cache)
     2. org and app active    } decided when the key entry was loaded; the entry carries
-    3. agreement accepted    } the refusal, so these are one attribute read
+    3. agreement accepted    } the refusal, so these are one attribute read; with it, the
+                             declared end users the agreement does not let it serve
     4. endpoint in plan      `match_endpoint` (matched once, by MeteringMiddleware), then a
                              frozenset lookup
     5. limits admit          rate windows and monthly cap, before the handler
@@ -33,6 +34,7 @@ from tollhouse.access.keys import TOKEN_LENGTH, parse_token
 from tollhouse.access.revocation import redis_url_of
 from tollhouse.api import problems
 from tollhouse.api.middleware.limits import PREPAID_KEY, admit_step, count_step
+from tollhouse.api.middleware.metering import end_user_of
 from tollhouse.api.scope import (
     CONTEXT_KEY,
     ENDPOINT_KEY,
@@ -142,6 +144,14 @@ class EdgeMiddleware:
         if entry.refusal is not None:
             await _reply(send, _REFUSALS[entry.refusal])
             return
+        # The agreement's government use: a declared government end user it does not let the
+        # organisation serve (only organisations that have one pay for reading the header).
+        if entry.refused_end_users:
+            name = end_user_of(scope)
+            why = entry.refused_end_users.get(name) if name is not None else None
+            if why is not None and name is not None:
+                await _reply(send, problems.asgi_messages(problems.end_user_refused(name, why)))
+                return
         context = entry.context
         # 4. endpoint in plan. Unknown /2/ paths go on to the router, which answers 404.
         # Metering, in front, has matched it already.

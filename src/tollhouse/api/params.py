@@ -19,6 +19,7 @@ from tollhouse.api.problems import ApiProblem, invalid_request
 from tollhouse.api.render import Rendering, format_time
 from tollhouse.api.x_fields import LIST_PARAMS
 from tollhouse.corpus.ids import id_bounds
+from tollhouse.ids import MAX_ID
 
 _VALID: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in LIST_PARAMS.items()}
 
@@ -105,7 +106,7 @@ def expansion_list(params: Mapping[str, str], valid: Sequence[str]) -> frozenset
 
 def parse_id(value: str, name: str) -> int:
     """A snowflake id given as decimal digits (X: up to 19 of them)."""
-    if not _ID.match(value) or int(value) > _MAX_INT64:
+    if not _ID.match(value) or int(value) > MAX_ID:
         raise invalid_request(
             f"The `{name}` query parameter value [{value}] does not match ^[0-9]{{1,19}}$",
             {name: [value]},
@@ -142,7 +143,7 @@ def id_list(params: Mapping[str, str], name: str = "ids", limit: int = 100) -> l
             parsed = []
         if 0 < len(parsed) <= limit:
             ids = list(dict.fromkeys(parsed))
-            if max(ids) <= _MAX_INT64:
+            if max(ids) <= MAX_ID:
                 return ids
     ids = [parse_id(v, name) for v in _bounded_list(params, name, 1, limit)]
     return list(dict.fromkeys(ids))

@@ -8,6 +8,7 @@ includes tokens, hashes or stack traces.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -19,6 +20,48 @@ T = TypeVar("T")
 
 PROBLEMS = "https://api.twitter.com/2/problems/"
 
+# A refusal repeats the bad value so that it can be found, but never whole: a 10 MB name or
+# 10 000 ids would make the refusal as large as the request. Each echoed value (a parameter's
+# value, a [bracketed] value inside a message) keeps this many characters, and any one text
+# of the body at most MAX_TEXT.
+MAX_ECHO = 128
+# A [bracketed] list inside a message may be ours (the parameters an endpoint takes, up to about
+# 200 characters for a search), so it keeps more before it is cut.
+MAX_BRACKETED = 256
+MAX_TEXT = 1000
+# How many values of one parameter are repeated.
+MAX_VALUES = 10
+_BRACKETED = re.compile(rf"\[([^\[\]]{{{MAX_BRACKETED + 1},}})\]")
+
+
+def echoed(value: str, limit: int = MAX_ECHO) -> str:
+    """`value` as a refusal may repeat it: whole when short, else its start and its length."""
+    if len(value) <= limit:
+        return value
+    return f"{value[:limit]}… ({len(value)} characters)"
+
+
+def _bounded_text(text: str) -> str:
+    return echoed(
+        _BRACKETED.sub(lambda m: f"[{echoed(m.group(1), MAX_BRACKETED)}]", text), MAX_TEXT
+    )
+
+
+def _bounded(value: Any, key: str = "") -> Any:
+    """A body with every echoed value cut (`echoed`); parameters keep MAX_VALUES values each."""
+    if isinstance(value, str):
+        return _bounded_text(value)
+    if isinstance(value, dict):
+        if key == "parameters":
+            return {
+                echoed(str(name)): [echoed(str(v)) for v in values[:MAX_VALUES]]
+                for name, values in value.items()
+            }
+        return {k: _bounded(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_bounded(v) for v in value]
+    return value
+
 
 class ApiProblem(TollhouseError):
     """A refusal that is already an HTTP answer: a status, a Problem body and extra headers."""
@@ -26,6 +69,7 @@ class ApiProblem(TollhouseError):
     def __init__(
         self, status: int, body: dict[str, Any], headers: Mapping[str, str] | None = None
     ) -> None:
+        body = _bounded(body)
         super().__init__(body.get("detail") or body.get("title") or "problem")
         self.status = status
         self.body = body
@@ -96,6 +140,31 @@ def invalid_request(
             "type": PROBLEMS + "invalid-request",
         },
     )
+
+
+def invalid_fields(errors: Sequence[Mapping[str, Any]]) -> ApiProblem:
+    """400 `invalid-request` for a request FastAPI could not validate (pydantic's `errors()`):
+    each message names the field and the rule, in words, without the library's own text."""
+    params: dict[str, list[str]] = {}
+    messages = []
+    for err in errors:
+        kind = err.get("type", "")
+        if kind == "json_invalid":
+            reason = (err.get("ctx") or {}).get("error", "")
+            messages.append(f"The body is not valid JSON{': ' + reason if reason else ''}")
+            params.setdefault("body", [])
+            continue
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("query", "path", "body")]
+        name = ".".join(loc) or "body"
+        if kind == "missing":
+            messages.append(f"The `{name}` field is required")
+            params.setdefault(name, [])
+            continue
+        given = err.get("input", "")
+        params.setdefault(name, []).append(given if isinstance(given, str) else repr(given))
+        rule = str(err.get("msg", "is invalid")).removeprefix("Value error, ")
+        messages.append(f"The `{name}` field is invalid: {rule}")
+    return invalid_request("; ".join(messages), params)
 
 
 def unauthorized() -> ApiProblem:
@@ -181,6 +250,14 @@ def client_forbidden(
     return ApiProblem(403, body)
 
 
+def end_user_refused(name: str, why: str) -> ApiProblem:
+    """403 `client-forbidden`: the request's `X-End-User` names an end user the agreement does
+    not let the organisation serve (access/government_use.py says which and why)."""
+    return client_forbidden(
+        "end-user-not-approved", f"This request may not be served for end user [{name}]: {why}."
+    )
+
+
 def too_many_requests(headers: Mapping[str, str]) -> ApiProblem:
     """429 `Too Many Requests` (a full rate window); headers carry x-rate-limit-*, Retry-After."""
     return ApiProblem(
@@ -206,6 +283,24 @@ def credits_depleted() -> ApiProblem:
             "type": "https://api.x.com/2/problems/credits",
             "status": 402,
         },
+    )
+
+
+def too_much_at_once(limit: int) -> ApiProblem:
+    """429 `Too Many Requests` (X's body for it) when the organisation already has `limit`
+    searches, timelines or counts running in this server (api/org_slots.py)."""
+    return ApiProblem(
+        429,
+        {
+            "title": "Too Many Requests",
+            "detail": (
+                f"Too Many Requests: your organisation already has {limit} searches, timelines "
+                "or counts in progress; retry when one has finished."
+            ),
+            "type": "about:blank",
+            "status": 429,
+        },
+        {"retry-after": "1"},
     )
 
 

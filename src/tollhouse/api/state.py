@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import Engine
 from starlette.requests import Request
 
+from tollhouse.api.org_slots import OrgSlots
 from tollhouse.limits.service import LimitsService, memory_limits
 from tollhouse.settings import Settings
 
@@ -30,6 +31,8 @@ class AppState:
     # settings.corpus_threads / lookup_threads.
     corpus_executor: ThreadPoolExecutor = field(init=False)
     lookup_executor: ThreadPoolExecutor = field(init=False)
+    # How many of the corpus threads each organisation holds (settings.corpus_slots_per_org).
+    org_slots: OrgSlots = field(init=False)
 
     def __post_init__(self) -> None:
         self.corpus_executor = ThreadPoolExecutor(
@@ -38,6 +41,7 @@ class AppState:
         self.lookup_executor = ThreadPoolExecutor(
             self.settings.lookup_threads, thread_name_prefix="tollhouse-lookup"
         )
+        self.org_slots = OrgSlots(self.settings.corpus_slots_per_org)
 
 
 def app_state(request: Request) -> AppState:

@@ -7,6 +7,7 @@ import typer
 from tollhouse.access.service import EndUserView
 from tollhouse.cli.access_service import JSON_OPTION, actor, run, service
 from tollhouse.cli.output import emit, say, table
+from tollhouse.ids import parse_id
 
 app = typer.Typer(help="Declared end users of an organisation.", no_args_is_help=True)
 
@@ -30,9 +31,14 @@ def add(
 
 
 @app.command()
-def approve(end_user_id: int, as_json: bool = JSON_OPTION) -> None:
+def approve(
+    end_user_id: str = typer.Argument(..., help="The end user's id (as `endusers list` shows)."),
+    as_json: bool = JSON_OPTION,
+) -> None:
     """Approve a declared end user."""
-    view = run(lambda: service().approve_end_user(end_user_id, actor()), as_json)
+    view = run(
+        lambda: service().approve_end_user(parse_id(end_user_id, "end user id"), actor()), as_json
+    )
     emit(view.to_dict(), as_json, lambda: _line(view))
 
 

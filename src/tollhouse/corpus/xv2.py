@@ -8,14 +8,14 @@ twarc's `__twarc` block, `meta`, partial `errors`) is ignored.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tollhouse.corpus.ids import created_at_of
 from tollhouse.corpus.records import PostRecord, UserRecord
+from tollhouse.ids import Id64
 
-_MAX_ID = (1 << 63) - 1
 # Ids at least this large are snowflakes (2010 on) and encode their creation time; older
 # ids do not, so a post without created_at can only be dated if its id is a snowflake.
 _SNOWFLAKE_FLOOR = 10**15
@@ -23,22 +23,8 @@ _SNOWFLAKE_FLOOR = 10**15
 _X_LAUNCH = datetime(2006, 3, 21, tzinfo=UTC)
 
 
-def _parse_id(value: Any) -> int:
-    # X sends ids as strings of digits; accept ints too, but not bools, floats or signs.
-    if isinstance(value, bool):
-        raise ValueError("id must be a string of digits")
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
-        number = int(value)
-    else:
-        raise ValueError("id must be a string of digits")
-    if not 0 < number <= _MAX_ID:
-        raise ValueError("id out of range")
-    return number
-
-
-XId = Annotated[int, BeforeValidator(_parse_id)]
+# X sends ids as strings of digits; ints are accepted too, but not bools, floats or signs.
+XId = Id64
 
 
 def _no_nul(value: str) -> str:

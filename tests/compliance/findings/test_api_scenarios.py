@@ -101,15 +101,17 @@ def test_government_end_user_used_before_approval_fires_with_both_dates(
     early = world.org("Early Corp", ["early-app"])
     late = world.org("Careful Corp", ["careful-app"])
     ids = sorted(corpus.posts)[:3]
-    early_user = world.service.add_end_user(
-        "Early Corp", "Border Agency", "government", "GB", "ops"
-    )
     careful_user = world.service.add_end_user(
         "Careful Corp", "City Council", "government", "GB", "ops"
     )
     world.service.approve_end_user(careful_user.id, actor="ops")
+    # The edge refuses a declared government end user until it is approved, so Early Corp's
+    # first use is of a name it had not declared yet: served, recorded, and declared later.
     _get(server, early.tokens["early-app"], ids, **{"X-End-User": "Border Agency"})
     _get(server, late.tokens["careful-app"], ids, **{"X-End-User": "City Council"})
+    early_user = world.service.add_end_user(
+        "Early Corp", "Border Agency", "government", "GB", "ops"
+    )
     world.service.approve_end_user(early_user.id, actor="ops")
     _get(server, early.tokens["early-app"], ids, **{"X-End-User": "Border Agency"})
     _stop(server)

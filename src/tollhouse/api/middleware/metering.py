@@ -45,6 +45,20 @@ _SEARCHES = frozenset(
 )
 
 
+def end_user_name(value: bytes) -> str | None:
+    """The end user an `X-End-User` header value names, as metering records it and the edge
+    matches it against the declared end users."""
+    return value.decode("utf-8", "replace").strip()[:MAX_END_USER] or None
+
+
+def end_user_of(scope: Scope) -> str | None:
+    """The end user the request's `X-End-User` header names, or None."""
+    for name, value in scope["headers"]:
+        if name == b"x-end-user":
+            return end_user_name(value)
+    return None
+
+
 class MeteringMiddleware:
     """Request ids for every `/2/` request; usage events for metered endpoints."""
 
@@ -164,7 +178,7 @@ class _MeteredRequest:
             if name == b"user-agent":
                 user_agent = value[:MAX_USER_AGENT].decode("latin-1")
             elif name == b"x-end-user":
-                end_user = value.decode("utf-8", "replace").strip()[:MAX_END_USER] or None
+                end_user = end_user_name(value)
         client = scope.get("client")
         query_string = None
         if self.endpoint in _SEARCHES:

@@ -203,6 +203,7 @@ async def _search(
         earliest=earliest,
         default_start=default_start,
         page=page,
+        binding=page_tokens.binding(request, served, args.get("query", "")),
     )
     return await deliver_posts(request, work)
 
@@ -216,14 +217,16 @@ def search_work(
     earliest: datetime | None,
     default_start: datetime,
     page: p.Bounds,
+    binding: pagination.Binding,
 ) -> Work:
-    """The corpus work of a search request (parameters checked here, before any SQL)."""
+    """The corpus work of a search request (parameters checked here, before any SQL); its
+    tokens are signed and checked with `binding` (the endpoint and the query)."""
     limit = p.max_results(args, page.lo, page.hi, default=page.default)
     # relevancy is accepted for compatibility; results are ordered by recency either way.
     p.one_of(args, "sort_order", p.SORT_ORDERS, p.SORT_ORDERS[0])
     how = p.rendering(args, x_fields.TWEET_EXPANSIONS)
     bounds = p.id_window(args, earliest=earliest, default_start=default_start, now=now)
-    token = page_tokens.page_token(args, "next_token", "pagination_token")
+    token = page_tokens.page_token(binding, args, "next_token", "pagination_token")
     node = parse_query(args, max_length)
     window = search.Window(
         lowest=bounds.lowest,
@@ -235,7 +238,7 @@ def search_work(
 
     def work(conn: Connection) -> tuple[dict[str, Any], list[int]]:
         rows = search.search_posts(conn, lambda: compile_where(node, dialect), window, key=node)
-        return post_page(conn, rows, window, how, previous_tokens=False)
+        return post_page(conn, rows, window, how, previous_tokens=False, binding=binding)
 
     return work
 
@@ -253,7 +256,9 @@ async def _counts(
     granularity = p.one_of(args, "granularity", p.GRANULARITIES, "hour")
     p.field_list(args, "search_count.fields")
     bounds = p.id_window(args, earliest=earliest, default_start=default_start, now=now)
-    token = page_tokens.counts_token(args, "next_token", "pagination_token")
+    # A counts token is a page end: bound to the query and to the granularity its buckets have.
+    binding = page_tokens.binding(request, served, args.get("query", ""), granularity)
+    token = page_tokens.counts_token(binding, args, "next_token", "pagination_token")
     dialect = app_state(request).engine.dialect.name
     where = compile_where(parse_query(args, max_query_length(request)), dialect)
     bucket_ms = BUCKET_MS[granularity]
@@ -276,5 +281,5 @@ async def _counts(
     data = list(buckets(page, bucket_ms, counts))
     meta: dict[str, Any] = {"total_tweet_count": sum(item["tweet_count"] for item in data)}
     if page.next_end_ms is not None:
-        meta["next_token"] = pagination.encode_counts(page.next_end_ms)
+        meta["next_token"] = pagination.encode_counts(binding, page.next_end_ms)
     return JSONResponse({"data": data, "meta": meta})

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tollhouse.api import openapi as doc
-from tollhouse.api import page_tokens, x_fields
+from tollhouse.api import page_tokens, pagination, x_fields
 from tollhouse.api import params as p
 from tollhouse.api.corpus_work import (
     Depth,
@@ -170,7 +170,12 @@ async def _timeline(request: Request, *, mentions: bool) -> Response:
     allowed = USER_MENTIONS.params if mentions else USER_TWEETS.params
     p.check_known(args, allowed, path_params=1)
     user_id = p.parse_id(request.path_params["id"], "id")
-    return await deliver_posts(request, timeline_work(args, user_id, mentions=mentions))
+    served = USER_MENTIONS if mentions else USER_TWEETS
+    # A timeline's tokens are its user's, and (posts) for the same `exclude`.
+    binding = page_tokens.binding(request, served, str(user_id), args.get("exclude", ""))
+    return await deliver_posts(
+        request, timeline_work(args, user_id, mentions=mentions, binding=binding)
+    )
 
 
 def depth_limit(*, mentions: bool, exclude: frozenset[str]) -> int:
@@ -181,13 +186,16 @@ def depth_limit(*, mentions: bool, exclude: frozenset[str]) -> int:
     return TIMELINE_DEPTH
 
 
-def timeline_work(args: dict[str, str], user_id: int, *, mentions: bool) -> Work:
-    """The corpus work of a posts or mentions timeline (parameters checked here)."""
+def timeline_work(
+    args: dict[str, str], user_id: int, *, mentions: bool, binding: pagination.Binding
+) -> Work:
+    """The corpus work of a posts or mentions timeline (parameters checked here); its tokens
+    are signed and checked with `binding`."""
     limit = p.max_results(args, TIMELINE_PAGE.lo, TIMELINE_PAGE.hi, default=TIMELINE_PAGE.default)
     exclude = frozenset() if mentions else p.exclude_list(args)
     how = p.rendering(args, x_fields.TWEET_EXPANSIONS)
     bounds = p.id_window(args, earliest=None, default_start=None, now=now_utc())
-    token = page_tokens.page_token(args, "pagination_token")
+    token = page_tokens.page_token(binding, args, "pagination_token")
     deepest = depth_limit(mentions=mentions, exclude=exclude)
     if token is not None and token.depth is not None and token.depth >= deepest:
         raise page_tokens.invalid_token(
@@ -237,6 +245,8 @@ def timeline_work(args: dict[str, str], user_id: int, *, mentions: bool) -> Work
         else:
             rows = search.user_posts(conn, user_id, window, exclude)
         depth = Depth(limit=deepest, newer=newer)
-        return post_page(conn, rows, window, how, previous_tokens=True, depth=depth)
+        return post_page(
+            conn, rows, window, how, previous_tokens=True, binding=binding, depth=depth
+        )
 
     return work

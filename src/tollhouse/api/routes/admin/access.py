@@ -11,13 +11,14 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 
-from tollhouse.access.agreements import AgreementDraft, AgreementTerms
+from tollhouse.access.agreements import AgreementDraft, parse_terms
 from tollhouse.access.plans import parse_plan_book
 from tollhouse.access.service import AccessService
 from tollhouse.api.problems import answer
 from tollhouse.api.routes.admin import schemas
 from tollhouse.api.routes.admin.auth import access_service, require_operator
 from tollhouse.errors import InvalidInput
+from tollhouse.ids import Id64
 
 router = APIRouter(prefix="/admin/v1", tags=["admin"])
 
@@ -52,10 +53,7 @@ def publish_agreement(
     body: schemas.AgreementPublish, actor: str = Actor, svc: AccessService = Service
 ) -> dict[str, Any]:
     def run() -> Any:
-        try:
-            terms = AgreementTerms.model_validate(body.terms)
-        except ValueError as exc:
-            raise InvalidInput(f"agreement terms are invalid: {exc}") from exc
+        terms = parse_terms(body.terms)
         return svc.publish_agreement(AgreementDraft(body.version, body.text, terms), actor)
 
     return {"data": answer(run).to_dict()}
@@ -216,7 +214,7 @@ def list_end_users(
 
 @router.post("/endusers/{end_user_id}/approve")
 def approve_end_user(
-    end_user_id: int, actor: str = Actor, svc: AccessService = Service
+    end_user_id: Id64, actor: str = Actor, svc: AccessService = Service
 ) -> dict[str, Any]:
     return {"data": answer(lambda: svc.approve_end_user(end_user_id, actor)).to_dict()}
 

@@ -25,6 +25,7 @@ from tollhouse.api.state import app_state
 from tollhouse.compliance.content_events import record_post_deletions
 from tollhouse.corpus.importer import UnitRejected, parse_unit
 from tollhouse.corpus.records import PostRecord, UserRecord
+from tollhouse.ids import InvalidId, parse_id
 from tollhouse.streams.errors import BusUnavailable, IngestRejected
 from tollhouse.streams.ingest import ingest
 from tollhouse.streams.runtime import runtime_for
@@ -54,10 +55,13 @@ def _batch(body: Any) -> tuple[list[PostRecord], list[UserRecord], list[int]]:
         raise invalid_request(f"Not valid X v2 JSON: {exc}") from exc
     deletions = []
     for value in raw_deletions:
-        text = str(value)
-        if not text.isascii() or not text.isdigit() or len(text) > 19:
-            raise invalid_request(f"`deletions` holds [{text}], which is not a post id.")
-        deletions.append(int(text))
+        try:
+            deletions.append(parse_id(value, "a post id"))
+        except InvalidId as exc:
+            raise invalid_request(
+                f"`deletions` holds [{value}], which is not a post id: {exc}",
+                {"deletions": [str(value)]},
+            ) from exc
     return list(unit.posts), list(unit.users), deletions
 
 
@@ -82,7 +86,7 @@ async def ingest_posts(request: Request) -> Response:
     try:
         body = orjson.loads(await request.body())
     except orjson.JSONDecodeError as exc:
-        raise invalid_request(f"The body is not JSON: {exc}") from exc
+        raise invalid_request(f"The body is not valid JSON: {exc}") from exc
     posts, users, deletions = _batch(body)
     new_ids = {int(p["id"]) for p in body.get("data", [])}
     runtime = await runtime_for(request.app)
