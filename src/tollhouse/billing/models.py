@@ -130,7 +130,7 @@ invoice_lines = sa.Table(
 invoice_numbers = sa.Table(
     "invoice_numbers",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),  # always 1
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),  # always 1
     sa.Column("last_number", sa.BigInteger, nullable=False),
 )
 

@@ -110,7 +110,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "invoice_numbers",
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
         sa.Column("last_number", sa.BigInteger, nullable=False),
     )
     op.execute("INSERT INTO invoice_numbers (id, last_number) VALUES (1, 0)")
